@@ -1,0 +1,103 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/tuswasm/tuswasm/engine"
+	"github.com/tuswasm/tuswasm/internal/tusdtest"
+)
+
+func method(m string) func(*http.Request) bool {
+	return func(r *http.Request) bool { return r.Method == m }
+}
+
+func setHeader(name, value string) func(*int, http.Header) {
+	return func(_ *int, h http.Header) {
+		if value == "" {
+			h.Del(name)
+		} else {
+			h.Set(name, value)
+		}
+	}
+}
+
+// Broken servers end the call with a typed error, promptly, after a bounded number
+// of requests.
+func TestBrokenServers(t *testing.T) {
+	cases := []struct {
+		name  string
+		fault tusdtest.Fault
+		want  error
+	}{
+		{"no Location", tusdtest.Rewrite(method("POST"), setHeader("Location", "")), engine.ErrProtocol},
+		{"javascript Location", tusdtest.Rewrite(method("POST"), setHeader("Location", "javascript:alert(1)")), engine.ErrProtocol},
+		{"data Location", tusdtest.Rewrite(method("POST"), setHeader("Location", "data:text/html,hi")), engine.ErrProtocol},
+		{"200 on POST", tusdtest.Rewrite(method("POST"), func(s *int, _ http.Header) { *s = 200 }), nil},
+		{"offset backwards", tusdtest.Rewrite(tusdtest.Nth("PATCH", 2), setHeader("Upload-Offset", "1")), engine.ErrProtocol},
+		{"offset past length", tusdtest.Rewrite(method("PATCH"), setHeader("Upload-Offset", "999999999")), engine.ErrProtocol},
+		{"offset negative", tusdtest.Rewrite(method("PATCH"), setHeader("Upload-Offset", "-5")), engine.ErrProtocol},
+		{"offset not a number", tusdtest.Rewrite(method("PATCH"), setHeader("Upload-Offset", "12abc")), engine.ErrProtocol},
+		{"offset huge", tusdtest.Rewrite(method("PATCH"), setHeader("Upload-Offset", "99999999999999999999999")), engine.ErrProtocol},
+		{"offset missing", tusdtest.Rewrite(method("PATCH"), setHeader("Upload-Offset", "")), engine.ErrProtocol},
+		{"200 on PATCH", tusdtest.Rewrite(method("PATCH"), func(s *int, _ http.Header) { *s = 200 }), engine.ErrProtocol},
+		{"no Tus-Resumable", tusdtest.Rewrite(method("PATCH"), setHeader("Tus-Resumable", "")), engine.ErrProtocol},
+		{"Tus-Resumable 0.2", tusdtest.Rewrite(method("POST"), setHeader("Tus-Resumable", "0.2.2")), engine.ErrProtocol},
+		{"HEAD offset past length", tusdtest.Rewrite(method("HEAD"), setHeader("Upload-Offset", "999999999")), engine.ErrProtocol},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			data := randomBytes(2*testChunk, 3)
+			srv, endpoint := newTusd(t)
+			srv.Inject(tc.fault)
+			c := &engine.Client{Endpoint: endpoint, ChunkSize: testChunk, Retry: fastRetry}
+			_, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
+				res, err := c.CreateAndUpload(ctx, engine.NewBytesFile("b", data))
+				if err == nil && tc.name == "HEAD offset past length" {
+					// HEAD only happens on resume; force one.
+					_, err = c.Upload(ctx, engine.NewBytesFile("b", data), res.URL)
+				}
+				return res, err
+			})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if tc.want != nil && !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			if n := len(srv.Requests()); n > 2*(fastRetry.MaxRetries+2) {
+				t.Fatalf("%d requests: retried a hopeless server", n)
+			}
+			t.Log(err)
+		})
+	}
+}
+
+func TestNonTusServers(t *testing.T) {
+	html := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte("<html>hello</html>"))
+	}))
+	t.Cleanup(html.Close)
+	f := engine.NewBytesFile("n", []byte("x"))
+	ctx := context.Background()
+
+	c := &engine.Client{Endpoint: html.URL, CheckServerCapabilities: true, Retry: fastRetry}
+	if _, err := c.CreateAndUpload(ctx, f); !errors.Is(err, engine.ErrUnsupportedServer) {
+		t.Fatalf("OPTIONS on a web server: got %v, want ErrUnsupportedServer", err)
+	}
+	c.CheckServerCapabilities = false
+	var he *engine.HTTPError
+	if _, err := c.CreateAndUpload(ctx, f); !errors.As(err, &he) || he.Status != 200 {
+		t.Fatalf("POST to a web server: got %v, want HTTPError 200", err)
+	}
+	// A server that is gone: connection refused, retried, then a network error.
+	html.Close()
+	if _, err := c.CreateAndUpload(ctx, f); !errors.Is(err, engine.ErrNetwork) {
+		t.Fatalf("got %v, want ErrNetwork", err)
+	}
+}

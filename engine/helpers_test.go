@@ -1,0 +1,135 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tuswasm/tuswasm/engine"
+	"github.com/tuswasm/tuswasm/internal/tusdtest"
+)
+
+const testChunk = 64 << 10
+
+// fastRetry keeps recovery tests quick; the policy itself is the default one scaled down.
+var fastRetry = engine.Retry{MaxRetries: 4, InitialDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}
+
+func randomBytes(n int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// newTusd starts tusd behind the fault injector and returns it with its endpoint.
+func newTusd(t *testing.T) (*tusdtest.Server, string) {
+	t.Helper()
+	s := tusdtest.New(t, "", tusdtest.Options{})
+	return s, s.Start(t)
+}
+
+// progressLog records OnProgress calls and checks they are monotonic.
+type progressLog struct {
+	mu    sync.Mutex
+	calls [][2]int64
+}
+
+func (p *progressLog) record(sent, total int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls = append(p.calls, [2]int64{sent, total})
+}
+
+func (p *progressLog) check(t *testing.T, total int64) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.calls) == 0 {
+		t.Fatal("OnProgress never called")
+	}
+	last := int64(-1)
+	for _, c := range p.calls {
+		if c[1] != total || c[0] <= last || c[0] > total {
+			t.Fatalf("progress not monotonic within [0,%d]: %v", total, p.calls)
+		}
+		last = c[0]
+	}
+	if last != total {
+		t.Fatalf("progress ended at %d, want %d", last, total)
+	}
+}
+
+// withDeadline runs f and fails the test if it does not return in d (no hangs).
+func withDeadline[T any](t *testing.T, d time.Duration, f func(ctx context.Context) (T, error)) (T, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	v, err := f(ctx)
+	if ctx.Err() != nil {
+		t.Fatalf("call did not finish within %v (last error: %v)", d, err)
+	}
+	return v, err
+}
+
+// patternFile is a large deterministic File generated on the fly, so tests can
+// upload files far bigger than they hold in memory.
+type patternFile struct{ size int64 }
+
+func (p patternFile) Name() string { return "pattern.bin" }
+func (p patternFile) Size() int64  { return p.size }
+func (p patternFile) ReadSection(_ context.Context, off, n int64) (io.ReadCloser, error) {
+	return io.NopCloser(io.NewSectionReader(p, off, n)), nil
+}
+func (p patternFile) ReadAt(b []byte, off int64) (int, error) {
+	if off >= p.size {
+		return 0, io.EOF
+	}
+	n := min(int64(len(b)), p.size-off)
+	for i := range n {
+		x := uint64(off + i)
+		b[i] = byte(x*2654435761>>13 ^ x)
+	}
+	if n < int64(len(b)) {
+		return int(n), io.EOF
+	}
+	return int(n), nil
+}
+
+func (p patternFile) sum() string {
+	h := sha256.New()
+	_, _ = io.Copy(h, io.NewSectionReader(p, 0, p.size))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// flakyFile ends early on demand, as a file truncated on disk would.
+type flakyFile struct {
+	*engine.ReaderAtFile
+	data []byte
+	cut  int
+}
+
+func newFlakyFile(b []byte, cut int) *flakyFile {
+	f := &flakyFile{data: b, cut: cut}
+	f.ReaderAtFile = &engine.ReaderAtFile{R: bytes.NewReader(b[:cut]), FileName: "flaky", Length: int64(len(b))}
+	return f
+}
+
+func headStatus(t *testing.T, url string) (*http.Response, error) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodHead, url, nil)
+	req.Header.Set("Tus-Resumable", "1.0.0")
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		resp.Body.Close()
+	}
+	return resp, err
+}

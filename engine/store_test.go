@@ -1,0 +1,97 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/tuswasm/tuswasm/engine"
+)
+
+func TestStoreResumesAfterInterruption(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	data := randomBytes(6*testChunk+5, 21)
+	store := engine.NewMemoryStore()
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &engine.Client{Endpoint: endpoint, ChunkSize: testChunk, Store: store,
+		Metadata: map[string]string{"filename": "s.bin"},
+		OnProgress: func(sent, _ int64) {
+			if sent >= 3*testChunk {
+				cancel()
+			}
+		}}
+	f := engine.NewBytesFile("s.bin", data)
+	if _, err := c.CreateAndUpload(ctx, f); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	prev, err := c.FindPreviousUploads(context.Background(), f)
+	if err != nil || len(prev) != 1 || prev[0].Size != int64(len(data)) || prev[0].Metadata["filename"] != "s.bin" {
+		t.Fatalf("stored uploads %+v, %v", prev, err)
+	}
+	sentBefore := srv.PatchBytes.Load()
+
+	c.OnProgress = nil
+	res, err := c.CreateAndUpload(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Resumed || res.URL != prev[0].URL || srv.Count(http.MethodPost) != 1 {
+		t.Fatalf("did not resume: %+v, %d POSTs", res, srv.Count(http.MethodPost))
+	}
+	srv.AssertStored(t, res.URL, data)
+	if extra := srv.PatchBytes.Load() - int64(len(data)); extra > testChunk {
+		t.Fatalf("%d bytes re-sent (before resuming: %d)", extra, sentBefore)
+	}
+	if l, _ := store.List(context.Background()); len(l) != 0 {
+		t.Fatalf("store not cleaned after success: %+v", l)
+	}
+}
+
+func TestStoreEntryForGoneUploadIsReplaced(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	data := randomBytes(testChunk, 22)
+	store := engine.NewMemoryStore()
+	f := engine.NewBytesFile("g.bin", data)
+	c := &engine.Client{Endpoint: endpoint, Store: store}
+	ctx := context.Background()
+	fp := engine.Fingerprint("g.bin", int64(len(data)), time.Time{}, endpoint)
+	// An entry for an upload the server deleted, and one with a broken URL.
+	gone, err := c.Create(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Terminate(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	for _, url := range []string{gone, "javascript:alert(1)"} {
+		_ = store.Put(ctx, engine.StoredUpload{Fingerprint: fp, URL: url, Size: int64(len(data))})
+		res, err := c.CreateAndUpload(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Resumed || res.URL == gone {
+			t.Fatalf("used the stale entry %s: %+v", url, res)
+		}
+		srv.AssertStored(t, res.URL, data)
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	base := engine.Fingerprint("a", 1, time.Unix(5, 0), "http://x/files/")
+	for name, other := range map[string]string{
+		"name":     engine.Fingerprint("b", 1, time.Unix(5, 0), "http://x/files/"),
+		"size":     engine.Fingerprint("a", 2, time.Unix(5, 0), "http://x/files/"),
+		"modtime":  engine.Fingerprint("a", 1, time.Unix(6, 0), "http://x/files/"),
+		"endpoint": engine.Fingerprint("a", 1, time.Unix(5, 0), "http://y/files/"),
+		"boundary": engine.Fingerprint("a1", 1, time.Unix(5, 0), "http://x/files/"),
+	} {
+		if other == base {
+			t.Errorf("fingerprint ignores %s", name)
+		}
+	}
+	if engine.Fingerprint("a", 1, time.Unix(5, 0), "http://x/files/") != base {
+		t.Error("fingerprint not stable")
+	}
+}

@@ -1,0 +1,294 @@
+// Package tusdtest runs a real tusd v2 server for tests, with a scriptable fault
+// injector in front of it. It is test support only: nothing in the product imports it.
+package tusdtest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/tus/tusd/v2/pkg/filestore"
+	"github.com/tus/tusd/v2/pkg/handler"
+	"github.com/tus/tusd/v2/pkg/memorylocker"
+	"golang.org/x/exp/slog"
+)
+
+// Fault sees every request before tusd does. It returns true when it has answered the
+// request itself (possibly after calling next); false passes the request on untouched.
+type Fault func(w http.ResponseWriter, r *http.Request, next http.Handler) bool
+
+// Record is one request as the server saw it.
+type Record struct {
+	Method string
+	Path   string
+	Status int
+}
+
+// Server is tusd v2 (filestore in Dir, memorylocker) behind the fault injector.
+type Server struct {
+	Dir   string
+	tusd  http.Handler
+	mu    sync.Mutex
+	fault []Fault
+	log   []Record
+	// PatchBytes counts PATCH body bytes that arrived from clients (before faults).
+	PatchBytes atomic.Int64
+}
+
+// Options tune the embedded tusd.
+type Options struct {
+	MaxSize int64
+	Cors    *handler.CorsConfig
+}
+
+// New builds a Server storing uploads in dir (a fresh temp dir when empty).
+func New(tb testing.TB, dir string, opts Options) *Server {
+	tb.Helper()
+	if dir == "" {
+		dir = tb.TempDir()
+	}
+	h, err := NewHandler(dir, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &Server{Dir: dir, tusd: h}
+}
+
+// NewHandler returns a routed tusd handler mounted at /files/ with a quiet logger.
+func NewHandler(dir string, opts Options) (http.Handler, error) {
+	composer := handler.NewStoreComposer()
+	filestore.New(dir).UseIn(composer)
+	memorylocker.New().UseIn(composer)
+	h, err := handler.NewHandler(handler.Config{
+		BasePath:      "/files/",
+		StoreComposer: composer,
+		MaxSize:       opts.MaxSize,
+		Cors:          opts.Cors,
+		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/files/", http.StripPrefix("/files/", h))
+	mux.Handle("/files", http.StripPrefix("/files", h))
+	return mux, nil
+}
+
+// Start serves s on a loopback httptest server closed at the end of the test, and
+// returns the creation endpoint.
+func (s *Server) Start(tb testing.TB) string {
+	ts := httptest.NewServer(s)
+	tb.Cleanup(ts.Close)
+	return ts.URL + "/files/"
+}
+
+// Inject adds a fault; faults are consulted in order.
+func (s *Server) Inject(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fault = append(s.fault, f)
+}
+
+// Requests returns the requests seen so far.
+func (s *Server) Requests() []Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Record(nil), s.log...)
+}
+
+// Count returns how many requests of method were seen.
+func (s *Server) Count(method string) int {
+	n := 0
+	for _, r := range s.Requests() {
+		if r.Method == method {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		s.mu.Lock()
+		s.log = append(s.log, Record{Method: r.Method, Path: r.URL.Path, Status: sw.status})
+		s.mu.Unlock()
+	}()
+	if r.Method == http.MethodPatch {
+		r.Body = &countingBody{ReadCloser: r.Body, n: &s.PatchBytes}
+	}
+	s.mu.Lock()
+	faults := append([]Fault(nil), s.fault...)
+	s.mu.Unlock()
+	for _, f := range faults {
+		if f(sw, r, s.tusd) {
+			return
+		}
+	}
+	s.tusd.ServeHTTP(sw, r)
+}
+
+// Stored returns the bytes tusd stored for an upload URL.
+func (s *Server) Stored(tb testing.TB, uploadURL string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join(s.Dir, path.Base(uploadURL)))
+	if err != nil {
+		tb.Fatalf("reading stored upload: %v", err)
+	}
+	return b
+}
+
+// AssertStored fails the test unless the stored upload equals want (size and SHA-256).
+func (s *Server) AssertStored(tb testing.TB, uploadURL string, want []byte) {
+	tb.Helper()
+	got := s.Stored(tb, uploadURL)
+	if len(got) != len(want) || Sum(got) != Sum(want) {
+		tb.Fatalf("stored upload: %d bytes sha256 %s, want %d bytes sha256 %s", len(got), Sum(got)[:16], len(want), Sum(want)[:16])
+	}
+}
+
+// StoredSum streams the stored upload through SHA-256 (for files too big to load).
+func (s *Server) StoredSum(tb testing.TB, uploadURL string) (int64, string) {
+	tb.Helper()
+	f, err := os.Open(filepath.Join(s.Dir, path.Base(uploadURL)))
+	if err != nil {
+		tb.Fatalf("opening stored upload: %v", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return n, hex.EncodeToString(h.Sum(nil))
+}
+
+// Sum is the hex SHA-256 of b.
+func Sum(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// Nth returns a predicate that is true for the given 1-based occurrences of requests
+// with method (e.g. the 2nd and 3rd PATCH).
+func Nth(method string, which ...int) func(*http.Request) bool {
+	var mu sync.Mutex
+	seen := 0
+	return func(r *http.Request) bool {
+		if r.Method != method {
+			return false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		seen++
+		for _, n := range which {
+			if n == seen {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// Respond answers matching requests itself with status, headers and body.
+func Respond(match func(*http.Request) bool, status int, header http.Header, body string) Fault {
+	return func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+		if !match(r) {
+			return false
+		}
+		_, _ = io.Copy(io.Discard, r.Body)
+		for k, v := range header {
+			w.Header()[k] = v
+		}
+		w.Header().Set("Tus-Resumable", "1.0.0")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+		return true
+	}
+}
+
+// Truncate passes only the first keep bytes of matching PATCH bodies to tusd. With
+// hangup, the connection is then closed without a reply (a reset mid-body); without,
+// the client's whole body is read and tusd's reply (204 with the partial offset) sent.
+func Truncate(match func(*http.Request) bool, keep int64, hangup bool) Fault {
+	return func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+		if !match(r) {
+			return false
+		}
+		orig := r.Body
+		r2 := r.Clone(r.Context())
+		r2.Body = io.NopCloser(io.LimitReader(orig, keep))
+		r2.ContentLength = keep
+		r2.Header.Set("Content-Length", strconv.FormatInt(keep, 10))
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r2)
+		if hangup {
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return true
+		}
+		_, _ = io.Copy(io.Discard, orig)
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+		return true
+	}
+}
+
+// Rewrite lets tusd answer matching requests, then edits the reply's headers.
+func Rewrite(match func(*http.Request) bool, edit func(status *int, h http.Header)) Fault {
+	return func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+		if !match(r) {
+			return false
+		}
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		status := rec.Code
+		h := rec.Header().Clone()
+		edit(&status, h)
+		for k, v := range h {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(status)
+		_, _ = io.Copy(w, bytes.NewReader(rec.Body.Bytes()))
+		return true
+	}
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
