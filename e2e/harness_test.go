@@ -1,0 +1,329 @@
+// Package e2e drives headless Chromium (chromedp) against tuswasm's browser build and a
+// real tusd v2, and checks every upload byte for byte on the server.
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/tuswasm/tuswasm/internal/tusdtest"
+)
+
+var (
+	chromiumPath = flag.String("chromium", "/usr/bin/chromium", "Chromium binary")
+	artifacts    = flag.String("artifacts", "", "folder for screenshots (default e2e/artifacts)")
+)
+
+// browserCtx is the one browser every test opens tabs in; buildDir holds the wasm
+// build the static server serves as /js/tuswasm.wasm and /js/wasm_exec.js.
+var (
+	browserCtx context.Context
+	buildDir   string
+	repoRoot   string
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code, err := setup(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e setup:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func setup(m *testing.M) (int, error) {
+	if _, err := os.Stat(*chromiumPath); err != nil {
+		return 0, fmt.Errorf("no Chromium at %s (make test installs it): %w", *chromiumPath, err)
+	}
+	var err error
+	if repoRoot, err = filepath.Abs(".."); err != nil {
+		return 0, err
+	}
+	if buildDir, err = os.MkdirTemp("", "tuswasm-e2e-"); err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(buildDir)
+	if err := buildWasm(buildDir); err != nil {
+		return 0, err
+	}
+	profile := filepath.Join(buildDir, "profile")
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(*chromiumPath),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(profile),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-proxy-server", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-sync", true),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	if err := chromedp.Do(ctx); err != nil { // start the browser now, without a timeout
+		return 0, fmt.Errorf("starting Chromium: %w", err)
+	}
+	browserCtx = ctx
+	return m.Run(), nil
+}
+
+// buildWasm builds the module the way `make build` does, so the suite never tests a
+// stale js/tuswasm.wasm.
+func buildWasm(dir string) error {
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-tags=nethttpomithttp2",
+		"-o", filepath.Join(dir, "tuswasm.wasm"), "./wasm")
+	cmd.Dir = repoRoot
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building wasm: %v\n%s", err, out)
+	}
+	src := filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js")
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "wasm_exec.js"), b, 0o644)
+}
+
+// staticHandler serves js/ (with the fresh build) and e2e/testdata/ (test pages).
+func staticHandler() http.Handler {
+	mux := http.NewServeMux()
+	js := http.FileServer(http.Dir(filepath.Join(repoRoot, "js")))
+	mux.Handle("/js/", http.StripPrefix("/js/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "tuswasm.wasm", "wasm_exec.js":
+			if r.URL.Path == "tuswasm.wasm" {
+				w.Header().Set("Content-Type", "application/wasm")
+			}
+			http.ServeFile(w, r, filepath.Join(buildDir, r.URL.Path))
+		default:
+			js.ServeHTTP(w, r)
+		}
+	})))
+	mux.Handle("/", http.FileServer(http.Dir(filepath.Join(repoRoot, "e2e", "testdata"))))
+	return mux
+}
+
+// env is one test's world: tusd behind the fault injector and the static files on one
+// loopback origin, and a browser tab on the test page.
+type env struct {
+	t      *testing.T
+	tusd   *tusdtest.Server
+	origin string
+	tab    context.Context
+
+	mu       sync.Mutex
+	problems []string // console errors, exceptions, Go crashes
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{t: t, tusd: tusdtest.New(t, "", tusdtest.Options{})}
+	mux := http.NewServeMux()
+	mux.Handle("/files/", e.tusd)
+	mux.Handle("/files", e.tusd)
+	mux.Handle("/", staticHandler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	e.origin = srv.URL
+	e.tab = e.newTab()
+	return e
+}
+
+// newTab opens a tab on the test page, records its problems, and waits for tuswasm.
+func (e *env) newTab() context.Context {
+	e.t.Helper()
+	tab, cancel := chromedp.NewContext(browserCtx)
+	e.t.Cleanup(func() {
+		cancel()
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		for _, p := range e.problems {
+			e.t.Errorf("browser: %s", p)
+		}
+	})
+	if err := chromedp.Listen(tab, e.watch); err != nil {
+		e.t.Fatal(err)
+	}
+	e.open(tab, "/test.html")
+	return tab
+}
+
+func (e *env) open(tab context.Context, path string) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(tab, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(e.origin+path)); err != nil {
+		e.t.Fatalf("navigate: %v", err)
+	}
+	e.settle(tab)
+}
+
+// settle disables CDP's Network domain (it slows request bodies ~30x) and waits for
+// the page's tuswasm to load.
+func (e *env) settle(tab context.Context) {
+	e.t.Helper()
+	if _, err := chromedp.Call(tab, network.Disable, cdp.Empty{}); err != nil {
+		e.t.Fatal(err)
+	}
+	if ok := evalIn[bool](e, tab, `window.tusReady`); !ok {
+		e.t.Fatal("tuswasm did not initialise")
+	}
+}
+
+func (e *env) reload(tab context.Context) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(tab, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+		e.t.Fatalf("reload: %v", err)
+	}
+	e.settle(tab)
+}
+
+func (e *env) watch(ev any) {
+	var p string
+	switch ev := ev.(type) {
+	case *cdpruntime.EventExceptionThrown:
+		p = "uncaught exception: " + ev.ExceptionDetails.Text
+		if ev.ExceptionDetails.Exception != nil {
+			p += " " + ev.ExceptionDetails.Exception.Description
+		}
+	case *cdpruntime.EventConsoleAPICalled:
+		text := consoleText(ev.Args)
+		crashed := strings.Contains(text, "panic:") || strings.Contains(text, "fatal error:") ||
+			strings.Contains(text, "Go program has already exited")
+		if ev.Type == cdpruntime.ConsoleAPICalledTypeError || crashed {
+			p = fmt.Sprintf("console.%s: %s", ev.Type, text)
+		}
+	}
+	if p != "" {
+		e.mu.Lock()
+		e.problems = append(e.problems, p)
+		e.mu.Unlock()
+	}
+}
+
+func consoleText(args []*cdpruntime.RemoteObject) string {
+	var parts []string
+	for _, a := range args {
+		if len(a.Value) > 0 {
+			var s string
+			if json.Unmarshal(a.Value, &s) == nil {
+				parts = append(parts, s)
+				continue
+			}
+			parts = append(parts, string(a.Value))
+		} else {
+			parts = append(parts, a.Description)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// eval runs JS in the test's tab, awaiting a returned promise.
+func eval[T any](e *env, js string) T {
+	e.t.Helper()
+	return evalIn[T](e, e.tab, js)
+}
+
+func evalIn[T any](e *env, tab context.Context, js string) T {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(tab, 2*time.Minute)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		e.t.Fatalf("evaluating %.200s: %v", js, err)
+	}
+	return v
+}
+
+// start runs JS without waiting for it (an upload the test will interrupt).
+func startIn(e *env, tab context.Context, js string) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(tab, 30*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`void (`+js+`)`)); err != nil {
+		e.t.Fatalf("starting %.200s: %v", js, err)
+	}
+}
+
+// outcome is what the page's run() helper returns.
+type outcome struct {
+	OK      bool            `json:"ok"`
+	Value   json.RawMessage `json:"value"`
+	Name    string          `json:"name"`
+	Code    string          `json:"code"`
+	Status  int             `json:"status"`
+	Message string          `json:"message"`
+}
+
+type result struct {
+	URL     string `json:"url"`
+	Size    int64  `json:"size"`
+	Resumed bool   `json:"resumed"`
+}
+
+func (o outcome) result(t *testing.T) result {
+	t.Helper()
+	if !o.OK {
+		t.Fatalf("upload failed: %s %s: %s", o.Name, o.Code, o.Message)
+	}
+	var r result
+	if err := json.Unmarshal(o.Value, &r); err != nil {
+		t.Fatalf("result %s: %v", o.Value, err)
+	}
+	return r
+}
+
+// waitFor polls cond until it holds or the deadline passes (no sleeps as sync).
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// screenshot saves a PNG of the tab under the artifacts folder.
+func screenshot(e *env, tab context.Context, name string) string {
+	e.t.Helper()
+	dir := *artifacts
+	if dir == "" {
+		dir = filepath.Join(repoRoot, "e2e", "artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		e.t.Fatal(err)
+	}
+	png, err := chromedp.Run(tab, chromedp.FullScreenshot(90))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	path := filepath.Join(dir, name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	return path
+}

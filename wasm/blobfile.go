@@ -1,0 +1,153 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/hack-pad/safejs"
+	"github.com/tuswasm/tuswasm/engine"
+)
+
+var jsUint8Array = safejs.MustGetGlobal("Uint8Array")
+
+// blobFile is an engine.File over a JS Blob or File. Its sections are Blob slices: the
+// fetch transport sends them as they are, so chunk bytes stay out of wasm memory; only
+// a Go reader of a section (another transport) pulls the bytes in.
+type blobFile struct {
+	blob    safejs.Value
+	name    string
+	size    int64
+	modTime time.Time
+	lock    *webLock // nil unless useFileLock
+	buf     []byte   // reused by sections read from Go
+}
+
+func newBlobFile(v safejs.Value) (*blobFile, error) {
+	if ok, err := v.InstanceOf(safejs.MustGetGlobal("Blob")); err != nil || !ok {
+		return nil, fmt.Errorf("%w: file must be a Blob or File", errBadOption)
+	}
+	sizeV, err := v.Get("size")
+	if err != nil {
+		return nil, err
+	}
+	size, err := sizeV.Float()
+	if err != nil || size < 0 || size > math.MaxInt64/2 {
+		return nil, fmt.Errorf("%w: blob size", errBadOption)
+	}
+	f := &blobFile{blob: v, size: int64(size), name: "blob"}
+	if n, _ := getString(v, "name"); n != "" {
+		f.name = n
+	}
+	if ms, ok, _ := getNumber(v, "lastModified"); ok {
+		f.modTime = time.UnixMilli(int64(ms))
+	}
+	return f, nil
+}
+
+func (f *blobFile) Name() string       { return f.name }
+func (f *blobFile) Size() int64        { return f.size }
+func (f *blobFile) ModTime() time.Time { return f.modTime }
+
+func (f *blobFile) ReadSection(ctx context.Context, off, n int64) (io.ReadCloser, error) {
+	if off < 0 || n < 0 || off+n > f.size {
+		return nil, fmt.Errorf("section [%d,%d) outside blob of %d bytes", off, off+n, f.size)
+	}
+	slice, err := f.blob.Call("slice", float64(off), float64(off+n))
+	if err != nil {
+		return nil, fmt.Errorf("%w: Blob.slice: %w", engine.ErrFileChanged, err)
+	}
+	return &blobSection{f: f, slice: slice, n: n, ctx: ctx}, nil
+}
+
+// Lock takes the Web Lock for this file when the caller asked for one.
+func (f *blobFile) Lock(ctx context.Context) (func(), error) {
+	if f.lock == nil {
+		return func() {}, nil
+	}
+	return f.lock.acquire(ctx)
+}
+
+// blobSection is one chunk. The fetch transport recognises it and uses slice directly.
+type blobSection struct {
+	f     *blobFile
+	slice safejs.Value
+	n     int64
+	ctx   context.Context
+	data  []byte // loaded on first Read
+	pos   int
+	read  bool
+}
+
+func (s *blobSection) Read(p []byte) (int, error) {
+	if !s.read {
+		s.read = true
+		if err := s.load(); err != nil {
+			return 0, err
+		}
+	}
+	if s.pos >= len(s.data) {
+		return 0, io.EOF
+	}
+	n := copy(p, s.data[s.pos:])
+	s.pos += n
+	return n, nil
+}
+
+func (s *blobSection) load() error {
+	ab, err := s.slice.Call("arrayBuffer")
+	if err == nil {
+		ab, err = await(s.ctx, ab)
+	}
+	if err != nil {
+		return readError(err)
+	}
+	u8, err := jsUint8Array.New(ab)
+	if err != nil {
+		return err
+	}
+	if int64(cap(s.f.buf)) < s.n {
+		s.f.buf = make([]byte, s.n)
+	}
+	s.data = s.f.buf[:s.n]
+	got, err := safejs.CopyBytesToGo(s.data, u8)
+	if err != nil {
+		return err
+	}
+	if int64(got) != s.n {
+		return fmt.Errorf("%w: read %d of %d bytes", engine.ErrFileChanged, got, s.n)
+	}
+	return nil
+}
+
+func (s *blobSection) Close() error { return nil }
+
+// readError maps a failed Blob read: Chromium throws NotReadableError when the file
+// behind a File changed on disk after it was picked.
+func readError(err error) error {
+	switch jsErrName(err) {
+	case "NotReadableError", "NotFoundError":
+		return fmt.Errorf("%w: %w", engine.ErrFileChanged, err)
+	}
+	return err
+}
+
+// readable checks that the blob can still be read (after a failed fetch of a slice).
+func (s *blobSection) readable(ctx context.Context) error {
+	probe, err := s.slice.Call("slice", 0, min(s.n, 1))
+	if err != nil {
+		return readError(err)
+	}
+	ab, err := probe.Call("arrayBuffer")
+	if err == nil {
+		_, err = await(ctx, ab)
+	}
+	if err != nil {
+		return readError(err)
+	}
+	return nil
+}

@@ -1,0 +1,226 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall/js"
+
+	"github.com/hack-pad/safejs"
+)
+
+var (
+	jsPromise = safejs.MustGetGlobal("Promise")
+	jsObject  = safejs.MustGetGlobal("Object")
+	jsJSON    = safejs.MustGetGlobal("JSON")
+)
+
+// await waits for a JS Promise without blocking the JS event loop: the then/catch
+// callbacks only hand the outcome to this goroutine. The callbacks are released once
+// the promise settles (never before: a settled promise calling a released func panics).
+func await(ctx context.Context, p safejs.Value) (safejs.Value, error) {
+	type outcome struct {
+		v   safejs.Value
+		err error
+	}
+	ch := make(chan outcome, 1)
+	var onOK, onErr safejs.Func
+	settle := func(o outcome) {
+		ch <- o
+		onOK.Release()
+		onErr.Release()
+	}
+	var err error
+	if onOK, err = safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		settle(outcome{v: arg(args, 0)})
+		return nil
+	}); err != nil {
+		return safejs.Undefined(), err
+	}
+	if onErr, err = safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		settle(outcome{err: jsErrorOf(arg(args, 0))})
+		return nil
+	}); err != nil {
+		onOK.Release()
+		return safejs.Undefined(), err
+	}
+	if _, err := p.Call("then", onOK, onErr); err != nil {
+		onOK.Release()
+		onErr.Release()
+		return safejs.Undefined(), fmt.Errorf("not a promise: %w", err)
+	}
+	select {
+	case o := <-ch:
+		return o.v, o.err
+	case <-ctx.Done():
+		return safejs.Undefined(), ctx.Err()
+	}
+}
+
+// jsError is a rejection or exception from JavaScript, keeping its name
+// ("AbortError", "NotReadableError", "TypeError", "QuotaExceededError").
+type jsError struct {
+	Name, Message string
+}
+
+func (e *jsError) Error() string { return e.Name + ": " + e.Message }
+
+func jsErrorOf(v safejs.Value) error {
+	name, _ := getString(v, "name")
+	msg, _ := getString(v, "message")
+	if name == "" && msg == "" {
+		msg, _ = v.String()
+	}
+	return &jsError{Name: name, Message: msg}
+}
+
+// jsErrName returns the JS error name inside err, if any.
+func jsErrName(err error) string {
+	var je *jsError
+	if errors.As(err, &je) {
+		return je.Name
+	}
+	var thrown js.Error // what safejs returns for an exception
+	if errors.As(err, &thrown) {
+		n, _ := getString(safejs.Safe(thrown.Value), "name")
+		return n
+	}
+	return ""
+}
+
+// newPromise returns a Promise settled by fn, which runs in its own goroutine: an
+// exported function must never block the JS callback that called it.
+func newPromise(fn func() (any, error)) (safejs.Value, error) {
+	var executor safejs.Func
+	executor, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		resolve, reject := arg(args, 0), arg(args, 1)
+		go func() {
+			defer executor.Release()
+			v, err := func() (v any, err error) {
+				defer func() {
+					if r := recover(); r != nil {
+						err = fmt.Errorf("internal error: %v", r)
+					}
+				}()
+				return fn()
+			}()
+			if err != nil {
+				_, _ = reject.Invoke(errorToJS(err))
+				return
+			}
+			_, _ = resolve.Invoke(v)
+		}()
+		return nil
+	})
+	if err != nil {
+		return safejs.Undefined(), err
+	}
+	return jsPromise.New(executor)
+}
+
+func arg(args []safejs.Value, i int) safejs.Value {
+	if i < len(args) {
+		return args[i]
+	}
+	return safejs.Undefined()
+}
+
+func isNullish(v safejs.Value) bool { return v.IsUndefined() || v.IsNull() }
+
+func getString(v safejs.Value, key string) (string, error) {
+	if isNullish(v) {
+		return "", nil
+	}
+	x, err := v.Get(key)
+	if err != nil || isNullish(x) {
+		return "", err
+	}
+	if x.Type() != safejs.TypeString {
+		return "", fmt.Errorf("option %s must be a string", key)
+	}
+	return x.String()
+}
+
+func getNumber(v safejs.Value, key string) (float64, bool, error) {
+	if isNullish(v) {
+		return 0, false, nil
+	}
+	x, err := v.Get(key)
+	if err != nil || isNullish(x) {
+		return 0, false, err
+	}
+	if x.Type() != safejs.TypeNumber {
+		return 0, false, fmt.Errorf("option %s must be a number", key)
+	}
+	f, err := x.Float()
+	return f, err == nil, err
+}
+
+func getBool(v safejs.Value, key string) (bool, error) {
+	if isNullish(v) {
+		return false, nil
+	}
+	x, err := v.Get(key)
+	if err != nil || isNullish(x) {
+		return false, err
+	}
+	return x.Truthy()
+}
+
+func getFunc(v safejs.Value, key string) (safejs.Value, bool, error) {
+	if isNullish(v) {
+		return safejs.Undefined(), false, nil
+	}
+	x, err := v.Get(key)
+	if err != nil || isNullish(x) {
+		return safejs.Undefined(), false, err
+	}
+	if x.Type() != safejs.TypeFunction {
+		return safejs.Undefined(), false, fmt.Errorf("option %s must be a function", key)
+	}
+	return x, true, nil
+}
+
+// stringMap reads a plain object of string values ({filename: "a"}).
+func stringMap(v safejs.Value, key string) (map[string]string, error) {
+	obj, err := v.Get(key)
+	if err != nil || isNullish(obj) {
+		return nil, err
+	}
+	entries, err := jsObject.Call("entries", obj)
+	if err != nil {
+		return nil, err
+	}
+	n, err := entries.Length()
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, n)
+	for i := range n {
+		kv, err := entries.Index(i)
+		if err != nil {
+			return nil, err
+		}
+		k, _ := kv.Index(0)
+		val, _ := kv.Index(1)
+		ks, _ := k.String()
+		if val.Type() != safejs.TypeString {
+			return nil, fmt.Errorf("%s.%s must be a string", key, ks)
+		}
+		m[ks], _ = val.String()
+	}
+	return m, nil
+}
+
+// toJSON and fromJSON move Go structs across with their json tags.
+func fromJSON(v safejs.Value) (string, error) {
+	s, err := jsJSON.Call("stringify", v)
+	if err != nil {
+		return "", err
+	}
+	return s.String()
+}
+
+func toJSON(s string) (safejs.Value, error) { return jsJSON.Call("parse", s) }

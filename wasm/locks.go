@@ -1,0 +1,83 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hack-pad/safejs"
+	"github.com/tuswasm/tuswasm/engine"
+)
+
+// webLock is an exclusive Web Lock (navigator.locks) named after the upload's
+// fingerprint, so two tabs never upload the same file to the same endpoint at once.
+type webLock struct {
+	name string
+	wait bool // wait for the holder instead of failing with ErrLocked
+}
+
+func (l *webLock) acquire(ctx context.Context) (func(), error) {
+	locks, err := safejs.Global().Get("navigator")
+	if err == nil {
+		locks, err = locks.Get("locks")
+	}
+	if err != nil || isNullish(locks) {
+		return nil, fmt.Errorf("%w: useFileLock needs the Web Locks API (navigator.locks), which this context lacks", engine.ErrInvalidOption)
+	}
+	got := make(chan bool, 1)
+	var release safejs.Value // resolves the promise the lock callback returned
+	var cb safejs.Func
+	cb, err = safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		defer cb.Release()
+		if isNullish(arg(args, 0)) { // ifAvailable and held elsewhere
+			got <- false
+			return nil
+		}
+		var exec safejs.Func
+		exec, _ = safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+			release = arg(args, 0)
+			exec.Release()
+			return nil
+		})
+		p, _ := jsPromise.New(exec)
+		got <- true
+		return p // the lock is held until this promise resolves
+	})
+	if err != nil {
+		return nil, err
+	}
+	ac, _ := jsAbortController.New()
+	signal, _ := ac.Get("signal")
+	opts := map[string]any{"mode": "exclusive"}
+	if l.wait {
+		opts["signal"] = safejs.Unsafe(signal)
+	} else {
+		opts["ifAvailable"] = true
+	}
+	optsV, _ := safejs.ValueOf(opts)
+	p, err := locks.Call("request", l.name, optsV, cb)
+	if err != nil {
+		cb.Release()
+		return nil, fmt.Errorf("navigator.locks.request: %w", err)
+	}
+	// The request promise settles when the lock is released (or its request aborted);
+	// observe it so an abort rejection is not reported as unhandled.
+	go func() { _, _ = await(context.Background(), p) }()
+	select {
+	case ok := <-got:
+		if !ok {
+			return nil, fmt.Errorf("%w (Web Lock %q)", engine.ErrLocked, l.name)
+		}
+		return func() { _, _ = release.Invoke() }, nil
+	case <-ctx.Done():
+		_, _ = ac.Call("abort")
+		// If the lock was granted in the meantime, give it back.
+		go func() {
+			if <-got {
+				_, _ = release.Invoke()
+			}
+		}()
+		return nil, ctx.Err()
+	}
+}

@@ -1,0 +1,382 @@
+//go:build js && wasm
+
+// Command wasm is tuswasm's browser build: it exposes the engine to js/index.js as
+// globalThis.__tuswasm, an object of functions that each return a Promise.
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"syscall/js"
+	"time"
+
+	"github.com/hack-pad/safejs"
+	"github.com/tuswasm/tuswasm/engine"
+)
+
+func main() {
+	api := map[string]any{
+		"createAndUpload":     export(createAndUpload),
+		"create":              export(create),
+		"upload":              export(upload),
+		"terminate":           export(terminate),
+		"findPreviousUploads": export(findPreviousUploads),
+		"listUploads":         export(listUploads),
+		"removeUpload":        export(removeUpload),
+	}
+	v, err := safejs.ValueOf(api)
+	if err == nil {
+		err = safejs.Global().Set("__tuswasm", v)
+	}
+	if err != nil {
+		panic(err) // nothing can work; wasm_exec reports it and index.js sees no API
+	}
+	select {} // keep the exported functions alive
+}
+
+// export wraps fn as a JS function returning a Promise. It returns a js.Value because
+// safejs.ValueOf does not unwrap safejs types nested in maps.
+func export(fn func(args []safejs.Value) (any, error)) js.Value {
+	f, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		p, err := newPromise(func() (any, error) { return fn(args) })
+		if err != nil {
+			return nil
+		}
+		return p
+	})
+	if err != nil {
+		panic(err)
+	}
+	return safejs.Unsafe(f.Value())
+}
+
+// call is one API call: the engine client built from the JS options, the file, and a
+// context cancelled by the options' AbortSignal.
+type call struct {
+	client  *engine.Client
+	file    *blobFile
+	ctx     context.Context
+	cleanup []func()
+}
+
+func (c *call) close() {
+	for _, f := range c.cleanup {
+		f()
+	}
+}
+
+func newCall(fileV, opts safejs.Value) (*call, error) {
+	c := &call{ctx: context.Background()}
+	if isNullish(opts) {
+		opts, _ = jsObject.New()
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			c.close()
+		}
+	}()
+	cl := &engine.Client{}
+	c.client = cl
+	var err error
+	bad := func(err error) error { return fmt.Errorf("%w: %w", errBadOption, err) }
+	if cl.Endpoint, err = getString(opts, "endpoint"); err != nil {
+		return nil, bad(err)
+	}
+	if cl.Metadata, err = stringMap(opts, "metadata"); err != nil {
+		return nil, bad(err)
+	}
+	hdr, err := stringMap(opts, "headers")
+	if err != nil {
+		return nil, bad(err)
+	}
+	if len(hdr) > 0 {
+		cl.Headers = http.Header{}
+		for k, v := range hdr {
+			cl.Headers.Set(k, v)
+		}
+	}
+	if n, set, err := getNumber(opts, "chunkSize"); err != nil || (set && n < 1) {
+		return nil, bad(fmt.Errorf("chunkSize must be a positive number of bytes"))
+	} else if set {
+		cl.ChunkSize = int64(min(n, 1<<40))
+	}
+	if ms, set, err := getNumber(opts, "requestTimeoutMs"); err != nil {
+		return nil, bad(err)
+	} else if set && ms > 0 {
+		cl.RequestTimeout = time.Duration(ms * float64(time.Millisecond))
+	}
+	if cl.CheckServerCapabilities, err = getBool(opts, "checkServerCapabilities"); err != nil {
+		return nil, bad(err)
+	}
+	if cl.UseFileLock, err = getBool(opts, "useFileLock"); err != nil {
+		return nil, bad(err)
+	}
+	if err := readRetry(opts, &cl.Retry); err != nil {
+		return nil, bad(err)
+	}
+	if origins, err := opts.Get("allowedOrigins"); err == nil && !isNullish(origins) {
+		n, err := origins.Length()
+		if err != nil {
+			return nil, bad(fmt.Errorf("allowedOrigins must be an array of origins"))
+		}
+		for i := range n {
+			o, _ := origins.Index(i)
+			s, err := o.String()
+			if err != nil {
+				return nil, bad(err)
+			}
+			cl.AllowedOrigins = append(cl.AllowedOrigins, s)
+		}
+	}
+	switch v, _ := getString(opts, "onExpired"); v {
+	case "", "error":
+	case "recreate":
+		cl.OnExpired = engine.ExpiredRecreate
+	default:
+		return nil, bad(fmt.Errorf("onExpired must be 'error' or 'recreate', not %q", v))
+	}
+	if cl.Store, err = readStorage(opts); err != nil {
+		return nil, bad(err)
+	}
+	if fn, ok, err := getFunc(opts, "onCreate"); err != nil {
+		return nil, bad(err)
+	} else if ok {
+		cl.OnCreate = func(u string) { _, _ = fn.Invoke(u) }
+	}
+	if fn, ok, err := getFunc(opts, "onProgress"); err != nil {
+		return nil, bad(err)
+	} else if ok {
+		cl.OnProgress = func(sent, total int64) { _, _ = fn.Invoke(float64(sent), float64(total)) }
+	}
+	cl.HTTPClient = &http.Client{Transport: &blobTransport{fallback: http.DefaultTransport}}
+
+	if !isNullish(fileV) {
+		if c.file, err = newBlobFile(fileV); err != nil {
+			return nil, err
+		}
+		if cl.UseFileLock {
+			wait, _ := getBool(opts, "waitForLock")
+			c.file.lock = &webLock{name: "tuswasm:" + engine.Fingerprint(c.file.name, c.file.size, c.file.modTime, cl.Endpoint), wait: wait}
+		}
+	}
+	if err := c.watchSignal(opts); err != nil {
+		return nil, err
+	}
+	ok = true
+	return c, nil
+}
+
+func readRetry(opts safejs.Value, r *engine.Retry) error {
+	rv, err := opts.Get("retry")
+	if err != nil || isNullish(rv) {
+		return err
+	}
+	if n, set, err := getNumber(rv, "maxRetries"); err != nil {
+		return err
+	} else if set {
+		r.MaxRetries = int(n)
+		if n <= 0 {
+			r.MaxRetries = -1 // the engine's zero means "default"; JS's 0 means none
+		}
+	}
+	ms := func(key string) (time.Duration, error) {
+		n, _, err := getNumber(rv, key)
+		return time.Duration(n * float64(time.Millisecond)), err
+	}
+	if r.InitialDelay, err = ms("initialDelayMs"); err != nil {
+		return err
+	}
+	if r.MaxDelay, err = ms("maxDelayMs"); err != nil {
+		return err
+	}
+	r.Factor, _, err = getNumber(rv, "factor")
+	return err
+}
+
+// readStorage: undefined → localStorage; false or null → none; an object → its
+// async get/set/remove/list methods.
+func readStorage(opts safejs.Value) (engine.Store, error) {
+	v, err := opts.Get("storage")
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case v.IsUndefined():
+		if s := newLocalStore(); s != nil {
+			return s, nil
+		}
+		return nil, nil
+	case v.IsNull(), v.Type() == safejs.TypeBoolean:
+		if b, _ := v.Bool(); b {
+			return newLocalStore(), nil
+		}
+		return nil, nil
+	case v.Type() == safejs.TypeObject:
+		for _, m := range []string{"get", "set", "remove", "list"} {
+			if _, ok, err := getFunc(v, m); err != nil || !ok {
+				return nil, fmt.Errorf("storage object needs a %s method", m)
+			}
+		}
+		return jsStore{obj: v}, nil
+	}
+	return nil, fmt.Errorf("storage must be false, null or an object")
+}
+
+// watchSignal cancels the call's context when the options' AbortSignal fires.
+func (c *call) watchSignal(opts safejs.Value) error {
+	sig, err := opts.Get("signal")
+	if err != nil || isNullish(sig) {
+		return err
+	}
+	ctx, cancel := context.WithCancel(c.ctx)
+	c.ctx = ctx
+	c.cleanup = append(c.cleanup, cancel)
+	if aborted, _ := getBool(sig, "aborted"); aborted {
+		cancel()
+		return nil
+	}
+	onAbort, err := safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
+		cancel()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := sig.Call("addEventListener", "abort", onAbort); err != nil {
+		onAbort.Release()
+		return fmt.Errorf("%w: signal must be an AbortSignal", errBadOption)
+	}
+	c.cleanup = append(c.cleanup, func() {
+		_, _ = sig.Call("removeEventListener", "abort", onAbort)
+		onAbort.Release()
+	})
+	return nil
+}
+
+func result(r engine.Result) map[string]any {
+	return map[string]any{"url": r.URL, "size": float64(r.Size), "resumed": r.Resumed}
+}
+
+func createAndUpload(args []safejs.Value) (any, error) {
+	c, err := newCall(arg(args, 0), arg(args, 1))
+	if err != nil {
+		return nil, err
+	}
+	defer c.close()
+	if c.file == nil {
+		return nil, fmt.Errorf("%w: a Blob or File is required", errBadOption)
+	}
+	r, err := c.client.CreateAndUpload(c.ctx, c.file)
+	if err != nil {
+		return nil, err
+	}
+	return result(r), nil
+}
+
+func create(args []safejs.Value) (any, error) {
+	c, err := newCall(arg(args, 0), arg(args, 1))
+	if err != nil {
+		return nil, err
+	}
+	defer c.close()
+	if c.file == nil {
+		return nil, fmt.Errorf("%w: a Blob or File is required", errBadOption)
+	}
+	return c.client.Create(c.ctx, c.file)
+}
+
+func upload(args []safejs.Value) (any, error) {
+	c, err := newCall(arg(args, 0), arg(args, 1))
+	if err != nil {
+		return nil, err
+	}
+	defer c.close()
+	if c.file == nil {
+		return nil, fmt.Errorf("%w: a Blob or File is required", errBadOption)
+	}
+	u, err := getString(arg(args, 1), "uploadUrl")
+	if err != nil || u == "" {
+		return nil, fmt.Errorf("%w: uploadUrl is required", errBadOption)
+	}
+	r, err := c.client.Upload(c.ctx, c.file, u)
+	if err != nil {
+		return nil, err
+	}
+	return result(r), nil
+}
+
+func terminate(args []safejs.Value) (any, error) {
+	u, err := arg(args, 0).String()
+	if err != nil {
+		return nil, fmt.Errorf("%w: terminate needs the upload URL", errBadOption)
+	}
+	c, err := newCall(safejs.Undefined(), arg(args, 1))
+	if err != nil {
+		return nil, err
+	}
+	defer c.close()
+	if _, err := url.Parse(u); err != nil {
+		return nil, fmt.Errorf("%w: %w", errBadOption, err)
+	}
+	return nil, c.client.Terminate(c.ctx, u)
+}
+
+func storedToJS(list []engine.StoredUpload) []any {
+	out := make([]any, 0, len(list))
+	for _, u := range list {
+		md := map[string]any{}
+		for k, v := range u.Metadata {
+			md[k] = v
+		}
+		out = append(out, map[string]any{
+			"fingerprint": u.Fingerprint, "url": u.URL, "size": float64(u.Size),
+			"createdAt": u.CreatedAt.Format(time.RFC3339), "metadata": md,
+		})
+	}
+	return out
+}
+
+func findPreviousUploads(args []safejs.Value) (any, error) {
+	c, err := newCall(arg(args, 0), arg(args, 1))
+	if err != nil {
+		return nil, err
+	}
+	defer c.close()
+	if c.file == nil {
+		return nil, fmt.Errorf("%w: a Blob or File is required", errBadOption)
+	}
+	list, err := c.client.FindPreviousUploads(c.ctx, c.file)
+	return storedToJS(list), err
+}
+
+func listUploads(args []safejs.Value) (any, error) {
+	c, err := newCall(safejs.Undefined(), arg(args, 0))
+	if err != nil {
+		return nil, err
+	}
+	defer c.close()
+	if c.client.Store == nil {
+		return []any{}, nil
+	}
+	list, err := c.client.Store.List(c.ctx)
+	return storedToJS(list), err
+}
+
+func removeUpload(args []safejs.Value) (any, error) {
+	fp, err := arg(args, 0).String()
+	if err != nil {
+		return nil, fmt.Errorf("%w: removeUpload needs a fingerprint", errBadOption)
+	}
+	c, err := newCall(safejs.Undefined(), arg(args, 1))
+	if err != nil {
+		return nil, err
+	}
+	defer c.close()
+	if c.client.Store == nil {
+		return nil, nil
+	}
+	return nil, c.client.Store.Delete(c.ctx, fp)
+}
