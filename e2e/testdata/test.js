@@ -25,7 +25,7 @@ window.run = async (fn) => {
   try {
     return { ok: true, value: await fn() }
   } catch (e) {
-    return { ok: false, name: e?.name, code: e?.code, status: e?.status, message: String(e?.message ?? e), isTusError: e instanceof tus.TusError }
+    return { ok: false, name: e?.name, code: typeof e?.code === 'string' ? e.code : undefined, status: e?.status, message: String(e?.message ?? e), isTusError: e instanceof tus.TusError }
   }
 }
 
