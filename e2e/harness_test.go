@@ -86,39 +86,41 @@ func setup(m *testing.M) (int, error) {
 	return m.Run(), nil
 }
 
-// buildWasm builds the module the way `make build` does, so the suite never tests a
-// stale js/tuswasm.wasm.
+// buildWasm makes a complete js/ package in dir/js the way `make build` does (the
+// sources from the repo, a fresh tuswasm.wasm, the toolchain's wasm_exec.js), so the
+// suite never tests a stale build.
 func buildWasm(dir string) error {
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-tags=nethttpomithttp2",
-		"-o", filepath.Join(dir, "tuswasm.wasm"), "./wasm")
-	cmd.Dir = repoRoot
-	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building wasm: %v\n%s", err, out)
-	}
-	src := filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js")
-	b, err := os.ReadFile(src)
-	if err != nil {
+	out := filepath.Join(dir, "js")
+	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "wasm_exec.js"), b, 0o644)
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-tags=nethttpomithttp2",
+		"-o", filepath.Join(out, "tuswasm.wasm"), "./wasm")
+	cmd.Dir = repoRoot
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building wasm: %v\n%s", err, b)
+	}
+	copies := map[string]string{filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"): "wasm_exec.js"}
+	for _, f := range []string{"index.js", "index.d.ts", "package.json"} {
+		copies[filepath.Join(repoRoot, "js", f)] = f
+	}
+	for src, name := range copies {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(out, name), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// staticHandler serves js/ (with the fresh build) and e2e/testdata/ (test pages).
+// staticHandler serves the built js/ package and e2e/testdata/ (test pages).
 func staticHandler() http.Handler {
 	mux := http.NewServeMux()
-	js := http.FileServer(http.Dir(filepath.Join(repoRoot, "js")))
-	mux.Handle("/js/", http.StripPrefix("/js/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "tuswasm.wasm", "wasm_exec.js":
-			if r.URL.Path == "tuswasm.wasm" {
-				w.Header().Set("Content-Type", "application/wasm")
-			}
-			http.ServeFile(w, r, filepath.Join(buildDir, r.URL.Path))
-		default:
-			js.ServeHTTP(w, r)
-		}
-	})))
+	mux.Handle("/js/", http.StripPrefix("/js/", http.FileServer(http.Dir(filepath.Join(buildDir, "js")))))
 	mux.Handle("/", http.FileServer(http.Dir(filepath.Join(repoRoot, "e2e", "testdata"))))
 	return mux
 }
@@ -317,7 +319,7 @@ func screenshot(e *env, tab context.Context, name string) string {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		e.t.Fatal(err)
 	}
-	png, err := chromedp.Run(tab, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -208,7 +208,15 @@ export class Upload {
   /** Stops for good; with {terminate: true} the server's upload is deleted too. */
   async abort ({ terminate: del = false } = {}) {
     await this.pause()
-    if (del && this.url) await terminate(this.url, this.options)
+    if (del && this.url) {
+      await terminate(this.url, this.options)
+      // The server's copy is gone: forget it so nothing offers to resume it.
+      if (this.options.storage !== false && this.options.endpoint) {
+        for (const u of await findPreviousUploads(this.file, this.options)) {
+          if (u.url === this.url) await removeUpload(u.fingerprint, this.options)
+        }
+      }
+    }
     this._settle(false, new DOMException('The upload was aborted', 'AbortError'))
   }
 
