@@ -91,36 +91,22 @@ func (c *Client) Create(ctx context.Context, f File) (string, error) {
 // Upload sends f to the existing upload at uploadURL, starting from the offset the
 // server reports. It returns at once when the upload is already complete.
 func (c *Client) Upload(ctx context.Context, f File, uploadURL string) (Result, error) {
-	r, err := c.newRun(f, uploadURL)
-	if err != nil {
-		return Result{}, err
-	}
-	release, err := r.lock(ctx)
+	r, release, err := c.begin(ctx, f, uploadURL)
 	if err != nil {
 		return Result{}, err
 	}
 	defer release()
-	if err := r.checkCapabilities(ctx, r.upload, false); err != nil {
-		return Result{}, err
-	}
 	return r.finish(ctx, false)
 }
 
 // CreateAndUpload resumes f's upload from Store when one is remembered and still
 // exists on the server, and otherwise creates a new one; then it sends every byte.
 func (c *Client) CreateAndUpload(ctx context.Context, f File) (Result, error) {
-	r, err := c.newRun(f, "")
-	if err != nil {
-		return Result{}, err
-	}
-	release, err := r.lock(ctx)
+	r, release, err := c.begin(ctx, f, "")
 	if err != nil {
 		return Result{}, err
 	}
 	defer release()
-	if err := r.checkCapabilities(ctx, r.endpoint, true); err != nil {
-		return Result{}, err
-	}
 	if res, ok, err := r.resumeStored(ctx); ok || err != nil {
 		return res, err
 	}
@@ -230,11 +216,29 @@ func (c *Client) newRun(f File, uploadURL string) (*run, error) {
 	return r, nil
 }
 
-func (r *run) lock(ctx context.Context) (func(), error) {
-	if l, ok := r.f.(Locker); ok && r.c.UseFileLock {
-		return l.Lock(ctx)
+// begin prepares an upload of f: to uploadURL, or to a new upload at Endpoint when
+// uploadURL is empty. It takes the file's lock (release it when done) and, when asked
+// to, checks the server's capabilities.
+func (c *Client) begin(ctx context.Context, f File, uploadURL string) (*run, func(), error) {
+	r, err := c.newRun(f, uploadURL)
+	if err != nil {
+		return nil, nil, err
 	}
-	return func() {}, nil
+	release := func() {}
+	if l, ok := f.(Locker); ok && c.UseFileLock {
+		if release, err = l.Lock(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
+	target, creating := r.upload, false
+	if uploadURL == "" {
+		target, creating = r.endpoint, true
+	}
+	if err := r.checkCapabilities(ctx, target, creating); err != nil {
+		release()
+		return nil, nil, err
+	}
+	return r, release, nil
 }
 
 // resumeStored continues the upload Store remembers for this file, if any. ok reports

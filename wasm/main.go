@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"syscall/js"
 	"time"
 
@@ -260,68 +259,97 @@ func result(r engine.Result) map[string]any {
 	return map[string]any{"url": r.URL, "size": float64(r.Size), "resumed": r.Resumed}
 }
 
-func createAndUpload(args []safejs.Value) (any, error) {
-	c, err := newCall(arg(args, 0), arg(args, 1))
+// withFile runs fn with the call built from (file, options), and requires the file.
+func withFile(args []safejs.Value, fn func(c *call) (any, error)) (any, error) {
+	return withCall(arg(args, 0), arg(args, 1), func(c *call) (any, error) {
+		if c.file == nil {
+			return nil, fmt.Errorf("%w: a Blob or File is required", errBadOption)
+		}
+		return fn(c)
+	})
+}
+
+// withCall runs fn with the call built from fileV (may be undefined) and opts.
+func withCall(fileV, opts safejs.Value, fn func(c *call) (any, error)) (any, error) {
+	c, err := newCall(fileV, opts)
 	if err != nil {
 		return nil, err
 	}
 	defer c.close()
-	if c.file == nil {
-		return nil, fmt.Errorf("%w: a Blob or File is required", errBadOption)
-	}
-	r, err := c.client.CreateAndUpload(c.ctx, c.file)
-	if err != nil {
-		return nil, err
-	}
-	return result(r), nil
+	return fn(c)
+}
+
+func createAndUpload(args []safejs.Value) (any, error) {
+	return withFile(args, func(c *call) (any, error) {
+		r, err := c.client.CreateAndUpload(c.ctx, c.file)
+		return result(r), err
+	})
 }
 
 func create(args []safejs.Value) (any, error) {
-	c, err := newCall(arg(args, 0), arg(args, 1))
-	if err != nil {
-		return nil, err
-	}
-	defer c.close()
-	if c.file == nil {
-		return nil, fmt.Errorf("%w: a Blob or File is required", errBadOption)
-	}
-	return c.client.Create(c.ctx, c.file)
+	return withFile(args, func(c *call) (any, error) {
+		return c.client.Create(c.ctx, c.file)
+	})
 }
 
 func upload(args []safejs.Value) (any, error) {
-	c, err := newCall(arg(args, 0), arg(args, 1))
-	if err != nil {
-		return nil, err
+	return withFile(args, func(c *call) (any, error) {
+		u, err := getString(arg(args, 1), "uploadUrl")
+		if err != nil || u == "" {
+			return nil, fmt.Errorf("%w: uploadUrl is required", errBadOption)
+		}
+		r, err := c.client.Upload(c.ctx, c.file, u)
+		return result(r), err
+	})
+}
+
+func findPreviousUploads(args []safejs.Value) (any, error) {
+	return withFile(args, func(c *call) (any, error) {
+		list, err := c.client.FindPreviousUploads(c.ctx, c.file)
+		return storedToJS(list), err
+	})
+}
+
+// stringArg reads a required string argument.
+func stringArg(args []safejs.Value, i int, what string) (string, error) {
+	v := arg(args, i)
+	if v.Type() != safejs.TypeString {
+		return "", fmt.Errorf("%w: %s must be a string", errBadOption, what)
 	}
-	defer c.close()
-	if c.file == nil {
-		return nil, fmt.Errorf("%w: a Blob or File is required", errBadOption)
-	}
-	u, err := getString(arg(args, 1), "uploadUrl")
-	if err != nil || u == "" {
-		return nil, fmt.Errorf("%w: uploadUrl is required", errBadOption)
-	}
-	r, err := c.client.Upload(c.ctx, c.file, u)
-	if err != nil {
-		return nil, err
-	}
-	return result(r), nil
+	return v.String()
 }
 
 func terminate(args []safejs.Value) (any, error) {
-	u, err := arg(args, 0).String()
-	if err != nil {
-		return nil, fmt.Errorf("%w: terminate needs the upload URL", errBadOption)
-	}
-	c, err := newCall(safejs.Undefined(), arg(args, 1))
+	u, err := stringArg(args, 0, "the upload URL")
 	if err != nil {
 		return nil, err
 	}
-	defer c.close()
-	if _, err := url.Parse(u); err != nil {
-		return nil, fmt.Errorf("%w: %w", errBadOption, err)
+	return withCall(safejs.Undefined(), arg(args, 1), func(c *call) (any, error) {
+		return nil, c.client.Terminate(c.ctx, u)
+	})
+}
+
+func listUploads(args []safejs.Value) (any, error) {
+	return withCall(safejs.Undefined(), arg(args, 0), func(c *call) (any, error) {
+		if c.client.Store == nil {
+			return []any{}, nil
+		}
+		list, err := c.client.Store.List(c.ctx)
+		return storedToJS(list), err
+	})
+}
+
+func removeUpload(args []safejs.Value) (any, error) {
+	fp, err := stringArg(args, 0, "the fingerprint")
+	if err != nil {
+		return nil, err
 	}
-	return nil, c.client.Terminate(c.ctx, u)
+	return withCall(safejs.Undefined(), arg(args, 1), func(c *call) (any, error) {
+		if c.client.Store == nil {
+			return nil, nil
+		}
+		return nil, c.client.Store.Delete(c.ctx, fp)
+	})
 }
 
 func storedToJS(list []engine.StoredUpload) []any {
@@ -337,46 +365,4 @@ func storedToJS(list []engine.StoredUpload) []any {
 		})
 	}
 	return out
-}
-
-func findPreviousUploads(args []safejs.Value) (any, error) {
-	c, err := newCall(arg(args, 0), arg(args, 1))
-	if err != nil {
-		return nil, err
-	}
-	defer c.close()
-	if c.file == nil {
-		return nil, fmt.Errorf("%w: a Blob or File is required", errBadOption)
-	}
-	list, err := c.client.FindPreviousUploads(c.ctx, c.file)
-	return storedToJS(list), err
-}
-
-func listUploads(args []safejs.Value) (any, error) {
-	c, err := newCall(safejs.Undefined(), arg(args, 0))
-	if err != nil {
-		return nil, err
-	}
-	defer c.close()
-	if c.client.Store == nil {
-		return []any{}, nil
-	}
-	list, err := c.client.Store.List(c.ctx)
-	return storedToJS(list), err
-}
-
-func removeUpload(args []safejs.Value) (any, error) {
-	fp, err := arg(args, 0).String()
-	if err != nil {
-		return nil, fmt.Errorf("%w: removeUpload needs a fingerprint", errBadOption)
-	}
-	c, err := newCall(safejs.Undefined(), arg(args, 1))
-	if err != nil {
-		return nil, err
-	}
-	defer c.close()
-	if c.client.Store == nil {
-		return nil, nil
-	}
-	return nil, c.client.Store.Delete(c.ctx, fp)
 }
