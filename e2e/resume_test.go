@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -177,13 +178,14 @@ func TestFileLockAcrossTabs(t *testing.T) {
 	if o.OK || o.Code != "LOCKED" {
 		t.Fatalf("second tab: %+v, want LOCKED", o)
 	}
+	// With waitForLock, the second tab queues behind the first instead.
+	waiting := strings.Replace(upload, "useFileLock: true", "useFileLock: true, waitForLock: true", 1)
+	startIn(e, other, `bg('b', () => `+waiting+`)`)
 	h.Release()
 	r := e.waitDone("a").result(t)
 	e.tusd.AssertStored(t, r.URL, pattern(size, 13))
-	// With the lock free again, the second tab may upload.
-	if o := evalIn[outcome](e, other, `run(() => `+upload+`)`); !o.OK {
-		t.Fatalf("after release: %+v", o)
-	}
+	o = evalIn[outcome](e, other, `new Promise(r => { const t = () => state.b.done ? r(state.b.outcome) : setTimeout(t, 10); t() })`)
+	e.tusd.AssertStored(t, o.result(t).URL, pattern(size, 13))
 }
 
 func TestUploadClassPauseResume(t *testing.T) {

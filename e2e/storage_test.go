@@ -1,0 +1,128 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"testing"
+)
+
+// pauseAt starts an upload in the background, aborts it while the second PATCH is in
+// flight, and waits until it has settled as AbortError.
+func pauseAt(t *testing.T, e *env, js string) {
+	t.Helper()
+	h := holdNth(t, e.tusd, http.MethodPatch, 2, true)
+	startIn(e, e.tab, `bg('paused', () => { window.ctl = new AbortController(); return `+js+` })`)
+	waitChan(t, "the second PATCH", h.arrived)
+	eval[any](e, `ctl.abort()`)
+	if o := e.waitDone("paused"); o.OK || o.Name != "AbortError" {
+		t.Fatalf("paused upload settled with %+v", o)
+	}
+}
+
+// A corrupt localStorage entry is ignored (and replaced): the upload starts anew.
+func TestCorruptStorageEntryIgnored(t *testing.T) {
+	e := newEnv(t)
+	const size = 4 * chunk
+	upload := fmt.Sprintf(`tus.createAndUpload(makeFile(%d, 21, 'c.bin'), {endpoint: '/files/', chunkSize: %d, signal: window.ctl?.signal})`, size, chunk)
+	pauseAt(t, e, upload)
+	eval[any](e, `Object.keys(localStorage).filter(k => k.startsWith('tuswasm::')).forEach(k => localStorage.setItem(k, '{"url": 12, oops'))`)
+	eval[any](e, `window.ctl = null`)
+	r := eval[outcome](e, `run(() => `+upload+`)`).result(t)
+	if r.Resumed || e.tusd.Count(http.MethodPost) != 2 {
+		t.Fatalf("%+v after a corrupt entry, %d POSTs (want a new upload)", r, e.tusd.Count(http.MethodPost))
+	}
+	e.tusd.AssertStored(t, r.URL, pattern(size, 21))
+	if n := eval[int](e, `Object.keys(localStorage).filter(k => k.startsWith('tuswasm::')).length`); n != 0 {
+		t.Fatalf("%d entries left", n)
+	}
+}
+
+// A full localStorage does not fail uploads.
+func TestStorageQuotaExceeded(t *testing.T) {
+	e := newEnv(t)
+	filled := eval[bool](e, `(() => {
+		try { for (let i = 0; i < 1000; i++) localStorage.setItem('filler' + i, 'x'.repeat(1 << 20)) } catch (e) { return e.name === 'QuotaExceededError' }
+		return false
+	})()`)
+	if !filled {
+		t.Fatal("could not fill localStorage")
+	}
+	t.Cleanup(func() { eval[any](e, `localStorage.clear()`) })
+	const size = 2*chunk + 5
+	r := eval[outcome](e, fmt.Sprintf(`run(() => tus.createAndUpload(makeFile(%d, 22), {endpoint: '/files/', chunkSize: %d}))`, size, chunk)).result(t)
+	e.tusd.AssertStored(t, r.URL, pattern(size, 22))
+}
+
+// A caller's own storage object (async methods) carries the resumption.
+func TestCustomStorage(t *testing.T) {
+	e := newEnv(t)
+	const size = 5 * chunk
+	eval[any](e, `window.custom = (() => {
+		const m = new Map()
+		const later = (v) => new Promise(r => setTimeout(() => r(v), 1))
+		return { m,
+			get: (fp) => later(m.get(fp) ?? null),
+			set: (fp, entry) => later(void m.set(fp, entry)),
+			remove: (fp) => later(void m.delete(fp)),
+			list: () => later([...m.values()]) }
+	})()`)
+	upload := fmt.Sprintf(`tus.createAndUpload(makeFile(%d, 23, 'k.bin'), {endpoint: '/files/', chunkSize: %d, storage: custom, signal: window.ctl?.signal})`, size, chunk)
+	pauseAt(t, e, upload)
+	if n := eval[int](e, `custom.m.size + Object.keys(localStorage).length * 100`); n != 1 {
+		t.Fatalf("custom storage holds %d entries (localStorage must hold none)", n)
+	}
+	eval[any](e, `window.ctl = null`)
+	r := eval[outcome](e, `run(() => `+upload+`)`).result(t)
+	if !r.Resumed || e.tusd.Count(http.MethodPost) != 1 {
+		t.Fatalf("not resumed from custom storage: %+v", r)
+	}
+	e.tusd.AssertStored(t, r.URL, pattern(size, 23))
+	if n := eval[int](e, `custom.m.size`); n != 0 {
+		t.Fatalf("custom storage keeps %d entries after success", n)
+	}
+}
+
+// A file edited on disk after it was picked fails with FILE_CHANGED, not endless retries.
+func TestFileChangedOnDisk(t *testing.T) {
+	e := newEnv(t)
+	path := filepath.Join(t.TempDir(), "edited.bin")
+	if err := os.WriteFile(path, pattern(3*chunk, 24), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	setFiles(t, e.tab, "#file", path)
+	if err := os.WriteFile(path, pattern(3*chunk+100, 25), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := eval[outcome](e, fmt.Sprintf(`run(() => tus.createAndUpload(document.querySelector('#file').files[0], {endpoint: '/files/', chunkSize: %d, retry: {initialDelayMs: 10}}))`, chunk))
+	if o.OK || o.Code != "FILE_CHANGED" {
+		t.Fatalf("got %+v, want FILE_CHANGED", o)
+	}
+	if n := e.tusd.Count(http.MethodPatch); n > 1 {
+		t.Fatalf("%d PATCH attempts: a changed file must not be retried", n)
+	}
+}
+
+// index.d.ts declares exactly what index.js exports.
+func TestTypeDeclarationsMatchExports(t *testing.T) {
+	read := func(name string, re *regexp.Regexp) []string {
+		b, err := os.ReadFile(filepath.Join(repoRoot, "js", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			names = append(names, m[1])
+		}
+		slices.Sort(names)
+		return slices.Compact(names)
+	}
+	js := read("index.js", regexp.MustCompile(`(?m)^export (?:async )?(?:function|class|const) (\w+)`))
+	ts := read("index.d.ts", regexp.MustCompile(`(?m)^export declare (?:function|class|const) (\w+)`))
+	if !slices.Equal(js, ts) || len(js) < 10 {
+		t.Fatalf("index.js exports %v\nindex.d.ts declares %v", js, ts)
+	}
+}
