@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"testing"
+	"time"
 )
 
 // pauseAt starts an upload in the background, aborts it while the second PATCH is in
@@ -94,7 +95,18 @@ func TestFileChangedOnDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	setFiles(t, e.tab, "#file", path)
+	// The browser snapshots a picked file's size and time lazily: make it do so now,
+	// before the edit, as a person's page would by showing the file.
+	if n := eval[int](e, `document.querySelector('#file').files[0].size`); n != 3*chunk {
+		t.Fatalf("picked file has %d bytes", n)
+	}
 	if err := os.WriteFile(path, pattern(3*chunk+100, 25), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Chromium detects edits by modification time, and file times are coarse (a few ms)
+	// on Linux: a rewrite this quick can keep the old time, so move it as an edit would.
+	later := time.Now().Add(time.Minute)
+	if err := os.Chtimes(path, later, later); err != nil {
 		t.Fatal(err)
 	}
 	o := eval[outcome](e, fmt.Sprintf(`run(() => tus.createAndUpload(document.querySelector('#file').files[0], {endpoint: '/files/', chunkSize: %d, retry: {initialDelayMs: 10}}))`, chunk))

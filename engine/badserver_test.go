@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -100,4 +101,73 @@ func TestNonTusServers(t *testing.T) {
 	if _, err := c.CreateAndUpload(ctx, f); !errors.Is(err, engine.ErrNetwork) {
 		t.Fatalf("got %v, want ErrNetwork", err)
 	}
+}
+
+// A server that drips its reply body cannot hold the upload (no RequestTimeout set):
+// success bodies are never read, error bodies only for a bounded time.
+func TestSlowDripBodies(t *testing.T) {
+	drip := func(m string, status int, header http.Header) tusdtest.Fault {
+		return func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+			if r.Method != m {
+				return false
+			}
+			_, _ = io.Copy(io.Discard, r.Body)
+			for k, v := range header {
+				w.Header()[k] = v
+			}
+			w.Header().Set("Tus-Resumable", "1.0.0")
+			w.WriteHeader(status)
+			for range 600 { // ten minutes of one byte a second
+				if _, err := w.Write([]byte("x")); err != nil {
+					return true
+				}
+				_ = http.NewResponseController(w).Flush()
+				select {
+				case <-r.Context().Done():
+					return true
+				case <-time.After(time.Second):
+				}
+			}
+			return true
+		}
+	}
+	cases := map[string]struct {
+		fault tusdtest.Fault
+		want  error
+	}{
+		"error body": {drip("POST", 500, nil), nil},
+		// A 201 whose Location is not a tus upload: the body must not be awaited
+		// before the PATCH (which then fails on the bogus URL).
+		"success body": {drip("POST", 201, http.Header{"Location": {"/nowhere/x"}}), engine.ErrUploadExpired},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			srv, endpoint := newTusd(t)
+			srv.Inject(tc.fault)
+			c := &engine.Client{Endpoint: endpoint, Retry: engine.Retry{MaxRetries: -1}}
+			_, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
+				return c.CreateAndUpload(ctx, engine.NewBytesFile("d", []byte("data")))
+			})
+			if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			t.Log(err)
+		})
+	}
+}
+
+// Progress found by HEAD (bytes of a failed PATCH that the server kept) resets the
+// retry budget, so a long upload over a link that always breaks mid-chunk completes.
+func TestProgressThroughHeadResetsBudget(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	srv.Inject(tusdtest.Truncate(method("PATCH"), 10000, true)) // every PATCH breaks after 10 kB
+	data := randomBytes(3*testChunk, 30)
+	c := &engine.Client{Endpoint: endpoint, ChunkSize: testChunk, Retry: engine.Retry{MaxRetries: 1, InitialDelay: time.Millisecond, MaxDelay: time.Millisecond}}
+	res, err := withDeadline(t, 20*time.Second, func(ctx context.Context) (engine.Result, error) {
+		return c.CreateAndUpload(ctx, engine.NewBytesFile("p", data))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.AssertStored(t, res.URL, data)
 }

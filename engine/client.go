@@ -346,9 +346,12 @@ func (r *run) transfer(ctx context.Context, fresh bool) error {
 	for {
 		var err error
 		if needHead {
-			offset, err = r.head(ctx)
-			if err == nil {
-				needHead = false
+			var off int64
+			if off, err = r.head(ctx); err == nil {
+				if off > offset {
+					failures = 0 // bytes of a failed request were kept: that is progress
+				}
+				offset, needHead = off, false
 				r.progress(offset)
 			}
 		} else {
@@ -640,16 +643,44 @@ func (r *run) do(ctx context.Context, method string, u *url.URL, body io.ReadClo
 		}
 		return nil, fmt.Errorf("%w: %s %s: %w", ErrNetwork, method, u, err)
 	}
+	// Success bodies are not read at all: tus replies carry their meaning in headers,
+	// and a server dripping a body must not hold the upload.
 	defer resp.Body.Close()
 	rep := &reply{method: method, url: u, status: resp.StatusCode, header: resp.Header}
 	if resp.StatusCode >= 300 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		rep.body = strings.TrimSpace(strings.ToValidUTF8(string(b), "?"))
-	} else {
-		// Drain a little so the connection can be reused; never wait for a big body.
-		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+		rep.body = readSnippet(resp.Body)
 	}
 	return rep, nil
+}
+
+// maxErrorBodyWait bounds how long an error body may take to arrive.
+const maxErrorBodyWait = 2 * time.Second
+
+// readSnippet reads the start of an error body, giving up (and keeping what came)
+// after maxErrorBodyWait; closing the body unblocks the read.
+func readSnippet(body io.ReadCloser) string {
+	b := make([]byte, maxErrorBody)
+	n := 0
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for n < len(b) {
+			m, err := body.Read(b[n:])
+			n += m
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t := time.NewTimer(maxErrorBodyWait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		body.Close()
+		<-done
+	}
+	return strings.TrimSpace(strings.ToValidUTF8(string(b[:n]), "?"))
 }
 
 func (r *run) allowed(u *url.URL) bool {

@@ -227,6 +227,9 @@ func Truncate(match func(*http.Request) bool, keep int64, hangup bool) Fault {
 			return false
 		}
 		orig := r.Body
+		if r.ContentLength >= 0 && r.ContentLength < keep {
+			keep = r.ContentLength
+		}
 		r2 := r.Clone(r.Context())
 		r2.Body = io.NopCloser(io.LimitReader(orig, keep))
 		r2.ContentLength = keep
