@@ -37,9 +37,10 @@ vet:
 test-unit:
 	$(GO) test -race ./engine/... ./internal/...
 
-## fuzz: each fuzz target of the engine for FUZZTIME
+## fuzz: each fuzz target of the engine (parsers of server input) for FUZZTIME;
+## engine/testdata/fuzz holds the seed corpus, run by every plain `go test` too
 fuzz:
-	@for f in FuzzParseSize FuzzMetadata FuzzResolveLocation; do \
+	@for f in $$($(GO) test -list '^Fuzz' ./engine | grep '^Fuzz'); do \
 		$(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) ./engine || exit 1; \
 	done
 

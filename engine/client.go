@@ -30,7 +30,9 @@ const (
 // Client uploads files with the tus protocol. Its fields are the policy; the zero value
 // of each is a sensible default. A Client may be reused but not mutated while in use.
 type Client struct {
-	// HTTPClient does the requests; nil means http.DefaultClient.
+	// HTTPClient does the requests; nil means http.DefaultTransport with redirects
+	// not followed (a 3xx reply is an error wrapping ErrRedirect). A client of your own
+	// keeps its redirect policy.
 	HTTPClient *http.Client
 	// Endpoint is the creation URL (absolute http or https).
 	Endpoint string
@@ -46,6 +48,11 @@ type Client struct {
 	ChunkSize int64
 	// RequestTimeout bounds each request (0: none). A timed-out request is retried.
 	RequestTimeout time.Duration
+	// WaitOnline, when set, is called after a network error before retrying. It
+	// returns once the network is believed reachable again (the browser's
+	// navigator.onLine), reporting whether it had to wait; time spent offline does not
+	// count against Retry, so an upload outlives an outage of any length.
+	WaitOnline func(ctx context.Context) (waited bool, err error)
 	// Metadata is sent as Upload-Metadata on creation.
 	Metadata map[string]string
 	// CheckServerCapabilities sends OPTIONS first and fails early on a non-tus server
@@ -165,7 +172,7 @@ type run struct {
 func (c *Client) newRun(f File, uploadURL string) (*run, error) {
 	r := &run{c: c, hc: c.HTTPClient, f: f, chunk: c.ChunkSize, retry: c.Retry.withDefaults(), reported: -1}
 	if r.hc == nil {
-		r.hc = http.DefaultClient
+		r.hc = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	if r.chunk <= 0 {
 		r.chunk = DefaultChunkSize
@@ -254,8 +261,10 @@ func (r *run) resumeStored(ctx context.Context) (Result, bool, error) {
 	if err != nil || !found {
 		return Result{}, false, nil
 	}
+	// An entry is used only for the file and endpoint it was made for, and only when its
+	// URL is on an origin this call trusts: storage is not trusted input.
 	u, err := parseEndpoint("stored upload URL", prev.URL)
-	if err != nil || prev.Size != r.size {
+	if err != nil || prev.Size != r.size || prev.Fingerprint != r.fp || !r.allowed(u) {
 		_ = st.Delete(ctx, r.fp)
 		return Result{}, false, nil
 	}
@@ -327,7 +336,7 @@ func (r *run) create(ctx context.Context) (*url.URL, error) {
 	}
 	r.upload = loc
 	if r.c.Store != nil && r.fp != "" {
-		_ = r.c.Store.Put(ctx, StoredUpload{Fingerprint: r.fp, URL: loc.String(), Size: r.size, CreatedAt: time.Now().UTC(), Metadata: r.c.Metadata})
+		_ = r.c.Store.Put(ctx, StoredUpload{Fingerprint: r.fp, URL: loc.String(), Size: r.size, CreatedAt: time.Now().UTC()})
 	}
 	if r.c.OnCreate != nil {
 		r.c.OnCreate(loc.String())
@@ -374,29 +383,51 @@ func (r *run) transfer(ctx context.Context, fresh bool) error {
 		if err == nil {
 			continue
 		}
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return fmt.Errorf("tus: upload stopped at %d of %d bytes: %w", max(r.reported, 0), r.size, ctxErr)
-		}
-		if !recoverable(err) {
+		if err := r.backoff(ctx, err, &failures); err != nil {
 			return err
 		}
-		failures++
-		if failures > r.retry.MaxRetries {
-			return fmt.Errorf("tus: giving up after %d attempts without progress: %w", failures, err)
+	}
+}
+
+// backoff follows a failed attempt: it returns the error that ends the call, or nil
+// after waiting (Retry's delay, or until the network is back) for the next attempt.
+// failures counts consecutive failed attempts without progress.
+func (r *run) backoff(ctx context.Context, err error, failures *int) error {
+	stopped := func(cause error) error {
+		return fmt.Errorf("tus: upload stopped at %d of %d bytes: %w", max(r.reported, 0), r.size, cause)
+	}
+	if ctx.Err() != nil {
+		return stopped(ctx.Err())
+	}
+	if !recoverable(err) {
+		return err
+	}
+	if errors.Is(err, ErrNetwork) && r.c.WaitOnline != nil {
+		waited, werr := r.c.WaitOnline(ctx)
+		if werr != nil {
+			return stopped(werr)
 		}
-		var h http.Header
-		var he *HTTPError
-		if errors.As(err, &he) {
-			h = he.header
-		}
-		wait := r.retry.delay(failures, h)
-		if errors.Is(err, ErrOffsetMismatch) && failures == 1 {
-			wait = 0 // the HEAD that follows is the fix
-		}
-		if err := sleep(ctx, wait); err != nil {
-			return fmt.Errorf("tus: upload stopped at %d of %d bytes: %w", max(r.reported, 0), r.size, err)
+		if waited {
+			return nil // failing while offline says nothing about the server
 		}
 	}
+	*failures++
+	if *failures > r.retry.MaxRetries {
+		return fmt.Errorf("tus: giving up after %d attempts without progress: %w", *failures, err)
+	}
+	var h http.Header
+	var he *HTTPError
+	if errors.As(err, &he) {
+		h = he.header
+	}
+	wait := r.retry.delay(*failures, h)
+	if errors.Is(err, ErrOffsetMismatch) && *failures == 1 {
+		wait = 0 // the HEAD that follows is the fix
+	}
+	if err := sleep(ctx, wait); err != nil {
+		return stopped(err)
+	}
+	return nil
 }
 
 // errNoProgress: a 204 that confirms none of the bytes sent.
@@ -443,23 +474,7 @@ func (r *run) head(ctx context.Context) (int64, error) {
 	if err := rep.checkTusResumable(); err != nil {
 		return 0, err
 	}
-	off, err := parseSize("Upload-Offset", rep.header.Get("Upload-Offset"))
-	if err != nil {
-		return 0, err
-	}
-	if l := rep.header.Get("Upload-Length"); l != "" {
-		n, err := parseSize("Upload-Length", l)
-		if err != nil {
-			return 0, err
-		}
-		if n != r.size {
-			return 0, fmt.Errorf("%w: the upload at %s is %d bytes long, the file %d", ErrFileChanged, r.upload, n, r.size)
-		}
-	}
-	if off > r.size {
-		return 0, protocolErr("HEAD offset %d is past the file size %d", off, r.size)
-	}
-	return off, nil
+	return headOffset(rep.header, r.size)
 }
 
 // patch sends [offset, offset+n) and returns the new offset the server confirmed.
@@ -484,19 +499,7 @@ func (r *run) patch(ctx context.Context, offset, n int64) (int64, error) {
 	if err := rep.checkTusResumable(); err != nil {
 		return 0, err
 	}
-	next, err := parseSize("Upload-Offset", rep.header.Get("Upload-Offset"))
-	if err != nil {
-		return 0, err
-	}
-	switch {
-	case next < offset:
-		return 0, protocolErr("PATCH at offset %d answered Upload-Offset %d: the offset went backwards", offset, next)
-	case next > offset+n:
-		return 0, protocolErr("PATCH of bytes %d-%d answered Upload-Offset %d, past the bytes sent", offset, offset+n, next)
-	case next == offset && n > 0:
-		return 0, errNoProgress
-	}
-	return next, nil
+	return patchOffset(rep.header, offset, n)
 }
 
 // checkCapabilities sends OPTIONS when asked to and checks tus 1.0.0, the creation
@@ -519,53 +522,19 @@ func (r *run) checkCapabilities(ctx context.Context, u *url.URL, creating bool) 
 	if rep.status != http.StatusOK && rep.status != http.StatusNoContent {
 		return fmt.Errorf("%w: OPTIONS %s answered %d", ErrUnsupportedServer, u, rep.status)
 	}
-	if !hasToken(rep.header.Get("Tus-Version"), "1.0.0") {
-		return fmt.Errorf("%w: OPTIONS %s: Tus-Version %.64q does not include 1.0.0", ErrUnsupportedServer, u, rep.header.Get("Tus-Version"))
-	}
-	if creating && !hasToken(rep.header.Get("Tus-Extension"), "creation") {
-		return fmt.Errorf("%w: server lacks the creation extension (Tus-Extension %.128q)", ErrUnsupportedServer, rep.header.Get("Tus-Extension"))
-	}
-	if v := rep.header.Get("Tus-Max-Size"); v != "" {
-		maxSize, err := parseSize("Tus-Max-Size", v)
-		if err != nil {
-			return err
-		}
-		if maxSize > 0 && r.size > maxSize {
-			return fmt.Errorf("%w: file is %d bytes, Tus-Max-Size is %d", ErrTooLarge, r.size, maxSize)
-		}
-	}
-	return nil
-}
-
-func hasToken(list, token string) bool {
-	for _, t := range strings.Split(list, ",") {
-		if strings.TrimSpace(t) == token {
-			return true
-		}
-	}
-	return false
+	return checkCapabilities(rep.header, r.size, creating)
 }
 
 // retrying runs op until it succeeds, fails unrecoverably or exhausts MaxRetries.
 func (r *run) retrying(ctx context.Context, op func() error) error {
-	for attempt := 1; ; attempt++ {
+	failures := 0
+	for {
 		err := op()
 		if err == nil {
 			return nil
 		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("tus: %w", ctx.Err())
-		}
-		if !recoverable(err) || attempt > r.retry.MaxRetries {
+		if err := r.backoff(ctx, err, &failures); err != nil {
 			return err
-		}
-		var h http.Header
-		var he *HTTPError
-		if errors.As(err, &he) {
-			h = he.header
-		}
-		if err := sleep(ctx, r.retry.delay(attempt, h)); err != nil {
-			return fmt.Errorf("tus: %w", err)
 		}
 	}
 }
@@ -605,6 +574,10 @@ func (r *run) do(ctx context.Context, method string, u *url.URL, body io.ReadClo
 		ctx, cancel = context.WithTimeout(ctx, r.c.RequestTimeout)
 		defer cancel()
 	}
+	trusted := r.allowed(u)
+	if trusted {
+		ctx = context.WithValue(ctx, trustedKey{}, true)
+	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 	if err != nil {
 		if body != nil {
@@ -619,7 +592,7 @@ func (r *run) do(ctx context.Context, method string, u *url.URL, body io.ReadClo
 			req.Body = http.NoBody
 		}
 	}
-	if r.allowed(u) {
+	if trusted {
 		for k, vs := range r.c.Headers {
 			req.Header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
 		}
@@ -638,7 +611,7 @@ func (r *run) do(ctx context.Context, method string, u *url.URL, body io.ReadClo
 	}
 	resp, err := r.hc.Do(req)
 	if err != nil {
-		if errors.Is(err, ErrFileChanged) {
+		if errors.Is(err, ErrFileChanged) || errors.Is(err, ErrRedirect) {
 			return nil, fmt.Errorf("tus: %s %s: %w", method, u, err)
 		}
 		return nil, fmt.Errorf("%w: %s %s: %w", ErrNetwork, method, u, err)
@@ -646,6 +619,9 @@ func (r *run) do(ctx context.Context, method string, u *url.URL, body io.ReadClo
 	// Success bodies are not read at all: tus replies carry their meaning in headers,
 	// and a server dripping a body must not hold the upload.
 	defer resp.Body.Close()
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return nil, fmt.Errorf("%w: %s %s answered %d toward %.128q; configure the final URL", ErrRedirect, method, u, resp.StatusCode, resp.Header.Get("Location"))
+	}
 	rep := &reply{method: method, url: u, status: resp.StatusCode, header: resp.Header}
 	if resp.StatusCode >= 300 {
 		rep.body = readSnippet(resp.Body)
@@ -681,6 +657,16 @@ func readSnippet(body io.ReadCloser) string {
 		<-done
 	}
 	return strings.TrimSpace(strings.ToValidUTF8(string(b[:n]), "?"))
+}
+
+type trustedKey struct{}
+
+// Trusted reports whether the engine sent req to an origin the caller configured (the
+// endpoint's, the upload URL's given to Upload, or AllowedOrigins): only such requests
+// carry Headers, and a transport should attach credentials (cookies) only to them.
+func Trusted(req *http.Request) bool {
+	v, _ := req.Context().Value(trustedKey{}).(bool)
+	return v
 }
 
 func (r *run) allowed(u *url.URL) bool {

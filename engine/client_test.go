@@ -211,7 +211,19 @@ func TestHeadersStayOnConfiguredOrigins(t *testing.T) {
 		return true
 	})
 	data := randomBytes(testChunk+1, 9)
-	c := &engine.Client{Endpoint: apiEndpoint, ChunkSize: testChunk, Headers: http.Header{"Authorization": {"Bearer secret"}}}
+	var trusted, untrusted atomic.Int32 // what a transport is told about credentials
+	c := &engine.Client{Endpoint: apiEndpoint, ChunkSize: testChunk, Headers: http.Header{"Authorization": {"Bearer secret"}},
+		BeforeRequest: func(r *http.Request) error {
+			if engine.Trusted(r) == (r.Header.Get("Authorization") != "") {
+				if engine.Trusted(r) {
+					trusted.Add(1)
+				} else {
+					untrusted.Add(1)
+				}
+				return nil
+			}
+			return fmt.Errorf("Trusted(%s %s) = %v with headers %v", r.Method, r.URL, engine.Trusted(r), r.Header)
+		}}
 	res, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("o", data))
 	if err != nil {
 		t.Fatal(err)
@@ -219,6 +231,9 @@ func TestHeadersStayOnConfiguredOrigins(t *testing.T) {
 	storage.AssertStored(t, res.URL, data)
 	if leaked.Load() != 0 {
 		t.Fatalf("%d requests leaked Authorization to another origin", leaked.Load())
+	}
+	if trusted.Load() != 1 || untrusted.Load() != 2 {
+		t.Fatalf("trusted %d (want the POST), untrusted %d (want 2 PATCHes)", trusted.Load(), untrusted.Load())
 	}
 	c.AllowedOrigins = []string{storageEndpoint}
 	if _, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("o2", data)); err != nil {

@@ -31,6 +31,10 @@ var (
 	ErrInvalidOption = errors.New("tus: invalid option")
 	// ErrNetwork: the request never produced a response (refused, reset, timed out).
 	ErrNetwork = errors.New("tus: network error")
+	// ErrRedirect: the server answered a tus request with a redirect. tus requests
+	// never follow redirects, so custom headers and credentials cannot be forwarded to
+	// a place the caller did not configure; point the endpoint at the final URL.
+	ErrRedirect = errors.New("tus: server redirected the request")
 )
 
 // HTTPError is an unexpected HTTP status. It wraps ErrUploadExpired for 404/410,

@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/base64"
 	"fmt"
+	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
@@ -30,11 +31,18 @@ func parseSize(name, v string) (int64, error) {
 	return n, nil
 }
 
+// maxURLLength bounds an upload URL from the server: it is stored and sent back with
+// every request, so a hostile megabyte-long Location must not be.
+const maxURLLength = 8 << 10
+
 // resolveLocation resolves a Location header against the request URL (RFC 3986) and
 // accepts only http(s) results with a host.
 func resolveLocation(base *url.URL, location string) (*url.URL, error) {
 	if location == "" {
 		return nil, protocolErr("creation reply has no Location header")
+	}
+	if len(location) > maxURLLength {
+		return nil, protocolErr("Location of %d bytes is longer than the %d accepted", len(location), maxURLLength)
 	}
 	ref, err := url.Parse(location)
 	if err != nil {
@@ -150,4 +158,74 @@ func hostPort(u *url.URL) string {
 		return u.Host + ":443"
 	}
 	return u.Host + ":80"
+}
+
+// headOffset validates a HEAD reply's Upload-Offset and Upload-Length for a file of
+// size bytes.
+func headOffset(h http.Header, size int64) (int64, error) {
+	off, err := parseSize("Upload-Offset", h.Get("Upload-Offset"))
+	if err != nil {
+		return 0, err
+	}
+	if l := h.Get("Upload-Length"); l != "" {
+		n, err := parseSize("Upload-Length", l)
+		if err != nil {
+			return 0, err
+		}
+		if n != size {
+			return 0, fmt.Errorf("%w: the server's upload is %d bytes long, the file %d", ErrFileChanged, n, size)
+		}
+	}
+	if off > size {
+		return 0, protocolErr("HEAD offset %d is past the file size %d", off, size)
+	}
+	return off, nil
+}
+
+// patchOffset validates the Upload-Offset of a 204 to a PATCH of n bytes at offset:
+// it may confirm part of them, never fewer than offset nor more than were sent.
+func patchOffset(h http.Header, offset, n int64) (int64, error) {
+	next, err := parseSize("Upload-Offset", h.Get("Upload-Offset"))
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case next < offset:
+		return 0, protocolErr("PATCH at offset %d answered Upload-Offset %d: the offset went backwards", offset, next)
+	case next > offset+n:
+		return 0, protocolErr("PATCH of bytes %d-%d answered Upload-Offset %d, past the bytes sent", offset, offset+n, next)
+	case next == offset && n > 0:
+		return 0, errNoProgress
+	}
+	return next, nil
+}
+
+// checkCapabilities reads an OPTIONS reply: tus 1.0.0, the creation extension when
+// creating, and a Tus-Max-Size the file fits in.
+func checkCapabilities(h http.Header, size int64, creating bool) error {
+	if !hasToken(h.Get("Tus-Version"), "1.0.0") {
+		return fmt.Errorf("%w: Tus-Version %.64q does not include 1.0.0", ErrUnsupportedServer, h.Get("Tus-Version"))
+	}
+	if creating && !hasToken(h.Get("Tus-Extension"), "creation") {
+		return fmt.Errorf("%w: server lacks the creation extension (Tus-Extension %.128q)", ErrUnsupportedServer, h.Get("Tus-Extension"))
+	}
+	if v := h.Get("Tus-Max-Size"); v != "" {
+		maxSize, err := parseSize("Tus-Max-Size", v)
+		if err != nil {
+			return err
+		}
+		if maxSize > 0 && size > maxSize {
+			return fmt.Errorf("%w: file is %d bytes, Tus-Max-Size is %d", ErrTooLarge, size, maxSize)
+		}
+	}
+	return nil
+}
+
+func hasToken(list, token string) bool {
+	for _, t := range strings.Split(list, ",") {
+		if strings.TrimSpace(t) == token {
+			return true
+		}
+	}
+	return false
 }

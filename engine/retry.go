@@ -71,14 +71,15 @@ func retryAfter(h http.Header) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
 	}
+	const limit = 24 * time.Hour // far-future values must not overflow into negative waits
 	if s, err := strconv.Atoi(v); err == nil {
 		if s < 0 {
 			return 0, false
 		}
-		return time.Duration(min(s, 86400)) * time.Second, true
+		return time.Duration(min(s, int(limit/time.Second))) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0), true
+		return min(max(time.Until(t), 0), limit), true
 	}
 	return 0, false
 }

@@ -11,13 +11,14 @@ import (
 	"time"
 )
 
-// StoredUpload is what a Store keeps to resume an upload later. It holds no credentials.
+// StoredUpload is what a Store keeps to resume an upload later: the upload URL, the
+// file size, when it was created and the fingerprint. Nothing else, so no credential,
+// header or metadata value (which may be personal) is ever persisted.
 type StoredUpload struct {
-	Fingerprint string            `json:"fingerprint"`
-	URL         string            `json:"url"`
-	Size        int64             `json:"size"`
-	CreatedAt   time.Time         `json:"createdAt"`
-	Metadata    map[string]string `json:"metadata,omitempty"`
+	Fingerprint string    `json:"fingerprint"`
+	URL         string    `json:"url"`
+	Size        int64     `json:"size"`
+	CreatedAt   time.Time `json:"createdAt"`
 }
 
 // Store persists upload URLs by fingerprint so an interrupted upload can be resumed
@@ -70,7 +71,6 @@ func (s *MemoryStore) Get(_ context.Context, fp string) (StoredUpload, bool, err
 func (s *MemoryStore) Put(_ context.Context, u StoredUpload) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u.Metadata = maps.Clone(u.Metadata)
 	s.m[u.Fingerprint] = u
 	return nil
 }
