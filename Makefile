@@ -44,9 +44,12 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) ./engine || exit 1; \
 	done
 
-## e2e: headless Chromium against real tusd (builds its own wasm)
+## e2e: headless Chromium against real tusd (builds its own wasm). The test binary
+## runs directly so its summary lines (fault-matrix: …) reach the log.
+E2E_BIN ?= $(or $(TMPDIR),/tmp)/tuswasm-e2e.test
 e2e: build chromium
-	$(GO) test -count=1 ./e2e/... -args -chromium $(CHROMIUM)
+	$(GO) test -c -o $(E2E_BIN) ./e2e
+	cd e2e && $(E2E_BIN) -test.count=1 -test.timeout=20m -chromium $(CHROMIUM)
 
 ## chromium: install Debian's Chromium when it is missing
 chromium:

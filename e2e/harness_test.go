@@ -83,7 +83,9 @@ func setup(m *testing.M) (int, error) {
 		return 0, fmt.Errorf("starting Chromium: %w", err)
 	}
 	browserCtx = ctx
-	return m.Run(), nil
+	code := m.Run()
+	printMatrixSummary()
+	return code, nil
 }
 
 // buildWasm makes a complete js/ package in dir/js the way `make build` does (the
@@ -121,17 +123,25 @@ func buildWasm(dir string) error {
 func staticHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/js/", http.StripPrefix("/js/", http.FileServer(http.Dir(filepath.Join(buildDir, "js")))))
-	mux.Handle("/", http.FileServer(http.Dir(filepath.Join(repoRoot, "e2e", "testdata"))))
+	pages := http.FileServer(http.Dir(filepath.Join(repoRoot, "e2e", "testdata")))
+	mux.Handle("/", pages)
+	// The policy a site that embeds tuswasm needs at the least (README, "Serving").
+	mux.Handle("/csp.html", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", cspPolicy)
+		pages.ServeHTTP(w, r)
+	}))
 	return mux
 }
 
-// env is one test's world: tusd behind the fault injector and the static files on one
-// loopback origin, and a browser tab on the test page.
+// env is one test's world: tusd on its own port (restartable) behind the fault proxy,
+// the proxy and the static files on one loopback origin, and a browser tab on the
+// test page.
 type env struct {
-	t      *testing.T
-	tusd   *tusdtest.Server
-	origin string
-	tab    context.Context
+	t       *testing.T
+	backend *tusdtest.Backend
+	tusd    *tusdtest.Server // the fault proxy: inject faults, count, check stored bytes
+	origin  string
+	tab     context.Context
 
 	mu       sync.Mutex
 	problems []string // console errors, exceptions, Go crashes
@@ -139,16 +149,27 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, tusd: tusdtest.New(t, "", tusdtest.Options{})}
-	mux := http.NewServeMux()
-	mux.Handle("/files/", e.tusd)
-	mux.Handle("/files", e.tusd)
-	mux.Handle("/", staticHandler())
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	e.origin = srv.URL
+	e := &env{t: t}
+	e.backend, e.tusd, e.origin = serveTusd(t, staticHandler())
 	e.tab = e.newTab()
 	return e
+}
+
+// serveTusd starts tusd behind a fault proxy on a loopback origin of its own, with
+// other (when not nil) serving every path outside /files/.
+func serveTusd(t *testing.T, other http.Handler) (*tusdtest.Backend, *tusdtest.Server, string) {
+	t.Helper()
+	backend := tusdtest.StartBackend(t, "", tusdtest.Options{})
+	proxy := tusdtest.NewProxy(backend)
+	mux := http.NewServeMux()
+	mux.Handle("/files/", proxy)
+	mux.Handle("/files", proxy)
+	if other != nil {
+		mux.Handle("/", other)
+	}
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return backend, proxy, srv.URL
 }
 
 // newTab opens a tab on the test page, records its problems, and waits for tuswasm.
@@ -250,7 +271,7 @@ func eval[T any](e *env, js string) T {
 
 func evalIn[T any](e *env, tab context.Context, js string) T {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(tab, 2*time.Minute)
+	ctx, cancel := context.WithTimeout(tab, 3*time.Minute)
 	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
 	if err != nil {

@@ -63,7 +63,7 @@ func (e *env) waitDone(key string) outcome {
 	return evalIn[outcome](e, e.tab, fmt.Sprintf(`new Promise((resolve, reject) => {
 		const t0 = Date.now()
 		const tick = () => state[%[1]q].done ? resolve(state[%[1]q].outcome) :
-			Date.now() - t0 > 60000 ? reject(new Error('background upload %[1]s never finished')) : setTimeout(tick, 10)
+			Date.now() - t0 > 150000 ? reject(new Error('background upload %[1]s never finished')) : setTimeout(tick, 10)
 		tick()
 	})`, key))
 }

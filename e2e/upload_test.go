@@ -116,7 +116,7 @@ func TestErrorsAreTyped(t *testing.T) {
 		"bad metadata key": {`tus.createAndUpload(makeFile(1, 1), {endpoint: '/files/', metadata: {'a b': 'x'}})`, "INVALID_OPTION"},
 		"not a blob":       {`tus.createAndUpload('hello', {endpoint: '/files/'})`, "INVALID_OPTION"},
 		"non-tus server":   {`tus.createAndUpload(makeFile(1, 1), {endpoint: '/test.html', checkServerCapabilities: true, retry: {maxRetries: 0}})`, "CAPABILITY"},
-		"POST to a page":   {`tus.createAndUpload(makeFile(1, 1), {endpoint: '/test.html', retry: {maxRetries: 0}})`, "HTTP"},
+		"POST to a page":   {`tus.createAndUpload(makeFile(1, 1), {endpoint: '/test.html', retry: {maxRetries: 0}})`, "PROTOCOL"},
 		"refused":          {`tus.createAndUpload(makeFile(1, 1), {endpoint: 'http://127.0.0.1:1/files/', retry: {maxRetries: 1, initialDelayMs: 1}})`, "NETWORK"},
 		"unknown upload":   {`tus.upload(makeFile(1, 1), {uploadUrl: '/files/nope'})`, "EXPIRED"},
 	}

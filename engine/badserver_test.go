@@ -38,7 +38,7 @@ func TestBrokenServers(t *testing.T) {
 		{"no Location", tusdtest.Rewrite(method("POST"), setHeader("Location", "")), engine.ErrProtocol},
 		{"javascript Location", tusdtest.Rewrite(method("POST"), setHeader("Location", "javascript:alert(1)")), engine.ErrProtocol},
 		{"data Location", tusdtest.Rewrite(method("POST"), setHeader("Location", "data:text/html,hi")), engine.ErrProtocol},
-		{"200 on POST", tusdtest.Rewrite(method("POST"), func(s *int, _ http.Header) { *s = 200 }), nil},
+		{"200 on POST", tusdtest.Rewrite(method("POST"), func(s *int, _ http.Header) { *s = 200 }), engine.ErrProtocol},
 		{"offset backwards", tusdtest.Rewrite(tusdtest.Nth("PATCH", 2), setHeader("Upload-Offset", "1")), engine.ErrProtocol},
 		{"offset past length", tusdtest.Rewrite(method("PATCH"), setHeader("Upload-Offset", "999999999")), engine.ErrProtocol},
 		{"offset negative", tusdtest.Rewrite(method("PATCH"), setHeader("Upload-Offset", "-5")), engine.ErrProtocol},
@@ -92,9 +92,8 @@ func TestNonTusServers(t *testing.T) {
 		t.Fatalf("OPTIONS on a web server: got %v, want ErrUnsupportedServer", err)
 	}
 	c.CheckServerCapabilities = false
-	var he *engine.HTTPError
-	if _, err := c.CreateAndUpload(ctx, f); !errors.As(err, &he) || he.Status != 200 {
-		t.Fatalf("POST to a web server: got %v, want HTTPError 200", err)
+	if _, err := c.CreateAndUpload(ctx, f); !errors.Is(err, engine.ErrProtocol) {
+		t.Fatalf("POST to a web server: got %v, want ErrProtocol", err)
 	}
 	// A server that is gone: connection refused, retried, then a network error.
 	html.Close()

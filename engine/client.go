@@ -323,6 +323,9 @@ func (r *run) create(ctx context.Context) (*url.URL, error) {
 			return err
 		}
 		if rep.status != http.StatusCreated {
+			if rep.status >= 200 && rep.status < 300 {
+				return protocolErr("POST %s answered %d, want 201 Created: is it a tus endpoint?", r.endpoint, rep.status)
+			}
 			return rep.httpError()
 		}
 		if err := rep.checkTusResumable(); err != nil {
@@ -612,6 +615,10 @@ func (r *run) do(ctx context.Context, method string, u *url.URL, body io.ReadClo
 	resp, err := r.hc.Do(req)
 	if err != nil {
 		if errors.Is(err, ErrFileChanged) || errors.Is(err, ErrRedirect) {
+			var ue *url.Error // drop http.Client's repetition of method and URL
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
 			return nil, fmt.Errorf("tus: %s %s: %w", method, u, err)
 		}
 		return nil, fmt.Errorf("%w: %s %s: %w", ErrNetwork, method, u, err)

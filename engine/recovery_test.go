@@ -5,6 +5,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"path"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -184,7 +187,19 @@ func TestRealLockInterruption(t *testing.T) {
 	headDone := make(chan struct{})
 	f := &gateFile{ReaderAtFile: engine.NewBytesFile("g", data), gateAt: testChunk + testChunk/2, onGate: func() {
 		// Competing request while our PATCH holds the lock; tusd releases it by
-		// cancelling the PATCH, so this HEAD returns only after that.
+		// cancelling the PATCH, so this HEAD returns only after that. The PATCH holds
+		// the lock once tusd has stored some of its bytes; a HEAD before that would
+		// simply go first.
+		stored := filepath.Join(srv.Dir, path.Base(uploadURL.Load().(string)))
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+			if fi, err := os.Stat(stored); err == nil && fi.Size() > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Error("tusd stored nothing of the gated PATCH")
+				break
+			}
+		}
 		resp, err := headStatus(t, uploadURL.Load().(string))
 		if err != nil || resp.StatusCode != 200 {
 			t.Errorf("competing HEAD: %v %v", resp, err)

@@ -2,7 +2,7 @@
 
 export type TusErrorCode =
   | 'PROTOCOL' | 'OFFSET_MISMATCH' | 'EXPIRED' | 'HTTP' | 'FILE_CHANGED' | 'LOCKED'
-  | 'NETWORK' | 'CAPABILITY' | 'TOO_LARGE' | 'INVALID_OPTION' | 'INIT' | 'INTERNAL'
+  | 'NETWORK' | 'REDIRECT' | 'CAPABILITY' | 'TOO_LARGE' | 'INVALID_OPTION' | 'INIT' | 'INTERNAL'
 
 export declare const codes: readonly TusErrorCode[]
 
@@ -31,12 +31,12 @@ export interface RetryOptions {
   factor?: number
 }
 
+/** What storage keeps: no headers, credentials or metadata, only these fields. */
 export interface StoredUpload {
   fingerprint: string
   url: string
   size: number
   createdAt: string
-  metadata: Record<string, string>
 }
 
 /** A custom storage for upload URLs; methods may be sync or async. */
@@ -55,8 +55,13 @@ export interface UploadOptions {
   metadata?: Record<string, string>
   /** Sent to the endpoint's origin (and allowedOrigins) only. */
   headers?: Record<string, string>
-  /** Origins besides the endpoint's that may receive `headers`. */
+  /** Origins besides the endpoint's that may receive `headers` and credentials. */
   allowedOrigins?: string[]
+  /**
+   * fetch's credentials mode (cookies) for the endpoint's origin and allowedOrigins
+   * (default 'same-origin'); every other origin always gets 'omit'.
+   */
+  credentials?: 'omit' | 'same-origin' | 'include'
   /** Maximum bytes per PATCH request (default 8 MiB). */
   chunkSize?: number
   /** Per-request timeout; a timed-out request is retried. */
@@ -67,8 +72,11 @@ export interface UploadOptions {
   /** With useFileLock: wait for the other holder instead of failing with LOCKED. */
   waitForLock?: boolean
   retry?: RetryOptions
-  /** Where upload URLs are remembered: localStorage by default; false disables. */
-  storage?: false | null | UrlStorage
+  /**
+   * Where upload URLs are remembered: localStorage by default; 'memory' keeps them for
+   * this page only (nothing written); false disables resumption from storage.
+   */
+  storage?: false | null | 'memory' | UrlStorage
   /** What to do when the upload URL answers 404/410 mid-upload. */
   onExpired?: 'error' | 'recreate'
   onCreate?: (url: string) => void

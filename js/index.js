@@ -5,7 +5,7 @@
 /** Error codes a TusError can carry. */
 export const codes = Object.freeze([
   'PROTOCOL', 'OFFSET_MISMATCH', 'EXPIRED', 'HTTP', 'FILE_CHANGED', 'LOCKED',
-  'NETWORK', 'CAPABILITY', 'TOO_LARGE', 'INVALID_OPTION', 'INIT', 'INTERNAL',
+  'NETWORK', 'REDIRECT', 'CAPABILITY', 'TOO_LARGE', 'INVALID_OPTION', 'INIT', 'INTERNAL',
 ])
 
 /** Every failure other than an abort. `code` is stable; `status` is set for HTTP replies. */

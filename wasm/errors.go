@@ -29,6 +29,8 @@ func errorCode(err error) string {
 		return "CAPABILITY"
 	case errors.Is(err, engine.ErrInvalidOption), errors.Is(err, errBadOption):
 		return "INVALID_OPTION"
+	case errors.Is(err, engine.ErrRedirect):
+		return "REDIRECT"
 	case errors.Is(err, engine.ErrProtocol):
 		return "PROTOCOL"
 	case errors.Is(err, engine.ErrNetwork), errors.Is(err, context.DeadlineExceeded):

@@ -28,22 +28,44 @@ const maxReplyBody = 64 << 10
 // blobTransport sends requests whose body is a blobSection with fetch and the Blob
 // slice itself as the body: Chromium streams it from disk ~4x faster than a byte
 // array, and wasm memory stays flat. Everything else goes to fallback (Go's own
-// fetch-backed transport).
+// fetch-backed transport). Both paths share one policy: redirects are not followed
+// (they would carry custom headers to a place nobody configured) and credentials
+// (cookies) go only to origins the engine trusts.
 type blobTransport struct {
 	fallback http.RoundTripper
-	// credentials is fetch's credentials mode for blob requests ("same-origin" default),
-	// matching Go's transport so every request of an upload behaves alike.
+	// credentials is fetch's credentials mode for trusted origins ("same-origin" when
+	// empty); every other origin gets "omit".
 	credentials string
+}
+
+func (t *blobTransport) credentialsFor(req *http.Request) string {
+	switch {
+	case !engine.Trusted(req):
+		return "omit"
+	case t.credentials == "":
+		return "same-origin"
+	}
+	return t.credentials
+}
+
+// errRedirected is what a redirect looks like through fetch's redirect: "manual": an
+// opaque response without status or Location.
+func errRedirected() error {
+	return fmt.Errorf("%w (fetch does not tell where to); configure the final URL", engine.ErrRedirect)
 }
 
 func (t *blobTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	sec, ok := req.Body.(*blobSection)
 	if !ok {
-		if t.credentials != "" && req.Header.Get("js.fetch:credentials") == "" {
-			req = req.Clone(req.Context())
-			req.Header.Set("js.fetch:credentials", t.credentials)
+		req = req.Clone(req.Context())
+		req.Header.Set("js.fetch:credentials", t.credentialsFor(req))
+		req.Header.Set("js.fetch:redirect", "manual")
+		resp, err := t.fallback.RoundTrip(req)
+		if err == nil && resp.StatusCode == 0 { // Go's transport: an opaque redirect
+			resp.Body.Close()
+			return nil, errRedirected()
 		}
-		return t.fallback.RoundTrip(req)
+		return resp, err
 	}
 	defer sec.Close()
 	ctx := req.Context()
@@ -67,17 +89,13 @@ func (t *blobTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	signal, _ := ac.Get("signal")
-	credentials := t.credentials
-	if credentials == "" {
-		credentials = "same-origin"
-	}
 	init := map[string]any{
 		"method":      req.Method,
 		"headers":     safejs.Unsafe(headers),
 		"body":        safejs.Unsafe(sec.slice),
 		"signal":      safejs.Unsafe(signal),
-		"credentials": credentials,
-		"redirect":    "follow",
+		"credentials": t.credentialsFor(req),
+		"redirect":    "manual",
 	}
 	initV, err := safejs.ValueOf(init)
 	if err != nil {
@@ -101,6 +119,9 @@ func (t *blobTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, rerr
 		}
 		return nil, fmt.Errorf("fetch %s %s: %w", req.Method, req.URL, err)
+	}
+	if typ, _ := getString(resp, "type"); typ == "opaqueredirect" {
+		return nil, errRedirected()
 	}
 	return goResponse(req, resp)
 }

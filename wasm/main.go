@@ -150,7 +150,18 @@ func newCall(fileV, opts safejs.Value) (*call, error) {
 	} else if ok {
 		cl.OnProgress = func(sent, total int64) { _, _ = fn.Invoke(float64(sent), float64(total)) }
 	}
-	cl.HTTPClient = &http.Client{Transport: &blobTransport{fallback: http.DefaultTransport}}
+	credentials, _ := getString(opts, "credentials")
+	switch credentials {
+	case "", "omit", "same-origin", "include":
+	default:
+		return nil, bad(fmt.Errorf("credentials must be 'omit', 'same-origin' or 'include', not %q", credentials))
+	}
+	// Redirects surface as 3xx/opaque replies the engine reports (ErrRedirect).
+	cl.HTTPClient = &http.Client{
+		Transport:     &blobTransport{fallback: http.DefaultTransport, credentials: credentials},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	cl.WaitOnline = waitOnline
 
 	if !isNullish(fileV) {
 		if c.file, err = newBlobFile(fileV); err != nil {
@@ -195,14 +206,22 @@ func readRetry(opts safejs.Value, r *engine.Retry) error {
 	return err
 }
 
-// readStorage: undefined → localStorage; false or null → none; an object → its
-// async get/set/remove/list methods.
+// memoryStore backs storage: 'memory': upload URLs live as long as the page (retries,
+// pause and resume) and are never written anywhere.
+var memoryStore = engine.NewMemoryStore()
+
+// readStorage: undefined → localStorage; false or null → none; 'memory' → this page's
+// memory only; an object → its async get/set/remove/list methods.
 func readStorage(opts safejs.Value) (engine.Store, error) {
 	v, err := opts.Get("storage")
 	if err != nil {
 		return nil, err
 	}
 	switch {
+	case v.Type() == safejs.TypeString:
+		if s, _ := v.String(); s == "memory" {
+			return memoryStore, nil
+		}
 	case v.IsUndefined():
 		if s := newLocalStore(); s != nil {
 			return s, nil
@@ -221,7 +240,7 @@ func readStorage(opts safejs.Value) (engine.Store, error) {
 		}
 		return jsStore{obj: v}, nil
 	}
-	return nil, fmt.Errorf("storage must be false, null or an object")
+	return nil, fmt.Errorf("storage must be false, null, 'memory' or an object")
 }
 
 // watchSignal cancels the call's context when the options' AbortSignal fires.
@@ -355,13 +374,9 @@ func removeUpload(args []safejs.Value) (any, error) {
 func storedToJS(list []engine.StoredUpload) []any {
 	out := make([]any, 0, len(list))
 	for _, u := range list {
-		md := map[string]any{}
-		for k, v := range u.Metadata {
-			md[k] = v
-		}
 		out = append(out, map[string]any{
 			"fingerprint": u.Fingerprint, "url": u.URL, "size": float64(u.Size),
-			"createdAt": u.CreatedAt.Format(time.RFC3339), "metadata": md,
+			"createdAt": u.CreatedAt.Format(time.RFC3339),
 		})
 	}
 	return out

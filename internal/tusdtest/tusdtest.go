@@ -34,10 +34,11 @@ type Record struct {
 	Status int
 }
 
-// Server is tusd v2 (filestore in Dir, memorylocker) behind the fault injector.
+// Server is tusd v2 (filestore in Dir, memorylocker) behind the fault injector: in
+// process (New), or across a real socket through a reverse proxy (NewProxy).
 type Server struct {
 	Dir   string
-	tusd  http.Handler
+	next  http.Handler // tusd itself, or the reverse proxy to it
 	mu    sync.Mutex
 	fault []Fault
 	log   []Record
@@ -61,7 +62,7 @@ func New(tb testing.TB, dir string, opts Options) *Server {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &Server{Dir: dir, tusd: h}
+	return &Server{Dir: dir, next: h}
 }
 
 // NewHandler returns a routed tusd handler mounted at /files/ with a quiet logger.
@@ -132,11 +133,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	faults := append([]Fault(nil), s.fault...)
 	s.mu.Unlock()
 	for _, f := range faults {
-		if f(sw, r, s.tusd) {
+		if f(sw, r, s.next) {
 			return
 		}
 	}
-	s.tusd.ServeHTTP(sw, r)
+	s.next.ServeHTTP(sw, r)
 }
 
 // Stored returns the bytes tusd stored for an upload URL.
@@ -271,6 +272,75 @@ func Rewrite(match func(*http.Request) bool, edit func(status *int, h http.Heade
 		_, _ = io.Copy(w, bytes.NewReader(rec.Body.Bytes()))
 		return true
 	}
+}
+
+// Tap watches the body of one matching request on its way to tusd: Reached is closed
+// once After bytes have passed. A stalling Tap then holds the rest of the body until
+// Release (or the client goes away), so tusd sits mid-PATCH holding the upload's lock.
+type Tap struct {
+	Reached chan struct{}
+	After   int64
+	stall   bool
+	release chan struct{}
+	once    sync.Once
+	mu      sync.Mutex
+	path    string
+}
+
+// NewTap returns a Tap for the first request match accepts, and the Fault to Inject.
+func NewTap(match func(*http.Request) bool, after int64, stall bool) (*Tap, Fault) {
+	t := &Tap{Reached: make(chan struct{}), After: after, stall: stall, release: make(chan struct{})}
+	var used atomic.Bool
+	return t, func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+		if !match(r) || used.Swap(true) {
+			return false
+		}
+		t.mu.Lock()
+		t.path = r.URL.Path
+		t.mu.Unlock()
+		r.Body = &tapBody{ReadCloser: r.Body, tap: t, ctx: r.Context().Done(), left: after}
+		return false
+	}
+}
+
+// Path is the tapped request's URL path (empty before it arrived).
+func (t *Tap) Path() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.path
+}
+
+// Release lets a stalled body flow again.
+func (t *Tap) Release() { t.once.Do(func() { close(t.release) }) }
+
+type tapBody struct {
+	io.ReadCloser
+	tap     *Tap
+	ctx     <-chan struct{}
+	left    int64
+	reached bool
+}
+
+func (b *tapBody) Read(p []byte) (int, error) {
+	if b.left > 0 && int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	if b.left == 0 && !b.reached {
+		b.reached = true
+		close(b.tap.Reached)
+		if b.tap.stall {
+			select {
+			case <-b.tap.release:
+			case <-b.ctx:
+				return 0, io.ErrUnexpectedEOF
+			}
+		}
+	}
+	n, err := b.ReadCloser.Read(p)
+	if b.left > 0 {
+		b.left -= int64(n)
+	}
+	return n, err
 }
 
 type statusWriter struct {

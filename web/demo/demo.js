@@ -96,7 +96,7 @@ async function refreshResumable () {
     const forget = el('button', { type: 'button' }, 'Forget')
     forget.onclick = async () => { await tus.removeUpload(u.fingerprint); refreshResumable() }
     return el('li', {}, el('div', { className: 'row' },
-      el('span', { className: 'name' }, u.metadata?.filename ?? u.url),
+      el('span', { className: 'name' }, u.url),
       el('span', { className: 'meta' }, `${bytes(u.size)} · started ${new Date(u.createdAt).toLocaleString()}`)),
     el('div', { className: 'actions' }, forget))
   }))
