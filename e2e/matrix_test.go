@@ -71,7 +71,7 @@ type matrixFault struct {
 
 var matrixFaults = []matrixFault{
 	{"reset mid-PATCH", func(t *testing.T, s *scenario) {
-		s.tusd.Inject(tusdtest.Truncate(tusdtest.Nth(http.MethodPatch, s.k), matrixChunk/2, true))
+		s.tusd.Inject(tusdtest.Truncate(tusdtest.Nth(http.MethodPatch, s.k), matrixChunk/4, true))
 		s.start("")
 	}},
 	{"5xx burst", func(t *testing.T, s *scenario) {
@@ -108,14 +108,14 @@ var matrixFaults = []matrixFault{
 	{"lock interrupted", func(t *testing.T, s *scenario) {
 		// tusd sits mid-PATCH holding the lock; a HEAD from elsewhere makes it cancel
 		// the PATCH (400 ERR_UPLOAD_INTERRUPTED).
-		tap, fault := tusdtest.NewTap(tusdtest.Nth(http.MethodPatch, s.k), matrixChunk/2, true)
+		tap, fault := tusdtest.NewTap(tusdtest.Nth(http.MethodPatch, s.k), matrixChunk/4, true)
 		s.tusd.Inject(fault)
 		s.start("")
 		waitChan(t, "the tapped PATCH", tap.Reached)
 		stored := filepath.Join(s.backend.Dir, path.Base(tap.Path()))
 		waitFor(t, "tusd to store bytes of the tapped PATCH", 10*time.Second, func() bool {
 			fi, err := os.Stat(stored)
-			return err == nil && fi.Size() > int64(s.k-1)*matrixChunk
+			return err == nil && fi.Size() > tap.Offset()
 		})
 		resp, err := http.DefaultClient.Do(headReq(t, "http://"+s.backend.Addr+tap.Path()))
 		if err != nil {
@@ -134,7 +134,7 @@ var matrixFaults = []matrixFault{
 		s.start("")
 	}},
 	{"server restart", func(t *testing.T, s *scenario) {
-		tap, fault := tusdtest.NewTap(tusdtest.Nth(http.MethodPatch, s.k), matrixChunk/2, false)
+		tap, fault := tusdtest.NewTap(tusdtest.Nth(http.MethodPatch, s.k), matrixChunk/4, false)
 		s.tusd.Inject(fault)
 		s.start("")
 		waitChan(t, "the PATCH to be half sent", tap.Reached)

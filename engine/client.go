@@ -12,8 +12,9 @@ import (
 	"time"
 )
 
-// DefaultChunkSize is the PATCH body size when Client.ChunkSize is zero. fetch reports
-// no progress inside a request, so a chunk is also the progress granularity.
+// DefaultChunkSize is the largest PATCH body when Client.ChunkSize is zero. fetch
+// reports no progress inside a request, so a chunk is also the progress granularity;
+// see chunk.go for how the size adapts below this maximum.
 const DefaultChunkSize = 8 << 20
 
 // ExpiredPolicy says what to do when an upload URL answers 404 or 410 mid-upload.
@@ -44,8 +45,13 @@ type Client struct {
 	// BeforeRequest may inspect or change each request just before it is sent; an error
 	// aborts the call.
 	BeforeRequest func(*http.Request) error
-	// ChunkSize is the maximum PATCH body; zero means DefaultChunkSize.
-	ChunkSize int64
+	// ChunkSize is the largest PATCH body; zero means DefaultChunkSize. Below it the
+	// size adapts to the measured throughput so that a request takes about
+	// TargetRequestTime (zero: DefaultTargetRequestTime), starting at 512 KiB.
+	ChunkSize         int64
+	TargetRequestTime time.Duration
+	// FixedChunkSize sends every PATCH (but the last) with exactly ChunkSize bytes.
+	FixedChunkSize bool
 	// RequestTimeout bounds each request (0: none). A timed-out request is retried.
 	RequestTimeout time.Duration
 	// WaitOnline, when set, is called after a network error before retrying. It
@@ -159,7 +165,7 @@ type run struct {
 	hc       *http.Client
 	f        File
 	size     int64
-	chunk    int64
+	chunk    *chunker
 	retry    Retry
 	endpoint *url.URL // nil when only an upload URL was given
 	upload   *url.URL // current upload URL
@@ -170,12 +176,9 @@ type run struct {
 }
 
 func (c *Client) newRun(f File, uploadURL string) (*run, error) {
-	r := &run{c: c, hc: c.HTTPClient, f: f, chunk: c.ChunkSize, retry: c.Retry.withDefaults(), reported: -1}
+	r := &run{c: c, hc: c.HTTPClient, f: f, chunk: newChunker(c), retry: c.Retry.withDefaults(), reported: -1}
 	if r.hc == nil {
 		r.hc = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	}
-	if r.chunk <= 0 {
-		r.chunk = DefaultChunkSize
 	}
 	for name, vs := range c.Headers {
 		if name == "" || strings.ContainsAny(name, " :\r\n\x00") {
@@ -374,13 +377,16 @@ func (r *run) transfer(ctx context.Context, fresh bool) error {
 				return nil
 			}
 			var next int64
-			next, err = r.patch(ctx, offset, min(r.chunk, r.size-offset))
+			started := time.Now()
+			next, err = r.patch(ctx, offset, min(r.chunk.size(), r.size-offset))
 			if err == nil {
+				r.chunk.sent(next-offset, time.Since(started))
 				offset = next
 				failures = 0
 				r.progress(offset)
 				continue
 			}
+			r.chunk.failed()
 			needHead = true
 		}
 		if err == nil {

@@ -62,8 +62,14 @@ export interface UploadOptions {
    * (default 'same-origin'); every other origin always gets 'omit'.
    */
   credentials?: 'omit' | 'same-origin' | 'include'
-  /** Maximum bytes per PATCH request (default 8 MiB). */
+  /**
+   * Largest PATCH body (default 8 MiB). Below it the size follows the measured throughput,
+   * aiming at about one request per second (fetch reports no progress inside a request),
+   * starting at 512 KiB.
+   */
   chunkSize?: number
+  /** false: every PATCH carries exactly chunkSize bytes (default true). */
+  adaptiveChunkSize?: boolean
   /** Per-request timeout; a timed-out request is retried. */
   requestTimeoutMs?: number
   checkServerCapabilities?: boolean

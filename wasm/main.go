@@ -102,6 +102,10 @@ func newCall(fileV, opts safejs.Value) (*call, error) {
 	} else if set {
 		cl.ChunkSize = int64(min(n, 1<<40))
 	}
+	if adaptive, err := opts.Get("adaptiveChunkSize"); err == nil && adaptive.Type() == safejs.TypeBoolean {
+		b, _ := adaptive.Bool()
+		cl.FixedChunkSize = !b
+	}
 	if ms, set, err := getNumber(opts, "requestTimeoutMs"); err != nil {
 		return nil, bad(err)
 	} else if set && ms > 0 {

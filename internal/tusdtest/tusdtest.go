@@ -285,6 +285,7 @@ type Tap struct {
 	once    sync.Once
 	mu      sync.Mutex
 	path    string
+	offset  int64
 }
 
 // NewTap returns a Tap for the first request match accepts, and the Fault to Inject.
@@ -297,6 +298,7 @@ func NewTap(match func(*http.Request) bool, after int64, stall bool) (*Tap, Faul
 		}
 		t.mu.Lock()
 		t.path = r.URL.Path
+		t.offset, _ = strconv.ParseInt(r.Header.Get("Upload-Offset"), 10, 64)
 		t.mu.Unlock()
 		r.Body = &tapBody{ReadCloser: r.Body, tap: t, ctx: r.Context().Done(), left: after}
 		return false
@@ -308,6 +310,13 @@ func (t *Tap) Path() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.path
+}
+
+// Offset is the tapped request's Upload-Offset.
+func (t *Tap) Offset() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.offset
 }
 
 // Release lets a stalled body flow again.

@@ -1,0 +1,58 @@
+package engine
+
+import "time"
+
+// Adaptive chunk sizing. fetch reports no progress inside a request, so on a slow link
+// a large chunk means long silences; on a fast one a small chunk means per-request
+// overhead. The chunk size therefore follows the measured throughput, aiming at
+// TargetRequestTime per request, between minChunk and ChunkSize.
+const (
+	// DefaultTargetRequestTime is how long a PATCH should take when ChunkSize allows.
+	DefaultTargetRequestTime = time.Second
+	minChunk                 = 64 << 10
+	firstChunk               = 512 << 10
+)
+
+type chunker struct {
+	max, cur int64
+	fixed    bool
+	target   time.Duration
+}
+
+func newChunker(c *Client) *chunker {
+	ch := &chunker{max: c.ChunkSize, fixed: c.FixedChunkSize, target: c.TargetRequestTime}
+	if ch.max <= 0 {
+		ch.max = DefaultChunkSize
+	}
+	if ch.target <= 0 {
+		ch.target = DefaultTargetRequestTime
+	}
+	ch.cur = min(ch.max, firstChunk)
+	if ch.fixed {
+		ch.cur = ch.max
+	}
+	return ch
+}
+
+// size is the next PATCH's body size.
+func (ch *chunker) size() int64 { return ch.cur }
+
+// sent records that n bytes were confirmed in d. Growth is at most 2x per request,
+// because a short request under-measures a fast link (latency dominates it).
+func (ch *chunker) sent(n int64, d time.Duration) {
+	if ch.fixed || n <= 0 {
+		return
+	}
+	want := ch.max
+	if d > 0 {
+		want = int64(float64(n) / d.Seconds() * ch.target.Seconds())
+	}
+	ch.cur = min(max(want, minChunk), 2*ch.cur, ch.max)
+}
+
+// failed halves the chunk after a failed request: a flaky link then loses less.
+func (ch *chunker) failed() {
+	if !ch.fixed {
+		ch.cur = max(min(ch.cur/2, ch.max), min(minChunk, ch.max))
+	}
+}
