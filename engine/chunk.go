@@ -37,8 +37,9 @@ func newChunker(c *Client) *chunker {
 // size is the next PATCH's body size.
 func (ch *chunker) size() int64 { return ch.cur }
 
-// sent records that n bytes were confirmed in d. Growth is at most 2x per request,
-// because a short request under-measures a fast link (latency dominates it).
+// sent records that n bytes were confirmed in d. Growth is at most 4x per request:
+// enough to reach a large maximum in a few requests on a fast link, while one
+// unusually quick request on a slow link cannot make the next one huge.
 func (ch *chunker) sent(n int64, d time.Duration) {
 	if ch.fixed || n <= 0 {
 		return
@@ -47,7 +48,7 @@ func (ch *chunker) sent(n int64, d time.Duration) {
 	if d > 0 {
 		want = int64(float64(n) / d.Seconds() * ch.target.Seconds())
 	}
-	ch.cur = min(max(want, minChunk), 2*ch.cur, ch.max)
+	ch.cur = min(max(want, minChunk), 4*ch.cur, ch.max)
 }
 
 // failed halves the chunk after a failed request: a flaky link then loses less.

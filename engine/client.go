@@ -15,7 +15,7 @@ import (
 // DefaultChunkSize is the largest PATCH body when Client.ChunkSize is zero. fetch
 // reports no progress inside a request, so a chunk is also the progress granularity;
 // see chunk.go for how the size adapts below this maximum.
-const DefaultChunkSize = 8 << 20
+const DefaultChunkSize = 32 << 20
 
 // ExpiredPolicy says what to do when an upload URL answers 404 or 410 mid-upload.
 type ExpiredPolicy int

@@ -63,7 +63,7 @@ export interface UploadOptions {
    */
   credentials?: 'omit' | 'same-origin' | 'include'
   /**
-   * Largest PATCH body (default 8 MiB). Below it the size follows the measured throughput,
+   * Largest PATCH body (default 32 MiB). Below it the size follows the measured throughput,
    * aiming at about one request per second (fetch reports no progress inside a request),
    * starting at 512 KiB.
    */

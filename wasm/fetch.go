@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 
 	"github.com/hack-pad/safejs"
@@ -68,6 +69,11 @@ func (t *blobTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	defer sec.Close()
+	// Release this request's JS objects (Response, Blob slice, AbortController) now
+	// rather than whenever Go's small heap next collects: it keeps wasm and JS memory
+	// flat over a GiB-sized upload. In its own goroutine, the collection runs while the
+	// browser sends the next chunk instead of before it.
+	defer func() { go runtime.GC() }()
 	ctx := req.Context()
 
 	headers, err := jsHeaders.New()
