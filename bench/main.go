@@ -33,6 +33,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/tuswasm/tuswasm/engine"
+	"github.com/tuswasm/tuswasm/internal/headless"
 	"github.com/tuswasm/tuswasm/internal/tusdtest"
 )
 
@@ -374,16 +375,7 @@ func startBrowser(res *results) (context.Context, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(*chromium),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(profile),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-proxy-server", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-sync", true),
+	opts := headless.Options(*chromium, profile, // as the e2e suite, plus exact memory readings
 		chromedp.Flag("enable-precise-memory-info", true),
 		chromedp.Flag("js-flags", "--expose-gc"),
 	)

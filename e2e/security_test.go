@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/tuswasm/tuswasm/engine"
+	"github.com/tuswasm/tuswasm/internal/tusdtest"
 )
 
 // cspPolicy is served with csp.html: no inline script, no eval, only
@@ -60,29 +61,9 @@ func TestCredentialsStayOnConfiguredOrigins(t *testing.T) {
 	// The endpoint creates each upload on the storage server and points there (or,
 	// when redirecting, redirects there).
 	var redirect atomic.Bool
-	e.tusd.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
-		if r.Method != http.MethodPost {
-			return false
-		}
-		if redirect.Load() {
-			w.Header().Set("Location", storageOrigin+"/files/")
-			w.WriteHeader(http.StatusTemporaryRedirect)
-			return true
-		}
-		req, _ := http.NewRequest(http.MethodPost, storageOrigin+"/files/", nil)
-		req.Header.Set("Tus-Resumable", "1.0.0")
-		req.Header.Set("Upload-Length", r.Header.Get("Upload-Length"))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Error(err)
-			return false
-		}
-		resp.Body.Close()
-		w.Header().Set("Location", resp.Header.Get("Location"))
-		w.Header().Set("Tus-Resumable", "1.0.0")
-		w.WriteHeader(http.StatusCreated)
-		return true
-	})
+	e.tusd.Inject(tusdtest.Respond(func(r *http.Request) bool { return r.Method == http.MethodPost && redirect.Load() },
+		http.StatusTemporaryRedirect, http.Header{"Location": {storageOrigin + "/files/"}}, ""))
+	e.tusd.Inject(tusdtest.CreateOn(storageOrigin + "/files/"))
 	const size = 3*chunk + 5
 	upload := func(seed int, opts string) outcome {
 		return eval[outcome](e, fmt.Sprintf(`run(() => {

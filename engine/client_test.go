@@ -192,24 +192,7 @@ func TestHeadersStayOnConfiguredOrigins(t *testing.T) {
 	})
 	// The "API" server creates uploads on the storage server (another port = origin).
 	api, apiEndpoint := newTusd(t)
-	api.Inject(func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
-		if r.Method != http.MethodPost {
-			return false
-		}
-		req, _ := http.NewRequest(http.MethodPost, storageEndpoint, nil)
-		req.Header.Set("Tus-Resumable", "1.0.0")
-		req.Header.Set("Upload-Length", r.Header.Get("Upload-Length"))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Error(err)
-			return false
-		}
-		resp.Body.Close()
-		w.Header().Set("Location", resp.Header.Get("Location"))
-		w.Header().Set("Tus-Resumable", "1.0.0")
-		w.WriteHeader(http.StatusCreated)
-		return true
-	})
+	api.Inject(tusdtest.CreateOn(storageEndpoint))
 	data := randomBytes(testChunk+1, 9)
 	var trusted, untrusted atomic.Int32 // what a transport is told about credentials
 	c := &engine.Client{Endpoint: apiEndpoint, ChunkSize: testChunk, Headers: http.Header{"Authorization": {"Bearer secret"}},

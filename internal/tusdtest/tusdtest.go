@@ -374,3 +374,31 @@ func (b *countingBody) Read(p []byte) (int, error) {
 	b.n.Add(int64(n))
 	return n, err
 }
+
+// CreateOn answers creation POSTs by creating the upload on another tus server
+// (endpoint) and pointing the client there: an API server in front of upload storage
+// on another origin.
+func CreateOn(endpoint string) Fault {
+	return func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+		if r.Method != http.MethodPost {
+			return false
+		}
+		req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, endpoint, nil)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return true
+		}
+		req.Header.Set("Tus-Resumable", "1.0.0")
+		req.Header.Set("Upload-Length", r.Header.Get("Upload-Length"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return true
+		}
+		resp.Body.Close()
+		w.Header().Set("Location", resp.Header.Get("Location"))
+		w.Header().Set("Tus-Resumable", "1.0.0")
+		w.WriteHeader(resp.StatusCode)
+		return true
+	}
+}
