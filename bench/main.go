@@ -207,7 +207,7 @@ func bench() error {
 				if err != nil {
 					return nil, fmt.Errorf("%s, %d MiB: %w", cs[i].Label, size, err)
 				}
-				clear(uploads)
+				removeContents(uploads)
 				rw := &rows[i]
 				rw.MiBps = append(rw.MiBps, float64(size)/out.Seconds)
 				rw.PeakWasm = max(rw.PeakWasm, out.PeakWasm/mib)
@@ -460,8 +460,8 @@ func pick(tab context.Context, path string, size int) error {
 	return err
 }
 
-// clear removes finished uploads so a GiB-sized bench does not fill the disk.
-func clear(dir string) {
+// removeContents removes finished uploads so a GiB-sized bench does not fill the disk.
+func removeContents(dir string) {
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		os.RemoveAll(filepath.Join(dir, e.Name()))

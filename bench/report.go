@@ -30,7 +30,7 @@ func write(res *results) error {
 	return nil
 }
 
-// Table is the throughput table, also quoted in the README.
+// table is the throughput table, also quoted in the README.
 func table(res *results) string {
 	var sizes []int
 	for _, r := range res.Rows {

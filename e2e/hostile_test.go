@@ -36,27 +36,7 @@ func TestHostileServers(t *testing.T) {
 		return tusdtest.Rewrite(is(name, m), func(s *int, _ http.Header) { *s = code })
 	}
 	drip := func(name, m string, code int) tusdtest.Fault {
-		return func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
-			if !is(name, m)(r) {
-				return false
-			}
-			_, _ = io.Copy(io.Discard, r.Body)
-			w.Header().Set("Tus-Resumable", "1.0.0")
-			w.Header().Set("Location", "/files/dripping")
-			w.WriteHeader(code)
-			for range 600 { // a byte every 100 ms for a minute
-				if _, err := w.Write([]byte("x")); err != nil {
-					return true
-				}
-				http.NewResponseController(w).Flush()
-				select {
-				case <-r.Context().Done():
-					return true
-				case <-time.After(100 * time.Millisecond):
-				}
-			}
-			return true
-		}
+		return tusdtest.Drip(is(name, m), code, http.Header{"Location": {"/files/dripping"}}, 100*time.Millisecond)
 	}
 	respond := func(name, m string, code int, h http.Header) tusdtest.Fault {
 		return tusdtest.Respond(is(name, m), code, h, "")

@@ -3,7 +3,6 @@ package engine_test
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -106,29 +105,7 @@ func TestNonTusServers(t *testing.T) {
 // success bodies are never read, error bodies only for a bounded time.
 func TestSlowDripBodies(t *testing.T) {
 	drip := func(m string, status int, header http.Header) tusdtest.Fault {
-		return func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
-			if r.Method != m {
-				return false
-			}
-			_, _ = io.Copy(io.Discard, r.Body)
-			for k, v := range header {
-				w.Header()[k] = v
-			}
-			w.Header().Set("Tus-Resumable", "1.0.0")
-			w.WriteHeader(status)
-			for range 600 { // ten minutes of one byte a second
-				if _, err := w.Write([]byte("x")); err != nil {
-					return true
-				}
-				_ = http.NewResponseController(w).Flush()
-				select {
-				case <-r.Context().Done():
-					return true
-				case <-time.After(time.Second):
-				}
-			}
-			return true
-		}
+		return tusdtest.Drip(method(m), status, header, time.Second)
 	}
 	cases := map[string]struct {
 		fault tusdtest.Fault

@@ -54,6 +54,6 @@ func (ch *chunker) sent(n int64, d time.Duration) {
 // failed halves the chunk after a failed request: a flaky link then loses less.
 func (ch *chunker) failed() {
 	if !ch.fixed {
-		ch.cur = max(min(ch.cur/2, ch.max), min(minChunk, ch.max))
+		ch.cur = max(ch.cur/2, min(minChunk, ch.max))
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/tus/tusd/v2/pkg/filestore"
 	"github.com/tus/tusd/v2/pkg/handler"
@@ -399,6 +400,35 @@ func CreateOn(endpoint string) Fault {
 		w.Header().Set("Location", resp.Header.Get("Location"))
 		w.Header().Set("Tus-Resumable", "1.0.0")
 		w.WriteHeader(resp.StatusCode)
+		return true
+	}
+}
+
+// Drip answers matching requests with status and header, then a body of one byte per
+// every, for as long as the client listens (at most 600 bytes): a server that never
+// finishes its reply.
+func Drip(match func(*http.Request) bool, status int, header http.Header, every time.Duration) Fault {
+	return func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+		if !match(r) {
+			return false
+		}
+		_, _ = io.Copy(io.Discard, r.Body)
+		for k, v := range header {
+			w.Header()[k] = v
+		}
+		w.Header().Set("Tus-Resumable", "1.0.0")
+		w.WriteHeader(status)
+		for range 600 {
+			if _, err := w.Write([]byte("x")); err != nil {
+				return true
+			}
+			_ = http.NewResponseController(w).Flush()
+			select {
+			case <-r.Context().Done():
+				return true
+			case <-time.After(every):
+			}
+		}
 		return true
 	}
 }
