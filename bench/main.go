@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -48,8 +49,20 @@ var (
 	tusJS    = flag.String("tus-js-client", "bench/.npm/node_modules/tus-js-client", "the installed tus-js-client package")
 	outDir   = flag.String("out", "bench", "where results.json, REPORT.md and chart.svg go")
 	sizesArg = flag.String("sizes", "64,256,1024", "file sizes in MiB")
-	runs     = flag.Int("runs", 3, "runs per contender and size (the median is reported)")
+	runs     = flag.Int("runs", 5, "runs per contender and size (the median is reported)")
+	only     = flag.String("only", "", "run only contenders whose label matches this regexp (quick comparisons)")
+	extras   = flag.Bool("extras", true, "also run the chunk size sweep and the progress cadence test")
+	store    = flag.String("store", defaultStore(), "where tusd stores uploads (tmpfs keeps disk noise out of the figures)")
 )
+
+// defaultStore is /dev/shm when it is there: the bench measures the client and the
+// browser, not the disk, whose write-back stalls varied runs by +-15 % here.
+func defaultStore() string {
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		return "/dev/shm"
+	}
+	return os.TempDir()
+}
 
 // contender is one way of uploading the page's blob.
 type contender struct {
@@ -68,7 +81,8 @@ var (
 	tusjsEqual     = contender{fmt.Sprintf("tus-js-client (%d MiB)", equalChunk/mib), "tus-js-client", map[string]any{"chunkSize": equalChunk}}
 	tusjsDefault   = contender{"tus-js-client (defaults: one PATCH)", "tus-js-client", nil}
 	rawFetch       = contender{"fetch (one POST, discarded)", "fetch", nil}
-	contenders     = []contender{tuswasmDefault, tuswasmFixed, tusjsEqual, tusjsDefault, rawFetch}
+	fetchLoop      = contender{fmt.Sprintf("JS fetch PATCH loop (%d MiB)", equalChunk/mib), "fetch-tus", map[string]any{"chunkSize": equalChunk}}
+	contenders     = []contender{tuswasmDefault, tuswasmFixed, tusjsEqual, tusjsDefault, rawFetch, fetchLoop}
 )
 
 // runResult is what the page's run() returns.
@@ -92,6 +106,14 @@ type row struct {
 	PeakMemMiB  float64   `json:"peak_mem_mib"`
 	PeakWasm    float64   `json:"peak_wasm_mib"`
 	PeakHeap    float64   `json:"peak_js_heap_mib"`
+	// Time between one tus reply and the client's next request, summed over the
+	// upload, per run (tus contenders only), and the requests per upload.
+	GapMs    []float64 `json:"client_gap_ms_runs,omitempty"`
+	Requests int       `json:"requests,omitempty"`
+	// Time the server spent inside requests (receiving bodies, mostly), and the time of
+	// the call outside the first request to the last reply (start-up, the end).
+	BusyMs    []float64 `json:"server_busy_ms_runs,omitempty"`
+	OutsideMs []float64 `json:"outside_requests_ms_runs,omitempty"`
 }
 
 type results struct {
@@ -114,6 +136,8 @@ type results struct {
 	Machine    string            `json:"machine"`
 	Versions   map[string]string `json:"versions"`
 	Seconds    float64           `json:"bench_seconds"`
+	Store      string            `json:"tusd_store"`
+	Runs       int               `json:"runs"`
 }
 
 func main() {
@@ -135,7 +159,7 @@ func bench() error {
 		sizes = append(sizes, n)
 	}
 	res := &results{ChunkSizeMiB: equalChunk / mib, Date: time.Now().UTC().Format("2006-01-02"), Machine: machine(),
-		Versions: map[string]string{"go": runtime.Version()}}
+		Versions: map[string]string{"go": runtime.Version()}, Store: *store, Runs: *runs}
 
 	wasm, err := os.ReadFile(filepath.Join(*jsDir, "tuswasm.wasm"))
 	if err != nil {
@@ -144,7 +168,7 @@ func bench() error {
 	res.WasmRaw, res.WasmGzip, res.WasmBrotli = len(wasm), gzipSize(wasm), brotliSize(wasm)
 	log.Printf("wasm: %d raw, %d gzip, %d brotli", res.WasmRaw, res.WasmGzip, res.WasmBrotli)
 
-	uploads, err := os.MkdirTemp("", "tuswasm-bench-")
+	uploads, err := os.MkdirTemp(*store, "tuswasm-bench-")
 	if err != nil {
 		return err
 	}
@@ -154,7 +178,8 @@ func bench() error {
 		return err
 	}
 	defer os.RemoveAll(inputs)
-	origin, err := serve(uploads, res)
+	tl := &timeline{}
+	origin, err := serve(uploads, res, tl)
 	if err != nil {
 		return err
 	}
@@ -203,13 +228,22 @@ func bench() error {
 				if err := pick(tab, path, size); err != nil {
 					return nil, err
 				}
+				tl.take()
 				out, err := runOnce(tab, cs[i])
 				if err != nil {
 					return nil, fmt.Errorf("%s, %d MiB: %w", cs[i].Label, size, err)
 				}
+				spans := tl.take()
+				gapMs, busyMs, spanMs := serverTimes(spans)
 				removeContents(uploads)
 				rw := &rows[i]
 				rw.MiBps = append(rw.MiBps, float64(size)/out.Seconds)
+				if len(spans) > 0 {
+					rw.GapMs = append(rw.GapMs, round(gapMs, 1))
+					rw.BusyMs = append(rw.BusyMs, round(busyMs, 1))
+					rw.OutsideMs = append(rw.OutsideMs, round(out.Seconds*1000-spanMs, 1))
+					rw.Requests = len(spans)
+				}
 				rw.PeakWasm = max(rw.PeakWasm, out.PeakWasm/mib)
 				rw.PeakHeap = max(rw.PeakHeap, out.PeakHeap/mib)
 				peak := out.PeakHeap / mib
@@ -223,15 +257,32 @@ func bench() error {
 			rows[i].MedianMiBs = median(rows[i].MiBps)
 			rows[i].PeakMemMiB = median(rows[i].PeakMemRuns)
 			log.Printf("%4d MiB  %-36s %7.1f MiB/s  (runs %v)  peak %.1f MiB", size, rows[i].Contender, rows[i].MedianMiBs, rounded(rows[i].MiBps), rows[i].PeakMemMiB)
+			if r := rows[i]; r.Requests > 0 {
+				log.Printf("          %d requests; ms between requests %v, in requests %v, outside %v", r.Requests, r.GapMs, r.BusyMs, r.OutsideMs)
+			}
 		}
 		return rows, nil
 	}
+	onlyRE, err := regexp.Compile(*only)
+	if err != nil {
+		return fmt.Errorf("bad -only: %w", err)
+	}
+	var cs []contender
+	for _, c := range contenders {
+		if onlyRE.MatchString(c.Label) {
+			cs = append(cs, c)
+		}
+	}
 	for _, size := range sizes {
-		rows, err := measure(contenders, size)
+		rows, err := measure(cs, size)
 		if err != nil {
 			return err
 		}
 		res.Rows = append(res.Rows, rows...)
+	}
+	if !*extras {
+		res.Seconds = round(time.Since(start).Seconds(), 1)
+		return write(res)
 	}
 	// The default maximum chunk size, chosen from this sweep.
 	var sweep []contender
@@ -324,11 +375,13 @@ func cadence(tab context.Context, inputs string) (map[string]any, error) {
 
 // serve starts tusd, the discard handler, the built js/ package, tus-js-client and the
 // bench page on one loopback origin.
-func serve(uploads string, res *results) (string, error) {
-	tusd, err := tusdtest.NewHandler(uploads, tusdtest.Options{})
+func serve(uploads string, res *results, tl *timeline) (string, error) {
+	tusdH, err := tusdtest.NewHandler(uploads, tusdtest.Options{})
 	if err != nil {
 		return "", err
 	}
+	tl.next = tusdH
+	tusd := http.Handler(tl)
 	if b, err := os.ReadFile(filepath.Join(*tusJS, "package.json")); err == nil {
 		var pkg struct{ Version string }
 		_ = json.Unmarshal(b, &pkg)

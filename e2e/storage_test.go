@@ -42,6 +42,30 @@ func TestCorruptStorageEntryIgnored(t *testing.T) {
 	}
 }
 
+// Entries as earlier builds wrote them (Go's encoding/json: createdAt with nanoseconds)
+// still resume, and findPreviousUploads reports them.
+func TestStoredEntryFormatKept(t *testing.T) {
+	e := newEnv(t)
+	const size = 4 * chunk
+	upload := fmt.Sprintf(`tus.createAndUpload(makeFile(%d, 24, 'f.bin'), {endpoint: '/files/', chunkSize: %d, signal: window.ctl?.signal})`, size, chunk)
+	pauseAt(t, e, upload)
+	eval[any](e, `Object.keys(localStorage).filter(k => k.startsWith('tuswasm::')).forEach(k => {
+		const v = JSON.parse(localStorage.getItem(k))
+		localStorage.setItem(k, '{"fingerprint":' + JSON.stringify(v.fingerprint) + ',"url":' + JSON.stringify(v.url) +
+			',"size":' + v.size + ',"createdAt":"2026-11-01T10:20:30.123456789Z"}')
+	})`)
+	prev := eval[[]map[string]any](e, fmt.Sprintf(`tus.findPreviousUploads(makeFile(%d, 24, 'f.bin'), {endpoint: '/files/'})`, size))
+	if len(prev) != 1 || prev[0]["createdAt"] != "2026-11-01T10:20:30Z" || prev[0]["size"] != float64(size) {
+		t.Fatalf("findPreviousUploads = %v", prev)
+	}
+	eval[any](e, `window.ctl = null`)
+	r := eval[outcome](e, `run(() => `+upload+`)`).result(t)
+	if !r.Resumed || e.tusd.Count(http.MethodPost) != 1 {
+		t.Fatalf("%+v, %d POSTs: want the stored upload resumed", r, e.tusd.Count(http.MethodPost))
+	}
+	e.tusd.AssertStored(t, r.URL, pattern(size, 24))
+}
+
 // A full localStorage does not fail uploads.
 func TestStorageQuotaExceeded(t *testing.T) {
 	e := newEnv(t)

@@ -31,10 +31,11 @@ const (
 // Client uploads files with the tus protocol. Its fields are the policy; the zero value
 // of each is a sensible default. A Client may be reused but not mutated while in use.
 type Client struct {
-	// HTTPClient does the requests; nil means http.DefaultTransport with redirects
-	// not followed (a 3xx reply is an error wrapping ErrRedirect). A client of your own
-	// keeps its redirect policy.
-	HTTPClient *http.Client
+	// Transport sends each request; nil means http.DefaultTransport (except under
+	// GOOS=js, where it must be set: see defaultTransport). The Client is the policy
+	// above it, as http.Client is above a Transport: redirects are never followed (a
+	// 3xx reply is an error wrapping ErrRedirect), timeouts and retries are its own.
+	Transport http.RoundTripper
 	// Endpoint is the creation URL (absolute http or https).
 	Endpoint string
 	// Headers are added to every request sent to the endpoint's origin, to the origin of
@@ -162,7 +163,7 @@ func (c *Client) Terminate(ctx context.Context, uploadURL string) error {
 // run is the state of one call.
 type run struct {
 	c        *Client
-	hc       *http.Client
+	rt       http.RoundTripper
 	f        File
 	size     int64
 	chunk    *chunker
@@ -176,9 +177,11 @@ type run struct {
 }
 
 func (c *Client) newRun(f File, uploadURL string) (*run, error) {
-	r := &run{c: c, hc: c.HTTPClient, f: f, chunk: newChunker(c), retry: c.Retry.withDefaults(), reported: -1}
-	if r.hc == nil {
-		r.hc = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	r := &run{c: c, rt: c.Transport, f: f, chunk: newChunker(c), retry: c.Retry.withDefaults(), reported: -1}
+	if r.rt == nil {
+		if r.rt = defaultTransport(); r.rt == nil {
+			return nil, fmt.Errorf("%w: Client.Transport is required under GOOS=js (set it to http.DefaultTransport for Go's own fetch transport)", ErrInvalidOption)
+		}
 	}
 	for name, vs := range c.Headers {
 		if name == "" || strings.ContainsAny(name, " :\r\n\x00") {
@@ -618,13 +621,9 @@ func (r *run) do(ctx context.Context, method string, u *url.URL, body io.ReadClo
 			return nil, fmt.Errorf("tus: BeforeRequest: %w", err)
 		}
 	}
-	resp, err := r.hc.Do(req)
+	resp, err := r.rt.RoundTrip(req)
 	if err != nil {
 		if errors.Is(err, ErrFileChanged) || errors.Is(err, ErrRedirect) {
-			var ue *url.Error // drop http.Client's repetition of method and URL
-			if errors.As(err, &ue) {
-				err = ue.Err
-			}
 			return nil, fmt.Errorf("tus: %s %s: %w", method, u, err)
 		}
 		return nil, fmt.Errorf("%w: %s %s: %w", ErrNetwork, method, u, err)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"runtime"
 	"strings"
 
 	"github.com/hack-pad/safejs"
@@ -26,20 +25,21 @@ var (
 // snippet, and a hostile server must not fill memory.
 const maxReplyBody = 64 << 10
 
-// blobTransport sends requests whose body is a blobSection with fetch and the Blob
-// slice itself as the body: Chromium streams it from disk ~4x faster than a byte
-// array, and wasm memory stays flat. Everything else goes to fallback (Go's own
-// fetch-backed transport). Both paths share one policy: redirects are not followed
+// fetchTransport sends every request with the browser's fetch. A PATCH body that is a
+// blobSection goes as the Blob slice itself: Chromium streams it from disk ~4x faster
+// than a byte array, and wasm memory stays flat. It replaces Go's own fetch transport
+// (http.DefaultTransport), which would link Go's whole client stack into the binary
+// and costs more Go<->JS crossings per request. Its policy: redirects are not followed
 // (they would carry custom headers to a place nobody configured) and credentials
 // (cookies) go only to origins the engine trusts.
-type blobTransport struct {
-	fallback http.RoundTripper
+type fetchTransport struct {
 	// credentials is fetch's credentials mode for trusted origins ("same-origin" when
 	// empty); every other origin gets "omit".
 	credentials string
+	gc          gcPacer
 }
 
-func (t *blobTransport) credentialsFor(req *http.Request) string {
+func (t *fetchTransport) credentialsFor(req *http.Request) string {
 	switch {
 	case !engine.Trusted(req):
 		return "omit"
@@ -55,34 +55,25 @@ func errRedirected() error {
 	return fmt.Errorf("%w (fetch does not tell where to); configure the final URL", engine.ErrRedirect)
 }
 
-func (t *blobTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	sec, ok := req.Body.(*blobSection)
-	if !ok {
-		req = req.Clone(req.Context())
-		req.Header.Set("js.fetch:credentials", t.credentialsFor(req))
-		req.Header.Set("js.fetch:redirect", "manual")
-		resp, err := t.fallback.RoundTrip(req)
-		if err == nil && resp.StatusCode == 0 { // Go's transport: an opaque redirect
-			resp.Body.Close()
-			return nil, errRedirected()
-		}
-		return resp, err
-	}
-	defer sec.Close()
-	// Release this request's JS objects (Response, Blob slice, AbortController) now
-	// rather than whenever Go's small heap next collects: it keeps wasm and JS memory
-	// flat over a GiB-sized upload. In its own goroutine, the collection runs while the
-	// browser sends the next chunk instead of before it.
-	defer func() { go runtime.GC() }()
+func (t *fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-
+	body, sec, err := requestBody(req)
+	if err != nil {
+		return nil, err
+	}
+	if sec != nil {
+		defer sec.Close()
+		// JS objects a request touched are released only by Go finalizers, and Go's
+		// heap is too small to collect often on its own.
+		defer t.gc.maybe()
+	}
 	headers, err := jsHeaders.New()
 	if err != nil {
 		return nil, err
 	}
 	for k, vs := range req.Header {
-		if strings.HasPrefix(k, "Js.fetch:") || strings.EqualFold(k, "Content-Length") {
-			continue
+		if strings.EqualFold(k, "Content-Length") {
+			continue // fetch sets it from the body
 		}
 		for _, v := range vs {
 			if _, err := headers.Call("append", k, v); err != nil {
@@ -98,7 +89,7 @@ func (t *blobTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	init := map[string]any{
 		"method":      req.Method,
 		"headers":     safejs.Unsafe(headers),
-		"body":        safejs.Unsafe(sec.slice),
+		"body":        safejs.Unsafe(body),
 		"signal":      safejs.Unsafe(signal),
 		"credentials": t.credentialsFor(req),
 		"redirect":    "manual",
@@ -121,8 +112,10 @@ func (t *blobTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, ctx.Err()
 		}
 		// fetch says only "Failed to fetch"; find out whether the file is the cause.
-		if rerr := sec.readable(ctx); errors.Is(rerr, engine.ErrFileChanged) {
-			return nil, rerr
+		if sec != nil {
+			if rerr := sec.readable(ctx); errors.Is(rerr, engine.ErrFileChanged) {
+				return nil, rerr
+			}
 		}
 		return nil, fmt.Errorf("fetch %s %s: %w", req.Method, req.URL, err)
 	}
@@ -130,6 +123,30 @@ func (t *blobTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, errRedirected()
 	}
 	return goResponse(req, resp)
+}
+
+// requestBody is the fetch body for req: null, the Blob slice of a blobSection (also
+// returned), or the bytes of any other reader (which closes it, as RoundTrip must).
+func requestBody(req *http.Request) (safejs.Value, *blobSection, error) {
+	switch b := req.Body.(type) {
+	case nil:
+		return safejs.Null(), nil, nil
+	case *blobSection:
+		return b.slice, b, nil
+	}
+	defer req.Body.Close()
+	if req.Body == http.NoBody {
+		return safejs.Null(), nil, nil
+	}
+	data, err := io.ReadAll(req.Body)
+	if err != nil {
+		return safejs.Null(), nil, fmt.Errorf("reading the request body: %w", err)
+	}
+	u8, err := jsUint8Array.New(len(data))
+	if err == nil {
+		_, err = safejs.CopyBytesToJS(u8, data)
+	}
+	return u8, nil, err
 }
 
 // goResponse converts a fetch Response. The body reader is bounded by maxReplyBody.

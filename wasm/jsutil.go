@@ -129,6 +129,11 @@ func arg(args []safejs.Value, i int) safejs.Value {
 
 func isNullish(v safejs.Value) bool { return v.IsUndefined() || v.IsNull() }
 
+func isTrue(v safejs.Value) bool {
+	b, err := v.Bool()
+	return err == nil && b
+}
+
 func getString(v safejs.Value, key string) (string, error) {
 	if isNullish(v) {
 		return "", nil
@@ -213,14 +218,3 @@ func stringMap(v safejs.Value, key string) (map[string]string, error) {
 	}
 	return m, nil
 }
-
-// toJSON and fromJSON move Go structs across with their json tags.
-func fromJSON(v safejs.Value) (string, error) {
-	s, err := jsJSON.Call("stringify", v)
-	if err != nil {
-		return "", err
-	}
-	return s.String()
-}
-
-func toJSON(s string) (safejs.Value, error) { return jsJSON.Call("parse", s) }

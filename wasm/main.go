@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"runtime"
 	"syscall/js"
 	"time"
 
@@ -162,10 +161,7 @@ func newCall(fileV, opts safejs.Value) (*call, error) {
 		return nil, bad(fmt.Errorf("credentials must be 'omit', 'same-origin' or 'include', not %q", credentials))
 	}
 	// Redirects surface as 3xx/opaque replies the engine reports (ErrRedirect).
-	cl.HTTPClient = &http.Client{
-		Transport:     &blobTransport{fallback: http.DefaultTransport, credentials: credentials},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	cl.Transport = &fetchTransport{credentials: credentials}
 	cl.WaitOnline = waitOnline
 
 	if !isNullish(fileV) {
@@ -303,8 +299,8 @@ func withCall(fileV, opts safejs.Value, fn func(c *call) (any, error)) (any, err
 	// JS objects a call touched (fetch responses, Blob slices) stay alive while Go
 	// holds references to them, and those go only when a GC runs their finalizers; Go's
 	// heap is so small that it rarely would. One GC per call keeps a long-lived page's
-	// wasm and JS memory flat (~1 ms).
-	defer runtime.GC()
+	// wasm and JS memory flat.
+	defer collectSoon()
 	return fn(c)
 }
 
@@ -384,10 +380,7 @@ func removeUpload(args []safejs.Value) (any, error) {
 func storedToJS(list []engine.StoredUpload) []any {
 	out := make([]any, 0, len(list))
 	for _, u := range list {
-		out = append(out, map[string]any{
-			"fingerprint": u.Fingerprint, "url": u.URL, "size": float64(u.Size),
-			"createdAt": u.CreatedAt.Format(time.RFC3339),
-		})
+		out = append(out, storedObject(u))
 	}
 	return out
 }

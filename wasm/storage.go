@@ -4,9 +4,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hack-pad/safejs"
 	"github.com/tuswasm/tuswasm/engine"
@@ -32,9 +32,9 @@ func (s localStore) Get(_ context.Context, fp string) (engine.StoredUpload, bool
 	if err != nil || isNullish(v) {
 		return engine.StoredUpload{}, false, nil
 	}
-	raw, _ := v.String()
-	var u engine.StoredUpload
-	if json.Unmarshal([]byte(raw), &u) != nil || u.URL == "" || u.Fingerprint != fp {
+	obj, err := jsJSON.Call("parse", v)
+	u, ok := storedFrom(obj)
+	if err != nil || !ok || u.Fingerprint != fp {
 		_, _ = s.ls.Call("removeItem", storagePrefix+fp) // corrupt: forget it
 		return engine.StoredUpload{}, false, nil
 	}
@@ -42,11 +42,15 @@ func (s localStore) Get(_ context.Context, fp string) (engine.StoredUpload, bool
 }
 
 func (s localStore) Put(_ context.Context, u engine.StoredUpload) error {
-	b, err := json.Marshal(u)
+	obj, err := safejs.ValueOf(storedObject(u))
 	if err != nil {
 		return err
 	}
-	_, err = s.ls.Call("setItem", storagePrefix+u.Fingerprint, string(b)) // QuotaExceededError is ignored by the engine
+	text, err := jsJSON.Call("stringify", obj)
+	if err != nil {
+		return err
+	}
+	_, err = s.ls.Call("setItem", storagePrefix+u.Fingerprint, text) // QuotaExceededError is ignored by the engine
 	return err
 }
 
@@ -100,9 +104,8 @@ func (s jsStore) Get(ctx context.Context, fp string) (engine.StoredUpload, bool,
 	if err != nil || isNullish(v) {
 		return engine.StoredUpload{}, false, err
 	}
-	var u engine.StoredUpload
-	raw, err := fromJSON(v)
-	if err != nil || json.Unmarshal([]byte(raw), &u) != nil || u.URL == "" {
+	u, ok := storedFrom(v)
+	if !ok {
 		return engine.StoredUpload{}, false, nil
 	}
 	u.Fingerprint = fp
@@ -110,12 +113,7 @@ func (s jsStore) Get(ctx context.Context, fp string) (engine.StoredUpload, bool,
 }
 
 func (s jsStore) Put(ctx context.Context, u engine.StoredUpload) error {
-	b, _ := json.Marshal(u)
-	v, err := toJSON(string(b))
-	if err != nil {
-		return err
-	}
-	_, err = s.call(ctx, "set", u.Fingerprint, v)
+	_, err := s.call(ctx, "set", u.Fingerprint, storedObject(u))
 	return err
 }
 
@@ -129,13 +127,46 @@ func (s jsStore) List(ctx context.Context) ([]engine.StoredUpload, error) {
 	if err != nil || isNullish(v) {
 		return nil, err
 	}
-	raw, err := fromJSON(v)
-	if err != nil {
-		return nil, err
+	if isArr, err := jsArray.Call("isArray", v); err != nil || !isTrue(isArr) {
+		return nil, fmt.Errorf("storage.list: want an array of entries")
 	}
-	var out []engine.StoredUpload
-	if err := json.Unmarshal([]byte(raw), &out); err != nil {
+	n, err := v.Length()
+	if err != nil {
 		return nil, fmt.Errorf("storage.list: %w", err)
 	}
+	var out []engine.StoredUpload
+	for i := range n {
+		e, _ := v.Index(i)
+		if u, ok := storedFrom(e); ok {
+			out = append(out, u)
+		}
+	}
 	return out, nil
+}
+
+// storedObject is u as a plain object: what storage callbacks receive, what
+// findPreviousUploads returns, and (as JSON) what localStorage holds.
+func storedObject(u engine.StoredUpload) map[string]any {
+	return map[string]any{
+		"fingerprint": u.Fingerprint, "url": u.URL, "size": float64(u.Size),
+		"createdAt": u.CreatedAt.UTC().Format(time.RFC3339),
+	}
+}
+
+// storedFrom reads an entry back; ok is false for anything without a URL.
+func storedFrom(v safejs.Value) (u engine.StoredUpload, ok bool) {
+	if isNullish(v) {
+		return u, false
+	}
+	if u.URL, _ = getString(v, "url"); u.URL == "" {
+		return u, false
+	}
+	u.Fingerprint, _ = getString(v, "fingerprint")
+	if size, ok, _ := getNumber(v, "size"); ok {
+		u.Size = int64(size)
+	}
+	if at, _ := getString(v, "createdAt"); at != "" {
+		u.CreatedAt, _ = time.Parse(time.RFC3339, at)
+	}
+	return u, true
 }

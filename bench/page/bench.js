@@ -30,6 +30,24 @@ const contenders = {
     })
     up.start()
   }),
+  // The floor of any fetch-based tus client: a bare PATCH loop of Blob slices.
+  'fetch-tus': async (o) => {
+    const h = { 'Tus-Resumable': '1.0.0' }
+    const c = await fetch('/files/', { method: 'POST', headers: { ...h, 'Upload-Length': String(blob.size) } })
+    if (c.status !== 201) throw new Error(`POST answered ${c.status}`)
+    const url = c.headers.get('Location')
+    for (let off = 0; off < blob.size;) {
+      const end = Math.min(off + o.chunkSize, blob.size)
+      const r = await fetch(url, {
+        method: 'PATCH',
+        headers: { ...h, 'Upload-Offset': String(off), 'Content-Type': 'application/offset+octet-stream' },
+        body: blob.slice(off, end),
+      })
+      if (r.status !== 204) throw new Error(`PATCH answered ${r.status}`)
+      off = Number(r.headers.get('Upload-Offset'))
+      o.onProgress(off)
+    }
+  },
   fetch: () => fetch('/discard', { method: 'POST', body: blob }).then((r) => {
     if (!r.ok) throw new Error(`discard answered ${r.status}`)
   }),
