@@ -44,10 +44,28 @@ async function load ({ wasmURL, wasmExecURL }) {
   const go = new globalThis.Go()
   const { instance } = await instantiate(wasmURL, go.importObject)
   memory = instance.exports.mem
+  globalThis.__tuswasm = { host: { send } } // the Go program takes this and leaves its API
   go.run(instance).catch(() => {}) // resolves only if the Go program exits
-  api = globalThis.__tuswasm
+  api = globalThis.__tuswasm?.host ? null : globalThis.__tuswasm
   delete globalThis.__tuswasm
   if (!api) throw new TusError('INIT', 'tuswasm: the Go program did not start')
+}
+
+// send is the Go side's fetch: one call out and one Promise back per request, where
+// building the Headers and init objects and reading the reply from Go would cost dozens
+// of Go<->JS crossings. Header lists travel as "name\nvalue\n..." (neither may hold a
+// newline). It resolves to [status, type, headers, body stream or null].
+function send (url, method, headers, body, credentials, signal) {
+  const h = new Headers()
+  if (headers) {
+    const kv = headers.split('\n')
+    for (let i = 0; i + 1 < kv.length; i += 2) h.append(kv[i], kv[i + 1])
+  }
+  return fetch(url, { method, headers: h, body, credentials, signal, redirect: 'manual' }).then((r) => {
+    let out = ''
+    for (const [k, v] of r.headers) out += k + '\n' + v + '\n'
+    return [r.status, r.type, out, r.body]
+  })
 }
 
 async function instantiate (url, imports) {

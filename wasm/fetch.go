@@ -15,11 +15,31 @@ import (
 )
 
 var (
-	jsFetch           = safejs.MustGetGlobal("fetch")
-	jsHeaders         = safejs.MustGetGlobal("Headers")
 	jsAbortController = safejs.MustGetGlobal("AbortController")
 	jsArray           = safejs.MustGetGlobal("Array")
+	// jsSend is index.js's send(url, method, headers, body, credentials, signal): fetch
+	// with one crossing out and one Promise back.
+	jsSend safejs.Value
 )
+
+// takeHost picks up what index.js leaves in globalThis.__tuswasm.host before it starts
+// the Go program.
+func takeHost() error {
+	host, err := safejs.Global().Get("__tuswasm")
+	if err == nil {
+		host, err = host.Get("host")
+	}
+	if err == nil {
+		jsSend, err = host.Get("send")
+	}
+	if err == nil && jsSend.Type() != safejs.TypeFunction {
+		err = errors.New("no send function")
+	}
+	if err != nil {
+		return fmt.Errorf("tuswasm: start the module through index.js: %w", err)
+	}
+	return nil
+}
 
 // maxReplyBody bounds what is read of a reply body: the engine needs a short error
 // snippet, and a hostile server must not fill memory.
@@ -67,34 +87,26 @@ func (t *fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// heap is too small to collect often on its own.
 		defer t.gc.maybe()
 	}
-	headers, err := jsHeaders.New()
-	if err != nil {
-		return nil, err
-	}
+	var hdr strings.Builder
 	for k, vs := range req.Header {
 		if strings.EqualFold(k, "Content-Length") {
 			continue // fetch sets it from the body
 		}
 		for _, v := range vs {
-			if _, err := headers.Call("append", k, v); err != nil {
-				return nil, fmt.Errorf("header %s: %w", k, err)
+			if strings.ContainsAny(k, "\r\n") || strings.ContainsAny(v, "\r\n") {
+				return nil, fmt.Errorf("header %q: line breaks are not allowed", k)
 			}
+			hdr.WriteString(k)
+			hdr.WriteByte('\n')
+			hdr.WriteString(v)
+			hdr.WriteByte('\n')
 		}
 	}
 	ac, err := jsAbortController.New()
 	if err != nil {
 		return nil, err
 	}
-	signal, _ := ac.Get("signal")
-	init := map[string]any{
-		"method":      req.Method,
-		"headers":     safejs.Unsafe(headers),
-		"body":        safejs.Unsafe(body),
-		"signal":      safejs.Unsafe(signal),
-		"credentials": t.credentialsFor(req),
-		"redirect":    "manual",
-	}
-	initV, err := safejs.ValueOf(init)
+	signal, err := ac.Get("signal")
 	if err != nil {
 		return nil, err
 	}
@@ -102,11 +114,11 @@ func (t *fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	stop := context.AfterFunc(ctx, func() { _, _ = ac.Call("abort") })
 	defer stop()
 
-	p, err := jsFetch.Invoke(req.URL.String(), initV)
+	p, err := jsSend.Invoke(req.URL.String(), req.Method, hdr.String(), body, t.credentialsFor(req), signal)
 	if err != nil {
 		return nil, fmt.Errorf("fetch: %w", err)
 	}
-	resp, err := await(context.WithoutCancel(ctx), p)
+	reply, err := await(context.WithoutCancel(ctx), p)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -119,10 +131,7 @@ func (t *fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, fmt.Errorf("fetch %s %s: %w", req.Method, req.URL, err)
 	}
-	if typ, _ := getString(resp, "type"); typ == "opaqueredirect" {
-		return nil, errRedirected()
-	}
-	return goResponse(req, resp)
+	return goResponse(req, reply)
 }
 
 // requestBody is the fetch body for req: null, the Blob slice of a blobSection (also
@@ -149,43 +158,34 @@ func requestBody(req *http.Request) (safejs.Value, *blobSection, error) {
 	return u8, nil, err
 }
 
-// goResponse converts a fetch Response. The body reader is bounded by maxReplyBody.
-func goResponse(req *http.Request, resp safejs.Value) (*http.Response, error) {
-	status, _, err := getNumber(resp, "status")
+// goResponse converts send's [status, type, headers, body]. The body reader is bounded
+// by maxReplyBody.
+func goResponse(req *http.Request, reply safejs.Value) (*http.Response, error) {
+	part := func(i int) safejs.Value { v, _ := reply.Index(i); return v }
+	if typ, _ := part(1).String(); typ == "opaqueredirect" {
+		return nil, errRedirected()
+	}
+	status, err := part(0).Int()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("fetch reply status: %w", err)
 	}
 	h := http.Header{}
-	hv, err := resp.Get("headers")
-	if err != nil {
-		return nil, err
-	}
-	it, err := hv.Call("entries")
-	if err != nil {
-		return nil, err
-	}
-	entries, err := jsArray.Call("from", it)
-	if err != nil {
-		return nil, err
-	}
-	n, _ := entries.Length()
-	for i := range n {
-		kv, _ := entries.Index(i)
-		k, _ := kv.Index(0)
-		v, _ := kv.Index(1)
-		ks, _ := k.String()
-		vs, _ := v.String()
-		h.Add(ks, vs)
+	text, _ := part(2).String()
+	for text != "" {
+		var k, v string
+		k, text, _ = strings.Cut(text, "\n")
+		v, text, _ = strings.Cut(text, "\n")
+		h.Add(k, v)
 	}
 	body := io.ReadCloser(http.NoBody)
-	if b, err := resp.Get("body"); err == nil && !isNullish(b) {
+	if b := part(3); !isNullish(b) {
 		if reader, err := b.Call("getReader"); err == nil {
 			body = &streamBody{ctx: req.Context(), reader: reader, left: maxReplyBody}
 		}
 	}
 	return &http.Response{
-		Status:     fmt.Sprintf("%d %s", int(status), http.StatusText(int(status))),
-		StatusCode: int(status),
+		Status:     fmt.Sprintf("%d %s", status, http.StatusText(status)),
+		StatusCode: status,
 		Proto:      "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header:        h,
 		Body:          body,

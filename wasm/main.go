@@ -16,6 +16,9 @@ import (
 )
 
 func main() {
+	if err := takeHost(); err != nil {
+		panic(err) // index.js reports that the Go program did not start
+	}
 	api := map[string]any{
 		"createAndUpload":     export(createAndUpload),
 		"create":              export(create),
