@@ -49,9 +49,10 @@ var (
 	tusJS    = flag.String("tus-js-client", "bench/.npm/node_modules/tus-js-client", "the installed tus-js-client package")
 	outDir   = flag.String("out", "bench", "where results.json, REPORT.md and chart.svg go")
 	sizesArg = flag.String("sizes", "64,256,1024", "file sizes in MiB")
-	runs     = flag.Int("runs", 5, "runs per contender and size (the median is reported)")
+	runs     = flag.Int("runs", 7, "runs per contender and size (the median is reported)")
 	only     = flag.String("only", "", "run only contenders whose label matches this regexp (quick comparisons)")
 	extras   = flag.Bool("extras", true, "also run the chunk size sweep and the progress cadence test")
+	profile  = flag.String("profile", "", "only profile one upload (the first contender -only matches, first size) and write the V8 CPU profile here")
 	store    = flag.String("store", defaultStore(), "where tusd stores uploads (tmpfs keeps disk noise out of the figures)")
 )
 
@@ -118,13 +119,16 @@ type row struct {
 
 type results struct {
 	TuswasmVsTusjs float64 `json:"tuswasm_vs_tusjs"`
-	TuswasmVsFetch float64 `json:"tuswasm_vs_fetch"`
-	PeakMem1G      float64 `json:"peak_mem_1g_mib"`
-	PeakMem64M     float64 `json:"peak_mem_64m_mib"`
-	ChunkSizeMiB   int     `json:"chunk_size_mib"`
-	WasmBrotli     int     `json:"wasm_brotli_bytes"`
-	InitMs         float64 `json:"init_ms"`
-	ProgressGapS   float64 `json:"progress_max_gap_s_at_1mibs"`
+	// The median of per-round ratios (both ran in each round, mostly back to back): less
+	// sensitive to slow drift than the ratio of medians.
+	TuswasmVsTusjsPaired float64 `json:"tuswasm_vs_tusjs_paired"`
+	TuswasmVsFetch       float64 `json:"tuswasm_vs_fetch"`
+	PeakMem1G            float64 `json:"peak_mem_1g_mib"`
+	PeakMem64M           float64 `json:"peak_mem_64m_mib"`
+	ChunkSizeMiB         int     `json:"chunk_size_mib"`
+	WasmBrotli           int     `json:"wasm_brotli_bytes"`
+	InitMs               float64 `json:"init_ms"`
+	ProgressGapS         float64 `json:"progress_max_gap_s_at_1mibs"`
 
 	WasmRaw    int               `json:"wasm_raw_bytes"`
 	WasmGzip   int               `json:"wasm_gzip_bytes"`
@@ -273,6 +277,16 @@ func bench() error {
 			cs = append(cs, c)
 		}
 	}
+	if *profile != "" && len(cs) > 0 {
+		path, err := writeInput(inputs, sizes[0])
+		if err == nil {
+			err = pick(tab, path, sizes[0])
+		}
+		if err != nil {
+			return err
+		}
+		return profileRun(tab, cs[0], *profile)
+	}
 	for _, size := range sizes {
 		rows, err := measure(cs, size)
 		if err != nil {
@@ -308,7 +322,13 @@ func bench() error {
 		return row{}
 	}
 	if r := find(tusjsEqual, 256); r.MedianMiBs > 0 {
-		res.TuswasmVsTusjs = round(find(tuswasmFixed, 256).MedianMiBs/r.MedianMiBs, 3)
+		w := find(tuswasmFixed, 256)
+		res.TuswasmVsTusjs = round(w.MedianMiBs/r.MedianMiBs, 3)
+		var paired []float64
+		for i := range min(len(w.MiBps), len(r.MiBps)) {
+			paired = append(paired, w.MiBps[i]/r.MiBps[i])
+		}
+		res.TuswasmVsTusjsPaired = round(median(paired), 3)
 	}
 	if r := find(rawFetch, 256); r.MedianMiBs > 0 {
 		res.TuswasmVsFetch = round(find(tuswasmDefault, 256).MedianMiBs/r.MedianMiBs, 3)

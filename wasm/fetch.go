@@ -118,6 +118,9 @@ func (t *fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fetch: %w", err)
 	}
+	if sec != nil {
+		sec.f.prefetch(sec)
+	}
 	reply, err := await(context.WithoutCancel(ctx), p)
 	if err != nil {
 		if ctx.Err() != nil {
