@@ -182,8 +182,7 @@ func bench() error {
 		return err
 	}
 	defer os.RemoveAll(inputs)
-	tl := &timeline{}
-	origin, err := serve(uploads, res, tl)
+	origin, tl, err := serve(uploads, res)
 	if err != nil {
 		return err
 	}
@@ -294,24 +293,21 @@ func bench() error {
 		}
 		res.Rows = append(res.Rows, rows...)
 	}
-	if !*extras {
-		res.Seconds = round(time.Since(start).Seconds(), 1)
-		return write(res)
+	if *extras {
+		// The default maximum chunk size, chosen from this sweep.
+		var sweep []contender
+		for _, c := range []int{4, 8, 16, 32, 64} {
+			sweep = append(sweep, contender{fmt.Sprintf("tuswasm (%d MiB fixed)", c), "tuswasm", map[string]any{"chunkSize": c * mib}})
+		}
+		sweep = append(sweep, tuswasmDefault)
+		if res.ChunkSweep, err = measure(sweep, 256); err != nil {
+			return err
+		}
+		if res.Cadence, err = cadence(tab, inputs); err != nil {
+			return err
+		}
+		res.ProgressGapS = res.Cadence["tuswasm (defaults)"].(float64)
 	}
-	// The default maximum chunk size, chosen from this sweep.
-	var sweep []contender
-	for _, c := range []int{4, 8, 16, 32, 64} {
-		sweep = append(sweep, contender{fmt.Sprintf("tuswasm (%d MiB fixed)", c), "tuswasm", map[string]any{"chunkSize": c * mib}})
-	}
-	sweep = append(sweep, tuswasmDefault)
-	if res.ChunkSweep, err = measure(sweep, 256); err != nil {
-		return err
-	}
-
-	if res.Cadence, err = cadence(tab, inputs); err != nil {
-		return err
-	}
-	res.ProgressGapS = res.Cadence["tuswasm (defaults)"].(float64)
 
 	find := func(c contender, size int) row {
 		for _, r := range res.Rows {
@@ -393,21 +389,20 @@ func cadence(tab context.Context, inputs string) (map[string]any, error) {
 	return out, nil
 }
 
-// serve starts tusd, the discard handler, the built js/ package, tus-js-client and the
-// bench page on one loopback origin.
-func serve(uploads string, res *results, tl *timeline) (string, error) {
-	tusdH, err := tusdtest.NewHandler(uploads, tusdtest.Options{})
+// serve starts tusd (behind a timeline of its requests), the discard handler, the
+// built js/ package, tus-js-client and the bench page on one loopback origin.
+func serve(uploads string, res *results) (string, *timeline, error) {
+	tusd, err := tusdtest.NewHandler(uploads, tusdtest.Options{})
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	tl.next = tusdH
-	tusd := http.Handler(tl)
+	tl := &timeline{next: tusd}
 	if b, err := os.ReadFile(filepath.Join(*tusJS, "package.json")); err == nil {
 		var pkg struct{ Version string }
 		_ = json.Unmarshal(b, &pkg)
 		res.Versions["tus-js-client"] = pkg.Version
 	} else {
-		return "", fmt.Errorf("tus-js-client not installed (make bench installs it): %w", err)
+		return "", nil, fmt.Errorf("tus-js-client not installed (make bench installs it): %w", err)
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, d := range bi.Deps {
@@ -418,8 +413,8 @@ func serve(uploads string, res *results, tl *timeline) (string, error) {
 	}
 	pageFS, _ := fs.Sub(page, "page")
 	mux := http.NewServeMux()
-	mux.Handle("/files/", tusd)
-	mux.Handle("/files", tusd)
+	mux.Handle("/files/", tl)
+	mux.Handle("/files", tl)
 	mux.HandleFunc("/discard", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.WriteHeader(http.StatusNoContent)
@@ -437,10 +432,10 @@ func serve(uploads string, res *results, tl *timeline) (string, error) {
 	mux.Handle("/", http.FileServer(http.FS(pageFS)))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	go http.Serve(ln, mux)
-	return "http://" + ln.Addr().String(), nil
+	return "http://" + ln.Addr().String(), tl, nil
 }
 
 func startBrowser(res *results) (context.Context, func(), error) {

@@ -85,7 +85,7 @@ func report(res *results) string {
 		vs = append(vs, fmt.Sprintf("%s %s", k, res.Versions[k]))
 	}
 	fmt.Fprintf(&b, "Versions: %s. Headless Chromium, loopback, tusd filestore in a temp dir under %s, CDP Network domain off.\n\n", strings.Join(vs, ", "), res.Store)
-	fmt.Fprintf(&b, "## Throughput (median of %d alternating runs) and peak memory\n\n", *runs)
+	fmt.Fprintf(&b, "## Throughput (median of %d alternating runs) and peak memory\n\n", res.Runs)
 	b.WriteString(table(res))
 	b.WriteString("\nPeak memory: the largest of the sizes' medians of per-run peaks; a run's peak is wasm linear memory + JS heap used (tuswasm) or JS heap used (the others), sampled every 20 ms in a freshly loaded page.\n\n![throughput](chart.svg)\n\n")
 

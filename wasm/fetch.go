@@ -93,7 +93,8 @@ func (t *fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			continue // fetch sets it from the body
 		}
 		for _, v := range vs {
-			if strings.ContainsAny(k, "\r\n") || strings.ContainsAny(v, "\r\n") {
+			// send's list is newline-separated.
+			if strings.ContainsAny(k+v, "\r\n") {
 				return nil, fmt.Errorf("header %q: line breaks are not allowed", k)
 			}
 			hdr.WriteString(k)

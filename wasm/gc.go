@@ -16,8 +16,8 @@ import (
 // one triggers and while the browser sends the current request, not before either.
 func collectSoon() { time.AfterFunc(time.Millisecond, runtime.GC) }
 
-// gcPacer collects at most once per gcInterval. Once per request cost ~0.6 ms of the
-// gap between requests; once a second keeps memory as flat.
+// gcPacer collects at most once per gcInterval, which bounds the main thread's GC time
+// when requests are small and fast. Memory peaks measured the same with 100 ms.
 type gcPacer struct{ last time.Time }
 
 const gcInterval = time.Second

@@ -203,18 +203,23 @@ func Nth(method string, which ...int) func(*http.Request) bool {
 	}
 }
 
+// writeHead drains the request and sends a tus reply's status and headers.
+func writeHead(w http.ResponseWriter, r *http.Request, status int, header http.Header) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	for k, v := range header {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Tus-Resumable", "1.0.0")
+	w.WriteHeader(status)
+}
+
 // Respond answers matching requests itself with status, headers and body.
 func Respond(match func(*http.Request) bool, status int, header http.Header, body string) Fault {
 	return func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
 		if !match(r) {
 			return false
 		}
-		_, _ = io.Copy(io.Discard, r.Body)
-		for k, v := range header {
-			w.Header()[k] = v
-		}
-		w.Header().Set("Tus-Resumable", "1.0.0")
-		w.WriteHeader(status)
+		writeHead(w, r, status, header)
 		_, _ = io.WriteString(w, body)
 		return true
 	}
@@ -412,12 +417,7 @@ func Drip(match func(*http.Request) bool, status int, header http.Header, every 
 		if !match(r) {
 			return false
 		}
-		_, _ = io.Copy(io.Discard, r.Body)
-		for k, v := range header {
-			w.Header()[k] = v
-		}
-		w.Header().Set("Tus-Resumable", "1.0.0")
-		w.WriteHeader(status)
+		writeHead(w, r, status, header)
 		for range 600 {
 			if _, err := w.Write([]byte("x")); err != nil {
 				return true
