@@ -12,7 +12,7 @@ DEMO_ADDR ?= 127.0.0.1:8080
 WASM_FLAGS = -trimpath -ldflags='-s -w' -gcflags=all=-l -tags nethttpomithttp2
 WASM_SRC   = go.mod go.sum $(shell find engine wasm -name '*.go' -not -name '*_test.go')
 
-.PHONY: build demo test vet test-unit e2e fuzz chromium bench clean FORCE
+.PHONY: build demo test vet test-unit test-wasm node e2e fuzz chromium bench clean FORCE
 
 ## build: js/ becomes a complete ES-module package (index.js + tuswasm.wasm + wasm_exec.js)
 build: js/tuswasm.wasm js/wasm_exec.js
@@ -29,7 +29,7 @@ demo: build
 	$(GO) run ./web/demo -addr $(DEMO_ADDR) -dir uploads -js js
 
 ## test: everything CI runs: static checks, unit tests, fuzzing briefly, browser e2e
-test: vet test-unit fuzz e2e
+test: vet test-unit test-wasm fuzz e2e
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
@@ -39,6 +39,16 @@ vet:
 
 test-unit:
 	$(GO) test -race ./engine/... ./internal/...
+
+## test-wasm: the browser adapter's own tests (option table, error codes against
+## index.js, index.d.ts and the README), run by Node as Go's js/wasm tests are
+test-wasm: node
+	GOOS=js GOARCH=wasm $(GO) test -exec="$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec" ./wasm
+
+## node: install Debian's Node.js when it is missing (test-wasm runs under it)
+node:
+	@command -v node >/dev/null 2>&1 || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs >/dev/null; }
 
 ## fuzz: each fuzz target of the engine (parsers of server input) for FUZZTIME;
 ## engine/testdata/fuzz holds the seed corpus, run by every plain `go test` too

@@ -4,8 +4,8 @@ import "time"
 
 // Adaptive chunk sizing. fetch reports no progress inside a request, so on a slow link
 // a large chunk means long silences; on a fast one a small chunk means per-request
-// overhead. The chunk size therefore follows the measured throughput, aiming at
-// TargetRequestTime per request, between minChunk and ChunkSize.
+// overhead. The chunk size therefore follows the measured throughput, aiming at a
+// target time per request, between minChunk and a ceiling.
 const (
 	// DefaultTargetRequestTime is how long a PATCH should take when ChunkSize allows.
 	DefaultTargetRequestTime = time.Second
@@ -19,8 +19,10 @@ type chunker struct {
 	target   time.Duration
 }
 
-func newChunker(c *Client) *chunker {
-	ch := &chunker{max: c.ChunkSize, fixed: c.FixedChunkSize, target: c.TargetRequestTime}
+// newChunker sizes chunks up to max (DefaultChunkSize when <= 0), aiming at target
+// per request (DefaultTargetRequestTime when <= 0); fixed sends max every time.
+func newChunker(max int64, fixed bool, target time.Duration) *chunker {
+	ch := &chunker{max: max, fixed: fixed, target: target}
 	if ch.max <= 0 {
 		ch.max = DefaultChunkSize
 	}
@@ -56,4 +58,20 @@ func (ch *chunker) failed() {
 	if !ch.fixed {
 		ch.cur = max(ch.cur/2, min(minChunk, ch.max))
 	}
+}
+
+// tooLarge lowers the ceiling to half of n after something on the way (a proxy's body
+// limit, typically nginx's 1 MiB) refused a body of n bytes with 413; the ceiling
+// holds for the rest of the call, fixed sizes included. It reports false when n was
+// already at the floor, minChunk: then the limit is not about chunk size.
+func (ch *chunker) tooLarge(n int64) bool {
+	if n <= minChunk {
+		return false
+	}
+	ch.max = max(min(ch.max, n/2), minChunk)
+	ch.cur = min(ch.cur, ch.max)
+	if ch.fixed {
+		ch.cur = ch.max
+	}
+	return true
 }

@@ -66,14 +66,14 @@ func TestSplitCreateThenUpload(t *testing.T) {
 	}
 	// Phase 2 with a client that knows only the upload URL.
 	up := &engine.Client{ChunkSize: testChunk}
-	if _, err := up.Upload(ctx, engine.NewBytesFile("x", data), url); err != nil {
+	if _, err := up.Upload(ctx, engine.NewBytesFile("x", data), engine.UploadURL{URL: url}); err != nil {
 		t.Fatal(err)
 	}
 	srv.AssertStored(t, url, data)
 
 	// Uploading a complete upload again is a single HEAD.
 	before := len(srv.Requests())
-	if _, err := up.Upload(ctx, engine.NewBytesFile("x", data), url); err != nil {
+	if _, err := up.Upload(ctx, engine.NewBytesFile("x", data), engine.UploadURL{URL: url}); err != nil {
 		t.Fatal(err)
 	}
 	if reqs := srv.Requests()[before:]; len(reqs) != 1 || reqs[0].Method != http.MethodHead {
@@ -195,18 +195,20 @@ func TestHeadersStayOnConfiguredOrigins(t *testing.T) {
 	api.Inject(tusdtest.CreateOn(storageEndpoint))
 	data := randomBytes(testChunk+1, 9)
 	var trusted, untrusted atomic.Int32 // what a transport is told about credentials
+	var hooked atomic.Int32
 	c := &engine.Client{Endpoint: apiEndpoint, ChunkSize: testChunk, Headers: http.Header{"Authorization": {"Bearer secret"}},
-		BeforeRequest: func(r *http.Request) error {
-			if engine.Trusted(r) == (r.Header.Get("Authorization") != "") {
-				if engine.Trusted(r) {
-					trusted.Add(1)
-				} else {
-					untrusted.Add(1)
-				}
-				return nil
+		BeforeRequest: func(*http.Request) error { hooked.Add(1); return nil },
+		Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if engine.Trusted(r) != (r.Header.Get("Authorization") != "") {
+				return nil, fmt.Errorf("Trusted(%s %s) = %v with headers %v", r.Method, r.URL, engine.Trusted(r), r.Header)
 			}
-			return fmt.Errorf("Trusted(%s %s) = %v with headers %v", r.Method, r.URL, engine.Trusted(r), r.Header)
-		}}
+			if engine.Trusted(r) {
+				trusted.Add(1)
+			} else {
+				untrusted.Add(1)
+			}
+			return http.DefaultTransport.RoundTrip(r)
+		})}
 	res, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("o", data))
 	if err != nil {
 		t.Fatal(err)
@@ -217,6 +219,9 @@ func TestHeadersStayOnConfiguredOrigins(t *testing.T) {
 	}
 	if trusted.Load() != 1 || untrusted.Load() != 2 {
 		t.Fatalf("trusted %d (want the POST), untrusted %d (want 2 PATCHes)", trusted.Load(), untrusted.Load())
+	}
+	if hooked.Load() != 1 {
+		t.Fatalf("BeforeRequest saw %d requests, want only the trusted POST", hooked.Load())
 	}
 	c.AllowedOrigins = []string{storageEndpoint}
 	if _, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("o2", data)); err != nil {
@@ -271,3 +276,7 @@ func TestLargeUploadMemoryFlat(t *testing.T) {
 		t.Fatalf("heap peaked at %d MiB while uploading %d MiB: the file is being buffered", peak.Load()>>20, size>>20)
 	}
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

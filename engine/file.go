@@ -17,12 +17,6 @@ type File interface {
 	ReadSection(ctx context.Context, offset, length int64) (io.ReadCloser, error)
 }
 
-// Locker is implemented by files that can be locked against concurrent uploads (the
-// browser's Web Locks). Lock returns an error wrapping ErrLocked when another holder has it.
-type Locker interface {
-	Lock(ctx context.Context) (release func(), err error)
-}
-
 // ModTimer is implemented by files that know their modification time; it becomes part
 // of the fingerprint so an edited file is not resumed onto the old upload.
 type ModTimer interface {

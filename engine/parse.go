@@ -55,6 +55,10 @@ func resolveLocation(base *url.URL, location string) (*url.URL, error) {
 	if u.Host == "" {
 		return nil, protocolErr("Location %.64q has no host", location)
 	}
+	if u.User != nil {
+		// Credentials in a URL would be stored and sent back; fetch refuses them anyway.
+		return nil, protocolErr("Location %.64q carries credentials (userinfo)", u.Redacted())
+	}
 	u.Fragment = ""
 	return u, nil
 }
@@ -70,6 +74,9 @@ func parseEndpoint(what, s string) (*url.URL, error) {
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%w: %s %q must be an absolute http(s) URL", ErrInvalidOption, what, s)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("%w: %s %q must not carry credentials (userinfo): use headers", ErrInvalidOption, what, u.Redacted())
 	}
 	return u, nil
 }
@@ -137,14 +144,6 @@ func DecodeMetadata(h string) (map[string]string, error) {
 	return md, nil
 }
 
-// checkHeaderValue rejects values that would split or corrupt a header.
-func checkHeaderValue(name, v string) error {
-	if strings.ContainsAny(v, "\r\n\x00") {
-		return fmt.Errorf("%w: header %s contains CR, LF or NUL", ErrInvalidOption, name)
-	}
-	return nil
-}
-
 // sameOrigin compares scheme, host and port (default ports made explicit).
 func sameOrigin(a, b *url.URL) bool {
 	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(hostPort(a), hostPort(b))
@@ -160,6 +159,9 @@ func hostPort(u *url.URL) string {
 	return u.Host + ":80"
 }
 
+// errLengthMismatch: the server's upload is not as long as the file.
+var errLengthMismatch = fmt.Errorf("%w: lengths differ", ErrFileChanged)
+
 // headOffset validates a HEAD reply's Upload-Offset and Upload-Length for a file of
 // size bytes.
 func headOffset(h http.Header, size int64) (int64, error) {
@@ -173,7 +175,7 @@ func headOffset(h http.Header, size int64) (int64, error) {
 			return 0, err
 		}
 		if n != size {
-			return 0, fmt.Errorf("%w: the server's upload is %d bytes long, the file %d", ErrFileChanged, n, size)
+			return 0, fmt.Errorf("%w: the server's upload is %d bytes long, the file %d", errLengthMismatch, n, size)
 		}
 	}
 	if off > size {
@@ -183,7 +185,8 @@ func headOffset(h http.Header, size int64) (int64, error) {
 }
 
 // patchOffset validates the Upload-Offset of a 204 to a PATCH of n bytes at offset:
-// it may confirm part of them, never fewer than offset nor more than were sent.
+// it may confirm part of them (the loop judges whether enough), never fewer than
+// offset nor more than were sent.
 func patchOffset(h http.Header, offset, n int64) (int64, error) {
 	next, err := parseSize("Upload-Offset", h.Get("Upload-Offset"))
 	if err != nil {
@@ -194,8 +197,6 @@ func patchOffset(h http.Header, offset, n int64) (int64, error) {
 		return 0, protocolErr("PATCH at offset %d answered Upload-Offset %d: the offset went backwards", offset, next)
 	case next > offset+n:
 		return 0, protocolErr("PATCH of bytes %d-%d answered Upload-Offset %d, past the bytes sent", offset, offset+n, next)
-	case next == offset && n > 0:
-		return 0, errNoProgress
 	}
 	return next, nil
 }

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -280,7 +281,7 @@ func TestCancelLeavesUploadResumable(t *testing.T) {
 		t.Fatalf("%d PATCHes after cancelling at the second: cancellation did not stop within one request", n)
 	}
 	c.OnProgress = nil
-	if _, err := c.Upload(context.Background(), engine.NewBytesFile("c", data), url); err != nil {
+	if _, err := c.Upload(context.Background(), engine.NewBytesFile("c", data), engine.UploadURL{URL: url}); err != nil {
 		t.Fatal(err)
 	}
 	srv.AssertStored(t, url, data)
@@ -300,31 +301,34 @@ func TestFileChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Upload(context.Background(), engine.NewBytesFile("x", data[:len(data)-1]), url)
+	_, err = c.Upload(context.Background(), engine.NewBytesFile("x", data[:len(data)-1]), engine.UploadURL{URL: url})
 	if !errors.Is(err, engine.ErrFileChanged) {
 		t.Fatalf("got %v, want ErrFileChanged", err)
 	}
 }
 
-type lockedFile struct{ *engine.ReaderAtFile }
-
-func (lockedFile) Lock(context.Context) (func(), error) {
-	return nil, engine.ErrLocked
-}
-
 func TestFileLock(t *testing.T) {
 	srv, endpoint := newTusd(t)
-	f := lockedFile{engine.NewBytesFile("l", []byte("x"))}
-	c := &engine.Client{Endpoint: endpoint, UseFileLock: true}
+	f := engine.NewBytesFile("l", []byte("x"))
+	var key string
+	c := &engine.Client{Endpoint: endpoint, Lock: func(_ context.Context, fp string) (func(), error) {
+		key = fp
+		return nil, fmt.Errorf("%w: held elsewhere", engine.ErrLocked)
+	}}
 	if _, err := c.CreateAndUpload(context.Background(), f); !errors.Is(err, engine.ErrLocked) {
 		t.Fatalf("got %v, want ErrLocked", err)
 	}
 	if len(srv.Requests()) != 0 {
 		t.Fatal("requests sent without the lock")
 	}
-	c.UseFileLock = false
-	if _, err := c.CreateAndUpload(context.Background(), f); err != nil {
-		t.Fatal(err)
+	// The lock is keyed by the engine's own fingerprint, the one Store uses.
+	if want := engine.Fingerprint("l", 1, time.Time{}, endpoint); key != want {
+		t.Fatalf("locked %q, want the fingerprint %q", key, want)
+	}
+	released := 0
+	c.Lock = func(context.Context, string) (func(), error) { return func() { released++ }, nil }
+	if _, err := c.CreateAndUpload(context.Background(), f); err != nil || released != 1 {
+		t.Fatalf("%v, released %d times", err, released)
 	}
 }
 
@@ -337,10 +341,10 @@ func TestExpired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Terminate(ctx, url); err != nil {
+	if err := c.Terminate(ctx, engine.UploadURL{URL: url}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Upload(ctx, engine.NewBytesFile("e", data), url)
+	_, err = c.Upload(ctx, engine.NewBytesFile("e", data), engine.UploadURL{URL: url})
 	if !errors.Is(err, engine.ErrUploadExpired) {
 		t.Fatalf("got %v, want ErrUploadExpired", err)
 	}
@@ -348,7 +352,7 @@ func TestExpired(t *testing.T) {
 	var created []string
 	c.OnExpired = engine.ExpiredRecreate
 	c.OnCreate = func(u string) { created = append(created, u) }
-	res, err := c.Upload(ctx, engine.NewBytesFile("e", data), url)
+	res, err := c.Upload(ctx, engine.NewBytesFile("e", data), engine.UploadURL{URL: url})
 	if err != nil {
 		t.Fatal(err)
 	}

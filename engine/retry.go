@@ -2,17 +2,20 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
 // Retry is the backoff policy for recoverable failures. The zero value means the
 // defaults below; MaxRetries < 0 disables retrying.
 type Retry struct {
-	// MaxRetries is how many consecutive failures without progress are tolerated.
-	// A chunk the server confirms resets the count.
+	// MaxRetries is how many consecutive failed attempts without meaningful progress
+	// are tolerated (see attempts for what counts as progress).
 	MaxRetries   int
 	InitialDelay time.Duration
 	MaxDelay     time.Duration
@@ -96,5 +99,153 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// minProgress is how far the server must move past the highest offset it had
+// confirmed (or to the end, when less remains) for the retry budget to start again: a
+// server that confirms a byte and then fails, or that loses bytes and accepts them
+// again, must not keep a call alive forever.
+const minProgress = 64 << 10
+
+// maxFailuresFactor bounds the failed attempts of one call, whatever the progress, at
+// this many times MaxRetries+1 (150 with the defaults). A call that hits it can be
+// resumed by calling again.
+const maxFailuresFactor = 25
+
+// attempts is the retry budget of one call. Its rules:
+//   - every failed attempt counts; more than MaxRetries in a row ends the call;
+//   - the count starts again only when the server confirms an offset at least
+//     minProgress (or the rest of the file) past the highest one it had confirmed
+//     when the count last started: re-confirming old bytes is not progress;
+//   - a server that goes back below an offset it confirmed (it lost bytes) more than
+//     MaxRetries times in one call ends it, as do maxFailuresFactor*(MaxRetries+1)
+//     failed attempts in all.
+type attempts struct {
+	max         int // Retry.MaxRetries
+	size        int64
+	consecutive int
+	total       int
+	lost        int
+	best        int64 // highest offset confirmed in this call, -1 before any
+	mark        int64 // best when consecutive last started again
+}
+
+func newAttempts(maxRetries int, size int64) attempts {
+	return attempts{max: maxRetries, size: size, best: -1, mark: -1}
+}
+
+// confirmed records an offset the server confirmed (by HEAD or PATCH).
+func (a *attempts) confirmed(offset int64) {
+	a.best = max(a.best, offset)
+	if a.mark < 0 || a.best > a.mark && a.best-a.mark >= min(minProgress, a.size-a.mark) {
+		a.consecutive, a.mark = 0, a.best
+	}
+}
+
+// lostBytes records a HEAD offset below the highest one confirmed: the server lost
+// bytes. It returns an error when that happened too often in one call.
+func (a *attempts) lostBytes(offset int64) error {
+	if a.lost++; a.lost > a.max {
+		return protocolErr("the server lost confirmed bytes %d times (offset %d after %d)", a.lost, offset, a.best)
+	}
+	return nil
+}
+
+// failed counts a failed attempt; it reports false when the budget is spent.
+func (a *attempts) failed() bool {
+	a.consecutive++
+	a.total++
+	return a.consecutive <= a.max && a.total <= maxFailuresFactor*(a.max+1)
+}
+
+// errNoProgress: a 204 that confirms none (or too few) of the bytes sent.
+var errNoProgress = errors.New("tus: server confirmed none of the bytes sent")
+
+// Recoverable is the default retry decision, which Client.ShouldRetry replaces:
+// network errors, 5xx, 408, 409, 423, 429, tusd's "400 ERR_UPLOAD_INTERRUPTED" and
+// replies that confirm nothing are worth another attempt (after a HEAD); everything
+// else is final.
+func Recoverable(err error) bool {
+	if errors.Is(err, ErrNetwork) || errors.Is(err, errNoProgress) {
+		return true
+	}
+	var he *HTTPError
+	if !errors.As(err, &he) {
+		return false
+	}
+	switch {
+	case he.Status >= 500, he.Status == http.StatusLocked, he.Status == http.StatusConflict,
+		he.Status == http.StatusTooManyRequests, he.Status == http.StatusRequestTimeout:
+		return true
+	case he.Status == http.StatusBadRequest:
+		// tusd: a competing request (often our own timed-out PATCH) took the lock.
+		return strings.HasPrefix(he.Body, "ERR_UPLOAD_INTERRUPTED")
+	}
+	return false
+}
+
+// retryable applies ShouldRetry, when set, to the errors a server or the network
+// caused; other failures (aborts, a changed file, protocol violations, redirects,
+// invalid options) are never retried.
+func (cl *call) retryable(err error, attempt int) bool {
+	var he *HTTPError
+	fromServer := errors.Is(err, ErrNetwork) || errors.As(err, &he)
+	if cl.c.ShouldRetry != nil && fromServer {
+		return cl.c.ShouldRetry(err, attempt)
+	}
+	return Recoverable(err)
+}
+
+// backoff follows a failed attempt: it returns the error that ends the call, or nil
+// after waiting (Retry's delay, or until the network is back) for the next attempt.
+func (cl *call) backoff(ctx context.Context, err error, a *attempts) error {
+	stopped := func(cause error) error {
+		return fmt.Errorf("tus: upload stopped at %d of %d bytes: %w", max(cl.reported, 0), cl.size, cause)
+	}
+	if ctx.Err() != nil {
+		return stopped(ctx.Err())
+	}
+	if !cl.retryable(err, a.consecutive+1) {
+		return err
+	}
+	if errors.Is(err, ErrNetwork) && cl.c.WaitOnline != nil {
+		waited, werr := cl.c.WaitOnline(ctx)
+		if werr != nil {
+			return stopped(werr)
+		}
+		if waited {
+			return nil // failing while offline says nothing about the server
+		}
+	}
+	if !a.failed() {
+		return fmt.Errorf("tus: giving up after %d attempts without progress (%d failed in all): %w", a.consecutive, a.total, err)
+	}
+	var h http.Header
+	var he *HTTPError
+	if errors.As(err, &he) {
+		h = he.header
+	}
+	wait := cl.retry.delay(a.consecutive, h)
+	if errors.Is(err, ErrOffsetMismatch) && a.consecutive == 1 {
+		wait = 0 // the HEAD that follows is the fix
+	}
+	if err := sleep(ctx, wait); err != nil {
+		return stopped(err)
+	}
+	return nil
+}
+
+// retrying runs op until it succeeds, fails for good or spends the budget.
+func (cl *call) retrying(ctx context.Context, op func() error) error {
+	a := newAttempts(cl.retry.MaxRetries, cl.size)
+	for {
+		err := op()
+		if err == nil {
+			return nil
+		}
+		if err := cl.backoff(ctx, err, &a); err != nil {
+			return err
+		}
 	}
 }

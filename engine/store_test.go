@@ -62,7 +62,7 @@ func TestStoreEntryForGoneUploadIsReplaced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Terminate(ctx, gone); err != nil {
+	if err := c.Terminate(ctx, engine.UploadURL{URL: gone}); err != nil {
 		t.Fatal(err)
 	}
 	for _, url := range []string{gone, "javascript:alert(1)"} {

@@ -1,8 +1,9 @@
 // Type declarations for tuswasm's ES module (index.js).
 
+/** The stable codes of a TusError (engine.Codes(), plus INIT from the loader). */
 export type TusErrorCode =
-  | 'PROTOCOL' | 'OFFSET_MISMATCH' | 'EXPIRED' | 'HTTP' | 'FILE_CHANGED' | 'LOCKED'
-  | 'NETWORK' | 'REDIRECT' | 'CAPABILITY' | 'TOO_LARGE' | 'INVALID_OPTION' | 'INIT' | 'INTERNAL'
+  | 'NETWORK' | 'HTTP' | 'EXPIRED' | 'OFFSET_MISMATCH' | 'PROTOCOL' | 'REDIRECT' | 'FILE_CHANGED'
+  | 'LOCKED' | 'CAPABILITY' | 'TOO_LARGE' | 'INVALID_OPTION' | 'HOOK' | 'INTERNAL' | 'INIT'
 
 export declare const codes: readonly TusErrorCode[]
 
@@ -14,6 +15,8 @@ export declare class TusError extends Error {
   readonly status?: number
   /** Start of the server's error body, e.g. "ERR_UPLOAD_NOT_FOUND: upload not found". */
   readonly body?: string
+  /** With code HOOK: what your function threw. */
+  readonly cause?: unknown
 }
 
 export interface InitOptions {
@@ -24,7 +27,11 @@ export interface InitOptions {
 }
 
 export interface RetryOptions {
-  /** Consecutive failures without progress before giving up (default 5; 0 disables retries). */
+  /**
+   * Failed attempts in a row without meaningful progress before giving up (default 5;
+   * 0 disables retries). Progress is meaningful when the server confirms 64 KiB (or
+   * the rest of the file) past the highest offset it had confirmed.
+   */
   maxRetries?: number
   initialDelayMs?: number
   maxDelayMs?: number
@@ -47,48 +54,110 @@ export interface UrlStorage {
   list(): StoredUpload[] | Promise<StoredUpload[]>
 }
 
-export interface UploadOptions {
+/** A request as onBeforeRequest and onAfterResponse see it. */
+export interface HttpRequest {
+  readonly method: string
+  readonly url: string
+  /** One entry per header; onBeforeRequest may add, change or delete entries. */
+  headers: Record<string, string>
+}
+
+/** A reply as onAfterResponse sees it. */
+export interface HttpResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  /** The start of the body (at most 512 bytes) for error statuses; '' otherwise. */
+  readonly body: string
+}
+
+/** Options of every call that reads storage. */
+export interface StorageOptions {
+  /**
+   * Where upload URLs are remembered: localStorage by default; 'memory' keeps them for
+   * this page only (nothing written); false disables resumption from storage.
+   */
+  storage?: boolean | null | 'memory' | UrlStorage
+  /** Aborts the call; an upload stays resumable. */
+  signal?: AbortSignal
+}
+
+/** Options of every call that talks to a tus server. */
+export interface CommonOptions extends StorageOptions {
   /** Creation URL of the tus server; relative URLs resolve against the page. */
-  endpoint?: string
-  /** An existing upload's URL (upload(), or Upload to continue a known upload). */
-  uploadUrl?: string
-  metadata?: Record<string, string>
-  /** Sent to the endpoint's origin (and allowedOrigins) only. */
-  headers?: Record<string, string>
-  /** Origins besides the endpoint's that may receive `headers` and credentials. */
+  endpoint?: string | URL
+  /**
+   * Sent to the endpoint's origin (and allowedOrigins, and the origin of an uploadUrl
+   * you pass) only. A function (sync or async) is called before every such request.
+   */
+  headers?: Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>)
+  /** Origins besides the endpoint's that may receive `headers`, credentials and the hooks. */
   allowedOrigins?: string[]
   /**
    * fetch's credentials mode (cookies) for the endpoint's origin and allowedOrigins
    * (default 'same-origin'); every other origin always gets 'omit'.
    */
   credentials?: 'omit' | 'same-origin' | 'include'
-  /**
-   * Largest PATCH body (default 32 MiB). Below it the size follows the measured throughput,
-   * aiming at about one request per second (fetch reports no progress inside a request),
-   * starting at 512 KiB.
-   */
-  chunkSize?: number
-  /** false: every PATCH carries exactly chunkSize bytes (default true). */
-  adaptiveChunkSize?: boolean
   /** Per-request timeout; a timed-out request is retried. */
   requestTimeoutMs?: number
+  retry?: RetryOptions
+  /** Called before each request to a trusted origin; may change req.headers. */
+  onBeforeRequest?: (req: HttpRequest) => void | Promise<void>
+  /** Called after each reply from a trusted origin. */
+  onAfterResponse?: (req: HttpRequest, res: HttpResponse) => void | Promise<void>
+  /**
+   * Replaces the retry decision for HTTP and network failures: return true to retry,
+   * false to stop, nothing for the default. attempt counts from 1; maxRetries still
+   * bounds the call. A throw counts as false.
+   */
+  onShouldRetry?: (err: TusError, attempt: number) => boolean | void | Promise<boolean | void>
+}
+
+/** Options of the calls that create an upload or send a file. */
+export interface CreateOptions extends CommonOptions {
+  metadata?: Record<string, string>
   checkServerCapabilities?: boolean
   /** Hold a Web Lock on the file so two tabs cannot upload it at once. */
   useFileLock?: boolean
   /** With useFileLock: wait for the other holder instead of failing with LOCKED. */
   waitForLock?: boolean
-  retry?: RetryOptions
+  /** A new upload's URL, before any of its bytes are sent. */
+  onCreate?: (url: string) => void
   /**
-   * Where upload URLs are remembered: localStorage by default; 'memory' keeps them for
-   * this page only (nothing written); false disables resumption from storage.
+   * The URL of the upload the call sends to: after creating it, and after the first
+   * HEAD when resuming one (from storage or uploadUrl). When a call has to start over
+   * with a new upload, it reports the new URL before progress starts again from 0.
    */
-  storage?: false | null | 'memory' | UrlStorage
+  onUploadUrlAvailable?: (url: string) => void
+}
+
+/** Options of createAndUpload, upload and the Upload class. */
+export interface UploadOptions extends CreateOptions {
+  /**
+   * Largest PATCH body (default 32 MiB). Below it the size follows the measured throughput,
+   * aiming at about one request per second (fetch reports no progress inside a request),
+   * starting at 512 KiB. A 413 reply halves it for the rest of the upload.
+   */
+  chunkSize?: number
+  /** false: every PATCH carries exactly chunkSize bytes (default true). */
+  adaptiveChunkSize?: boolean
   /** What to do when the upload URL answers 404/410 mid-upload. */
   onExpired?: 'error' | 'recreate'
-  onCreate?: (url: string) => void
-  /** Bytes the server has confirmed: monotonic, at least once per chunk, ends at total. */
+  /**
+   * Bytes the server has confirmed of the current upload: monotonic, at least once per
+   * chunk, ends at total. It goes back only after onUploadUrlAvailable announced a new
+   * upload that replaces an expired one.
+   */
   onProgress?: (sent: number, total: number) => void
-  signal?: AbortSignal
+}
+
+/** Options of upload(): an existing upload's URL is required. */
+export interface ExistingUploadOptions extends UploadOptions {
+  uploadUrl: string | URL
+}
+
+/** Options of the Upload class: an uploadUrl continues a known upload. */
+export interface UploadClassOptions extends UploadOptions {
+  uploadUrl?: string | URL
 }
 
 export interface UploadResult {
@@ -100,20 +169,21 @@ export interface UploadResult {
 
 export declare function init(options?: InitOptions): Promise<void>
 export declare function createAndUpload(file: Blob, options: UploadOptions): Promise<UploadResult>
-export declare function create(file: Blob, options: UploadOptions): Promise<string>
-export declare function upload(file: Blob, options: UploadOptions & { uploadUrl: string }): Promise<UploadResult>
-export declare function terminate(uploadUrl: string, options?: UploadOptions): Promise<void>
-export declare function findPreviousUploads(file: Blob, options: UploadOptions): Promise<StoredUpload[]>
-export declare function listUploads(options?: UploadOptions): Promise<StoredUpload[]>
-export declare function removeUpload(fingerprint: string, options?: UploadOptions): Promise<void>
+export declare function create(file: Blob, options: CreateOptions): Promise<string>
+export declare function upload(file: Blob, options: ExistingUploadOptions): Promise<UploadResult>
+export declare function terminate(uploadUrl: string | URL, options?: CommonOptions): Promise<void>
+export declare function findPreviousUploads(file: Blob, options: StorageOptions & { endpoint: string | URL }): Promise<StoredUpload[]>
+export declare function listUploads(options?: StorageOptions): Promise<StoredUpload[]>
+export declare function removeUpload(fingerprint: string, options?: StorageOptions): Promise<void>
 
-export declare function stats(): { wasmMemoryBytes: number }
+export declare function stats(): { wasmMemoryBytes: number, goroutines: number }
 
 export declare class Upload {
-  constructor(file: Blob, options: UploadOptions)
+  constructor(file: Blob, options: UploadClassOptions)
   readonly file: Blob
+  readonly options: UploadClassOptions
   /** The upload URL, once created or resumed. */
-  url: string | null
+  readonly url: string | null
   /** Settles when the upload completes, fails, or is aborted. */
   readonly done: Promise<UploadResult>
   start(): void

@@ -2,13 +2,16 @@
 // This module loads wasm_exec.js and tuswasm.wasm (next to it by default) and wraps the
 // Go functions, which all return Promises, in the public API.
 
-/** Error codes a TusError can carry. */
+/** Error codes a TusError can carry (the engine's table; a test holds them equal). */
 export const codes = Object.freeze([
-  'PROTOCOL', 'OFFSET_MISMATCH', 'EXPIRED', 'HTTP', 'FILE_CHANGED', 'LOCKED',
-  'NETWORK', 'REDIRECT', 'CAPABILITY', 'TOO_LARGE', 'INVALID_OPTION', 'INIT', 'INTERNAL',
+  'NETWORK', 'HTTP', 'EXPIRED', 'OFFSET_MISMATCH', 'PROTOCOL', 'REDIRECT', 'FILE_CHANGED',
+  'LOCKED', 'CAPABILITY', 'TOO_LARGE', 'INVALID_OPTION', 'HOOK', 'INTERNAL', 'INIT',
 ])
 
-/** Every failure other than an abort. `code` is stable; `status` is set for HTTP replies. */
+/**
+ * Every failure other than an abort. `code` is stable; `status` is set for HTTP replies;
+ * `cause` is what a function you passed threw (code HOOK).
+ */
 export class TusError extends Error {
   constructor (code, message, { status, body, cause } = {}) {
     super(message, cause === undefined ? undefined : { cause })
@@ -44,7 +47,7 @@ async function load ({ wasmURL, wasmExecURL }) {
   const go = new globalThis.Go()
   const { instance } = await instantiate(wasmURL, go.importObject)
   memory = instance.exports.mem
-  globalThis.__tuswasm = { host: { send } } // the Go program takes this and leaves its API
+  globalThis.__tuswasm = { host: { send, error: convert } } // the Go program takes this and leaves its API
   go.run(instance).catch(() => {}) // resolves only if the Go program exits
   api = globalThis.__tuswasm?.host ? null : globalThis.__tuswasm
   delete globalThis.__tuswasm
@@ -82,42 +85,46 @@ function pageURL () {
   return globalThis.location?.href
 }
 
-// normalise resolves URLs against the page (the Go side needs absolute ones) and
-// checks what can be checked cheaply before crossing into wasm.
-function normalise (options = {}) {
+function resolve (key, value) {
+  try {
+    return new URL(String(value), pageURL()).href
+  } catch {
+    throw new TusError('INVALID_OPTION', `tuswasm: ${key} ${value} is not a URL`)
+  }
+}
+
+// normalise resolves URLs against the page (the Go side needs absolute ones). Every
+// other check, types included, is the Go side's option table: values of a wrong type
+// are passed on for it to reject, and no key is added.
+function normalise (options) {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) return options
   const o = { ...options }
   for (const key of ['endpoint', 'uploadUrl']) {
-    if (o[key] == null || o[key] === '') continue
-    try {
-      o[key] = new URL(String(o[key]), pageURL()).href
-    } catch {
-      throw new TusError('INVALID_OPTION', `tuswasm: ${key} ${o[key]} is not a URL`)
-    }
+    if (typeof o[key] === 'string' || o[key] instanceof URL) o[key] = resolve(key, o[key])
   }
-  if (o.allowedOrigins) o.allowedOrigins = [...o.allowedOrigins].map((u) => new URL(u, pageURL()).origin)
+  if (Array.isArray(o.allowedOrigins)) {
+    o.allowedOrigins = o.allowedOrigins.map((u) => typeof u === 'string' ? new URL(resolve('allowedOrigins', u)).origin : u)
+  }
   return o
 }
 
 function convert (err) {
   if (err && err.code === 'ABORTED') return new DOMException(err.message || 'The upload was aborted', 'AbortError')
   if (err && typeof err.code === 'string' && !(err instanceof Error)) {
-    return new TusError(err.code, err.message, { status: err.status, body: err.body })
+    return new TusError(err.code, err.message, { status: err.status, body: err.body, cause: err.cause })
   }
   return err
 }
 
-async function call (name, ...args) {
+// call runs one Go function; internal ({fromServer, subset}) is only the Upload class's.
+async function call (name, first, options, internal) {
+  if (options?.signal?.aborted) throw new DOMException('The upload was aborted', 'AbortError')
   await init()
   try {
-    return await api[name](...args)
+    return await api[name](first, normalise(options), internal)
   } catch (err) {
     throw convert(err)
   }
-}
-
-function abortedBefore (signal) {
-  if (signal?.aborted) return Promise.reject(new DOMException('The upload was aborted', 'AbortError'))
-  return null
 }
 
 /**
@@ -125,97 +132,121 @@ function abortedBefore (signal) {
  * endpoint if the server still has it, otherwise creates a new one.
  * @returns {Promise<{url: string, size: number, resumed: boolean}>}
  */
-export function createAndUpload (file, options) {
-  return abortedBefore(options?.signal) ?? call('createAndUpload', file, normalise(options))
+export async function createAndUpload (file, options) {
+  return call('createAndUpload', file, options)
 }
 
 /** Creates an upload (POST) and returns its URL without sending any bytes. */
-export function create (file, options) {
-  return abortedBefore(options?.signal) ?? call('create', file, normalise(options))
+export async function create (file, options) {
+  return call('create', file, options)
 }
 
 /** Sends the file to an existing upload (`options.uploadUrl`), from the server's offset. */
-export function upload (file, options) {
-  return abortedBefore(options?.signal) ?? call('upload', file, normalise(options))
+export async function upload (file, options) {
+  return call('upload', file, options)
 }
 
-/** Deletes an upload on the server (termination extension). */
-export function terminate (uploadUrl, options) {
-  return call('terminate', new URL(uploadUrl, pageURL()).href, normalise(options))
+/** Deletes an upload on the server (termination extension) and forgets it in storage. */
+export async function terminate (uploadUrl, options) {
+  return call('terminate', typeof uploadUrl === 'string' || uploadUrl instanceof URL ? resolve('uploadUrl', uploadUrl) : uploadUrl, options)
 }
 
 /** What storage remembers for this file at this endpoint. */
-export function findPreviousUploads (file, options) {
-  return call('findPreviousUploads', file, normalise(options))
+export async function findPreviousUploads (file, options) {
+  return call('findPreviousUploads', file, options)
 }
 
 /** Every upload storage remembers (e.g. to offer resumption after a reload). */
-export function listUploads (options) {
-  return call('listUploads', normalise(options))
-}
-
-/**
- * Resource figures for monitoring and benchmarks. wasmMemoryBytes is the module's linear
- * memory, which only grows: chunk bytes never pass through it, so it stays small.
- */
-export function stats () {
-  return { wasmMemoryBytes: memory ? memory.buffer.byteLength : 0 }
+export async function listUploads (options) {
+  await init()
+  try {
+    return await api.listUploads(normalise(options))
+  } catch (err) {
+    throw convert(err)
+  }
 }
 
 /** Forgets a stored upload by fingerprint (the server's copy is untouched). */
-export function removeUpload (fingerprint, options) {
-  return call('removeUpload', fingerprint, normalise(options))
+export async function removeUpload (fingerprint, options) {
+  return call('removeUpload', fingerprint, options)
 }
+
+/**
+ * Resource figures for monitoring and tests. wasmMemoryBytes is the module's linear
+ * memory, which only grows: chunk bytes never pass through it, so it stays small;
+ * goroutines counts the Go side's live tasks (0 before init()).
+ */
+export function stats () {
+  return { wasmMemoryBytes: memory ? memory.buffer.byteLength : 0, goroutines: api ? api.stats().goroutines : 0 }
+}
+
+const aborted = () => new DOMException('The upload was aborted', 'AbortError')
 
 /**
  * An upload that can be started, paused, resumed and aborted, like tus-js-client's.
  * `done` settles when the upload finishes, fails, or is aborted.
  */
 export class Upload {
+  #url
+  #fromServer = false // #url came from a server: it gets no trust of its own
+  #controller = null
+  #running = null
+  #settled = false
+  #resolve
+  #reject
+
   constructor (file, options = {}) {
     this.file = file
     this.options = options
-    this.url = options.uploadUrl ?? null
-    this._controller = null
-    this._running = null
-    this._settled = false
+    this.#url = options?.uploadUrl ?? null
     this.done = new Promise((resolve, reject) => {
-      this._resolve = resolve
-      this._reject = reject
+      this.#resolve = resolve
+      this.#reject = reject
     })
     this.done.catch(() => {}) // callers that never await `done` must not see unhandled rejections
   }
 
+  /** The upload's URL once it was created or resumed (onUploadUrlAvailable), else null. */
+  get url () {
+    return this.#url
+  }
+
   /** Starts or resumes the upload; a no-op while it runs or after it ended. */
   start () {
-    if (this._running || this._settled) return
+    if (this.#running || this.#settled) return
     const controller = new AbortController()
-    this._controller = controller
-    const signals = [controller.signal, this.options.signal].filter(Boolean)
+    this.#controller = controller
+    const own = this.options ?? {}
+    const signals = [controller.signal, own.signal].filter((s) => s instanceof AbortSignal)
     const options = {
-      ...this.options,
+      ...own,
       signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
-      onCreate: (url) => {
-        this.url = url
-        this.options.onCreate?.(url)
+      onUploadUrlAvailable: (url) => {
+        this.#url = url
+        this.#fromServer = url !== own.uploadUrl
+        own.onUploadUrlAvailable?.(url)
       },
     }
-    const run = this.url
-      ? upload(this.file, { ...options, uploadUrl: this.url })
-      : createAndUpload(this.file, options)
-    this._running = run.then(
-      (result) => this._settle(true, result),
+    let run
+    if (this.#url) {
+      run = call('upload', this.file, { ...options, uploadUrl: this.#url }, { fromServer: this.#fromServer })
+    } else {
+      delete options.uploadUrl
+      run = call('createAndUpload', this.file, options)
+    }
+    this.#running = run.then(
+      (result) => this.#settle(true, result),
       (err) => {
-        if (controller.signal.aborted && !this.options.signal?.aborted) return // paused
-        this._settle(false, err)
+        if (controller.signal.aborted && !own.signal?.aborted) return // paused
+        this.#settle(false, err)
       },
-    ).finally(() => { this._running = null })
+    ).finally(() => { this.#running = null })
   }
 
   /** Stops sending; resolves once the in-flight request is abandoned. */
   async pause () {
-    this._controller?.abort()
-    await this._running
+    this.#controller?.abort()
+    await this.#running
   }
 
   /** Same as start(), for symmetry with pause(). */
@@ -223,25 +254,28 @@ export class Upload {
     this.start()
   }
 
-  /** Stops for good; with {terminate: true} the server's upload is deleted too. */
+  /**
+   * Stops for good; `done` rejects with an AbortError whatever happens here. With
+   * {terminate: true} the server's upload is deleted and its stored entry forgotten, in
+   * one call (an upload already gone counts as deleted); that call's failure rejects
+   * the Promise abort() returns.
+   */
   async abort ({ terminate: del = false } = {}) {
-    await this.pause()
-    if (del && this.url) {
-      await terminate(this.url, this.options)
-      // The server's copy is gone: forget it so nothing offers to resume it.
-      if (this.options.storage !== false && this.options.endpoint) {
-        for (const u of await findPreviousUploads(this.file, this.options)) {
-          if (u.url === this.url) await removeUpload(u.fingerprint, this.options)
-        }
+    try {
+      await this.pause()
+      if (del && this.#url) {
+        const { signal, ...options } = this.options ?? {}
+        await call('terminate', this.#url, options, { fromServer: this.#fromServer, subset: true })
       }
+    } finally {
+      this.#settle(false, aborted())
     }
-    this._settle(false, new DOMException('The upload was aborted', 'AbortError'))
   }
 
-  _settle (ok, value) {
-    if (this._settled) return
-    this._settled = true
-    if (ok) this._resolve(value)
-    else this._reject(value)
+  #settle (ok, value) {
+    if (this.#settled) return
+    this.#settled = true
+    if (ok) this.#resolve(value)
+    else this.#reject(value)
   }
 }

@@ -7,13 +7,17 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/hack-pad/safejs"
 	"github.com/tuswasm/tuswasm/engine"
 )
 
-var jsUint8Array = safejs.MustGetGlobal("Uint8Array")
+var (
+	jsUint8Array = safejs.MustGetGlobal("Uint8Array")
+	jsBlob       = safejs.MustGetGlobal("Blob")
+)
 
 // blobFile is an engine.File over a JS Blob or File. Its sections are Blob slices: the
 // fetch transport sends them as they are, so chunk bytes stay out of wasm memory; only
@@ -23,9 +27,10 @@ type blobFile struct {
 	name    string
 	size    int64
 	modTime time.Time
-	lock    *webLock // nil unless useFileLock
-	buf     []byte   // reused by sections read from Go
-	next    *blobSlice
+	buf     []byte // reused by sections read from Go
+
+	mu   sync.Mutex
+	next *blobSlice // made ahead of need (see prefetch)
 }
 
 // blobSlice is a Blob slice made ahead of need (see prefetch).
@@ -35,8 +40,8 @@ type blobSlice struct {
 }
 
 func newBlobFile(v safejs.Value) (*blobFile, error) {
-	if ok, err := v.InstanceOf(safejs.MustGetGlobal("Blob")); err != nil || !ok {
-		return nil, fmt.Errorf("%w: file must be a Blob or File", errBadOption)
+	if ok, err := v.InstanceOf(jsBlob); err != nil || !ok {
+		return nil, badOption("the file must be a Blob or File, not %s", describe(v))
 	}
 	sizeV, err := v.Get("size")
 	if err != nil {
@@ -44,7 +49,7 @@ func newBlobFile(v safejs.Value) (*blobFile, error) {
 	}
 	size, err := sizeV.Float()
 	if err != nil || size < 0 || size > math.MaxInt64/2 {
-		return nil, fmt.Errorf("%w: blob size", errBadOption)
+		return nil, badOption("the Blob's size %v is unusable", size)
 	}
 	f := &blobFile{blob: v, size: int64(size), name: "blob"}
 	if n, _ := getString(v, "name"); n != "" {
@@ -64,39 +69,38 @@ func (f *blobFile) ReadSection(ctx context.Context, off, n int64) (io.ReadCloser
 	if off < 0 || n < 0 || off+n > f.size {
 		return nil, fmt.Errorf("section [%d,%d) outside blob of %d bytes", off, off+n, f.size)
 	}
+	f.mu.Lock()
 	next := f.next
 	f.next = nil
+	f.mu.Unlock()
+	slice := safejs.Undefined()
 	if next != nil && next.off == off && next.n == n {
-		return &blobSection{f: f, slice: next.slice, off: off, n: n, ctx: ctx}, nil
+		slice = next.slice
+	} else {
+		var err error
+		if slice, err = f.blob.Call("slice", float64(off), float64(off+n)); err != nil {
+			return nil, fmt.Errorf("%w: Blob.slice: %w", engine.ErrFileChanged, err)
+		}
 	}
-	slice, err := f.blob.Call("slice", float64(off), float64(off+n))
-	if err != nil {
-		return nil, fmt.Errorf("%w: Blob.slice: %w", engine.ErrFileChanged, err)
-	}
+	go f.prefetch(off+n, n)
 	return &blobSection{f: f, slice: slice, off: off, n: n, ctx: ctx}, nil
 }
 
-// prefetch makes the slice the engine will most likely ask for after sec, the same
-// length right after it, while sec's request is in flight. Blob.slice costs Chromium's
-// main thread 0.5-1 ms, which would otherwise sit between one reply and the next
-// request. A miss (the chunk size changed, a request failed) costs only that slice.
-func (f *blobFile) prefetch(sec *blobSection) {
-	off := sec.off + sec.n
+// prefetch makes the slice the engine will most likely ask for next, the same length
+// from off, in a goroutine that runs once the caller blocks: when the section's
+// request is in flight. Blob.slice costs Chromium's main thread 0.5-1 ms, which would
+// otherwise sit between one reply and the next request. A miss (the chunk size
+// changed, a request failed) costs only that slice.
+func (f *blobFile) prefetch(off, n int64) {
 	if off >= f.size {
 		return
 	}
-	n := min(sec.n, f.size-off)
+	n = min(n, f.size-off)
 	if slice, err := f.blob.Call("slice", float64(off), float64(off+n)); err == nil {
+		f.mu.Lock()
 		f.next = &blobSlice{off: off, n: n, slice: slice}
+		f.mu.Unlock()
 	}
-}
-
-// Lock takes the Web Lock for this file when the caller asked for one.
-func (f *blobFile) Lock(ctx context.Context) (func(), error) {
-	if f.lock == nil {
-		return func() {}, nil
-	}
-	return f.lock.acquire(ctx)
 }
 
 // blobSection is one chunk. The fetch transport recognises it and uses slice directly.

@@ -16,10 +16,13 @@ import (
 
 var (
 	jsAbortController = safejs.MustGetGlobal("AbortController")
+	jsAbortSignal     = safejs.MustGetGlobal("AbortSignal")
 	jsArray           = safejs.MustGetGlobal("Array")
 	// jsSend is index.js's send(url, method, headers, body, credentials, signal): fetch
 	// with one crossing out and one Promise back.
 	jsSend safejs.Value
+	// jsMakeError is index.js's convert: a rejection object to TusError/AbortError.
+	jsMakeError safejs.Value
 )
 
 // takeHost picks up what index.js leaves in globalThis.__tuswasm.host before it starts
@@ -32,8 +35,11 @@ func takeHost() error {
 	if err == nil {
 		jsSend, err = host.Get("send")
 	}
-	if err == nil && jsSend.Type() != safejs.TypeFunction {
-		err = errors.New("no send function")
+	if err == nil {
+		jsMakeError, err = host.Get("error")
+	}
+	if err == nil && (!isFunction(jsSend) || !isFunction(jsMakeError)) {
+		err = errors.New("no send or error function")
 	}
 	if err != nil {
 		return fmt.Errorf("tuswasm: start the module through index.js: %w", err)
@@ -118,9 +124,6 @@ func (t *fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	p, err := jsSend.Invoke(req.URL.String(), req.Method, hdr.String(), body, t.credentialsFor(req), signal)
 	if err != nil {
 		return nil, fmt.Errorf("fetch: %w", err)
-	}
-	if sec != nil {
-		sec.f.prefetch(sec)
 	}
 	reply, err := await(context.WithoutCancel(ctx), p)
 	if err != nil {

@@ -60,12 +60,19 @@ func await(ctx context.Context, p safejs.Value) (safejs.Value, error) {
 }
 
 // jsError is a rejection or exception from JavaScript, keeping its name
-// ("AbortError", "NotReadableError", "TypeError", "QuotaExceededError").
+// ("AbortError", "NotReadableError", "TypeError", "QuotaExceededError") and the value
+// itself (a caller's hook may have thrown anything).
 type jsError struct {
 	Name, Message string
+	value         safejs.Value
 }
 
-func (e *jsError) Error() string { return e.Name + ": " + e.Message }
+func (e *jsError) Error() string {
+	if e.Name == "" {
+		return e.Message
+	}
+	return e.Name + ": " + e.Message
+}
 
 func jsErrorOf(v safejs.Value) error {
 	name, _ := getString(v, "name")
@@ -73,7 +80,16 @@ func jsErrorOf(v safejs.Value) error {
 	if name == "" && msg == "" {
 		msg, _ = v.String()
 	}
-	return &jsError{Name: name, Message: msg}
+	return &jsError{Name: name, Message: msg, value: v}
+}
+
+// thrownValue is the value of a synchronous exception safejs reported.
+func thrownValue(err error) (safejs.Value, bool) {
+	var t js.Error
+	if errors.As(err, &t) {
+		return safejs.Safe(t.Value), true
+	}
+	return safejs.Undefined(), false
 }
 
 // jsErrName returns the JS error name inside err, if any.
@@ -82,9 +98,8 @@ func jsErrName(err error) string {
 	if errors.As(err, &je) {
 		return je.Name
 	}
-	var thrown js.Error // what safejs returns for an exception
-	if errors.As(err, &thrown) {
-		n, _ := getString(safejs.Safe(thrown.Value), "name")
+	if v, ok := thrownValue(err); ok {
+		n, _ := getString(v, "name")
 		return n
 	}
 	return ""
@@ -172,49 +187,4 @@ func getBool(v safejs.Value, key string) (bool, error) {
 		return false, err
 	}
 	return x.Truthy()
-}
-
-func getFunc(v safejs.Value, key string) (safejs.Value, bool, error) {
-	if isNullish(v) {
-		return safejs.Undefined(), false, nil
-	}
-	x, err := v.Get(key)
-	if err != nil || isNullish(x) {
-		return safejs.Undefined(), false, err
-	}
-	if x.Type() != safejs.TypeFunction {
-		return safejs.Undefined(), false, fmt.Errorf("option %s must be a function", key)
-	}
-	return x, true, nil
-}
-
-// stringMap reads a plain object of string values ({filename: "a"}).
-func stringMap(v safejs.Value, key string) (map[string]string, error) {
-	obj, err := v.Get(key)
-	if err != nil || isNullish(obj) {
-		return nil, err
-	}
-	entries, err := jsObject.Call("entries", obj)
-	if err != nil {
-		return nil, err
-	}
-	n, err := entries.Length()
-	if err != nil {
-		return nil, err
-	}
-	m := make(map[string]string, n)
-	for i := range n {
-		kv, err := entries.Index(i)
-		if err != nil {
-			return nil, err
-		}
-		k, _ := kv.Index(0)
-		val, _ := kv.Index(1)
-		ks, _ := k.String()
-		if val.Type() != safejs.TypeString {
-			return nil, fmt.Errorf("%s.%s must be a string", key, ks)
-		}
-		m[ks], _ = val.String()
-	}
-	return m, nil
 }

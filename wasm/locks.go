@@ -27,9 +27,7 @@ func (l *webLock) acquire(ctx context.Context) (func(), error) {
 	}
 	got := make(chan bool, 1)
 	var release safejs.Value // resolves the promise the lock callback returned
-	var cb safejs.Func
-	cb, err = safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
-		defer cb.Release()
+	cb, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
 		if isNullish(arg(args, 0)) { // ifAvailable and held elsewhere
 			got <- false
 			return nil
@@ -61,9 +59,15 @@ func (l *webLock) acquire(ctx context.Context) (func(), error) {
 		cb.Release()
 		return nil, fmt.Errorf("navigator.locks.request: %w", err)
 	}
-	// The request promise settles when the lock is released (or its request aborted);
-	// observe it so an abort rejection is not reported as unhandled.
-	go func() { _, _ = await(context.Background(), p) }()
+	// The request's promise settles when the lock is released, or at once when the
+	// request is aborted before the grant (then cb never runs). Either way cb is done
+	// with, and observing the promise keeps an abort's rejection from being unhandled.
+	settled := make(chan struct{})
+	go func() {
+		_, _ = await(context.Background(), p)
+		cb.Release()
+		close(settled)
+	}()
 	select {
 	case ok := <-got:
 		if !ok {
@@ -72,12 +76,13 @@ func (l *webLock) acquire(ctx context.Context) (func(), error) {
 		return func() { _, _ = release.Invoke() }, nil
 	case <-ctx.Done():
 		_, _ = ac.Call("abort")
-		// If the lock was granted in the meantime, give it back.
-		go func() {
-			if <-got {
+		select {
+		case ok := <-got: // granted just before the abort: give it back
+			if ok {
 				_, _ = release.Invoke()
 			}
-		}()
+		case <-settled: // the wait ended without a grant
+		}
 		return nil, ctx.Err()
 	}
 }

@@ -7,9 +7,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
+	"runtime"
 	"syscall/js"
-	"time"
 
 	"github.com/hack-pad/safejs"
 	"github.com/tuswasm/tuswasm/engine"
@@ -27,6 +26,8 @@ func main() {
 		"findPreviousUploads": export(findPreviousUploads),
 		"listUploads":         export(listUploads),
 		"removeUpload":        export(removeUpload),
+		"stats":               exportSync(stats),
+		"optionKeys":          exportSync(func() any { return optionKeys() }),
 	}
 	v, err := safejs.ValueOf(api)
 	if err == nil {
@@ -54,13 +55,37 @@ func export(fn func(args []safejs.Value) (any, error)) js.Value {
 	return safejs.Unsafe(f.Value())
 }
 
+// exportSync wraps fn, which must not block, as a plain JS function.
+func exportSync(fn func() any) js.Value {
+	f, err := safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
+		v, err := safejs.ValueOf(fn())
+		if err != nil {
+			return nil
+		}
+		return safejs.Unsafe(v)
+	})
+	if err != nil {
+		panic(err)
+	}
+	return safejs.Unsafe(f.Value())
+}
+
+// stats reports the Go side's live goroutines (a leak shows here first).
+func stats() any {
+	return map[string]any{"goroutines": runtime.NumGoroutine()}
+}
+
 // call is one API call: the engine client built from the JS options, the file, and a
 // context cancelled by the options' AbortSignal.
 type call struct {
-	client  *engine.Client
-	file    *blobFile
-	ctx     context.Context
-	cleanup []func()
+	client      *engine.Client
+	file        *blobFile
+	ctx         context.Context
+	cleanup     []func()
+	uploadURL   string
+	credentials string
+	useLock     bool
+	waitLock    bool
 }
 
 func (c *call) close() {
@@ -69,190 +94,171 @@ func (c *call) close() {
 	}
 }
 
-func newCall(fileV, opts safejs.Value) (*call, error) {
-	c := &call{ctx: context.Background()}
-	if isNullish(opts) {
-		opts, _ = jsObject.New()
-	}
+// newCall builds the call for the exported function in from its file (may be
+// undefined), options and index.js's internal argument (see internalArg).
+func newCall(in scope, fileV, opts, internal safejs.Value) (*call, error) {
+	c := &call{ctx: context.Background(), client: &engine.Client{Store: newLocalStore()}}
 	ok := false
 	defer func() {
 		if !ok {
 			c.close()
 		}
 	}()
-	cl := &engine.Client{}
-	c.client = cl
-	var err error
-	bad := func(err error) error { return fmt.Errorf("%w: %w", errBadOption, err) }
-	if cl.Endpoint, err = getString(opts, "endpoint"); err != nil {
-		return nil, bad(err)
+	subset, _ := getBool(internal, "subset")
+	if err := readOptions(c, in, opts, subset); err != nil {
+		return nil, err
 	}
-	if cl.Metadata, err = stringMap(opts, "metadata"); err != nil {
-		return nil, bad(err)
-	}
-	hdr, err := stringMap(opts, "headers")
-	if err != nil {
-		return nil, bad(err)
-	}
-	if len(hdr) > 0 {
-		cl.Headers = http.Header{}
-		for k, v := range hdr {
-			cl.Headers.Set(k, v)
-		}
-	}
-	if n, set, err := getNumber(opts, "chunkSize"); err != nil || (set && n < 1) {
-		return nil, bad(fmt.Errorf("chunkSize must be a positive number of bytes"))
-	} else if set {
-		cl.ChunkSize = int64(min(n, 1<<40))
-	}
-	if adaptive, err := opts.Get("adaptiveChunkSize"); err == nil && adaptive.Type() == safejs.TypeBoolean {
-		b, _ := adaptive.Bool()
-		cl.FixedChunkSize = !b
-	}
-	if ms, set, err := getNumber(opts, "requestTimeoutMs"); err != nil {
-		return nil, bad(err)
-	} else if set && ms > 0 {
-		cl.RequestTimeout = time.Duration(ms * float64(time.Millisecond))
-	}
-	if cl.CheckServerCapabilities, err = getBool(opts, "checkServerCapabilities"); err != nil {
-		return nil, bad(err)
-	}
-	if cl.UseFileLock, err = getBool(opts, "useFileLock"); err != nil {
-		return nil, bad(err)
-	}
-	if err := readRetry(opts, &cl.Retry); err != nil {
-		return nil, bad(err)
-	}
-	if origins, err := opts.Get("allowedOrigins"); err == nil && !isNullish(origins) {
-		n, err := origins.Length()
-		if err != nil {
-			return nil, bad(fmt.Errorf("allowedOrigins must be an array of origins"))
-		}
-		for i := range n {
-			o, _ := origins.Index(i)
-			s, err := o.String()
-			if err != nil {
-				return nil, bad(err)
-			}
-			cl.AllowedOrigins = append(cl.AllowedOrigins, s)
-		}
-	}
-	switch v, _ := getString(opts, "onExpired"); v {
-	case "", "error":
-	case "recreate":
-		cl.OnExpired = engine.ExpiredRecreate
-	default:
-		return nil, bad(fmt.Errorf("onExpired must be 'error' or 'recreate', not %q", v))
-	}
-	if cl.Store, err = readStorage(opts); err != nil {
-		return nil, bad(err)
-	}
-	if fn, ok, err := getFunc(opts, "onCreate"); err != nil {
-		return nil, bad(err)
-	} else if ok {
-		cl.OnCreate = func(u string) { _, _ = fn.Invoke(u) }
-	}
-	if fn, ok, err := getFunc(opts, "onProgress"); err != nil {
-		return nil, bad(err)
-	} else if ok {
-		cl.OnProgress = func(sent, total int64) { _, _ = fn.Invoke(float64(sent), float64(total)) }
-	}
-	credentials, _ := getString(opts, "credentials")
-	switch credentials {
-	case "", "omit", "same-origin", "include":
-	default:
-		return nil, bad(fmt.Errorf("credentials must be 'omit', 'same-origin' or 'include', not %q", credentials))
+	if c.waitLock && !c.useLock {
+		return nil, badOption("waitForLock needs useFileLock: true")
 	}
 	// Redirects surface as 3xx/opaque replies the engine reports (ErrRedirect).
-	cl.Transport = &fetchTransport{credentials: credentials}
-	cl.WaitOnline = waitOnline
-
+	c.client.Transport = &fetchTransport{credentials: c.credentials}
+	c.client.WaitOnline = waitOnline
+	if c.useLock {
+		wait := c.waitLock
+		c.client.Lock = func(ctx context.Context, fingerprint string) (func(), error) {
+			return (&webLock{name: "tuswasm:" + fingerprint, wait: wait}).acquire(ctx)
+		}
+	}
 	if !isNullish(fileV) {
+		var err error
 		if c.file, err = newBlobFile(fileV); err != nil {
 			return nil, err
 		}
-		if cl.UseFileLock {
-			wait, _ := getBool(opts, "waitForLock")
-			c.file.lock = &webLock{name: "tuswasm:" + engine.Fingerprint(c.file.name, c.file.size, c.file.modTime, cl.Endpoint), wait: wait}
-		}
-	}
-	if err := c.watchSignal(opts); err != nil {
-		return nil, err
 	}
 	ok = true
 	return c, nil
 }
 
-func readRetry(opts safejs.Value, r *engine.Retry) error {
-	rv, err := opts.Get("retry")
-	if err != nil || isNullish(rv) {
-		return err
+// after is args from i on (none when there are fewer).
+func after(args []safejs.Value, i int) []safejs.Value {
+	if i >= len(args) {
+		return nil
 	}
-	if n, set, err := getNumber(rv, "maxRetries"); err != nil {
-		return err
-	} else if set {
-		r.MaxRetries = int(n)
-		if n <= 0 {
-			r.MaxRetries = -1 // the engine's zero means "default"; JS's 0 means none
-		}
-	}
-	ms := func(key string) (time.Duration, error) {
-		n, _, err := getNumber(rv, key)
-		return time.Duration(n * float64(time.Millisecond)), err
-	}
-	if r.InitialDelay, err = ms("initialDelayMs"); err != nil {
-		return err
-	}
-	if r.MaxDelay, err = ms("maxDelayMs"); err != nil {
-		return err
-	}
-	r.Factor, _, err = getNumber(rv, "factor")
-	return err
+	return args[i:]
 }
 
-// memoryStore backs storage: 'memory': upload URLs live as long as the page (retries,
-// pause and resume) and are never written anywhere.
-var memoryStore = engine.NewMemoryStore()
+func result(r engine.Result) map[string]any {
+	return map[string]any{"url": r.URL, "size": float64(r.Size), "resumed": r.Resumed}
+}
 
-// readStorage: undefined → localStorage; false or null → none; 'memory' → this page's
-// memory only; an object → its async get/set/remove/list methods.
-func readStorage(opts safejs.Value) (engine.Store, error) {
-	v, err := opts.Get("storage")
+// withFile runs fn with the call built from (file, options, internal), and requires
+// the file.
+func withFile(in scope, args []safejs.Value, fn func(c *call) (any, error)) (any, error) {
+	return withCall(in, arg(args, 0), after(args, 1), func(c *call) (any, error) {
+		if c.file == nil {
+			return nil, badOption("a Blob or File is required")
+		}
+		return fn(c)
+	})
+}
+
+// withCall runs fn with the call built from fileV (may be undefined) and rest, the
+// arguments (options, internal) that follow the file or string argument.
+func withCall(in scope, fileV safejs.Value, rest []safejs.Value, fn func(c *call) (any, error)) (any, error) {
+	c, err := newCall(in, fileV, arg(rest, 0), arg(rest, 1))
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case v.Type() == safejs.TypeString:
-		if s, _ := v.String(); s == "memory" {
-			return memoryStore, nil
-		}
-	case v.IsUndefined():
-		if s := newLocalStore(); s != nil {
-			return s, nil
-		}
-		return nil, nil
-	case v.IsNull(), v.Type() == safejs.TypeBoolean:
-		if b, _ := v.Bool(); b {
-			return newLocalStore(), nil
-		}
-		return nil, nil
-	case v.Type() == safejs.TypeObject:
-		for _, m := range []string{"get", "set", "remove", "list"} {
-			if _, ok, err := getFunc(v, m); err != nil || !ok {
-				return nil, fmt.Errorf("storage object needs a %s method", m)
-			}
-		}
-		return jsStore{obj: v}, nil
-	}
-	return nil, fmt.Errorf("storage must be false, null, 'memory' or an object")
+	defer c.close()
+	// JS objects a call touched (fetch responses, Blob slices) stay alive while Go
+	// holds references to them, and those go only when a GC runs their finalizers; Go's
+	// heap is so small that it rarely would. One GC per call keeps a long-lived page's
+	// wasm and JS memory flat.
+	defer collectSoon()
+	return fn(c)
 }
 
-// watchSignal cancels the call's context when the options' AbortSignal fires.
-func (c *call) watchSignal(opts safejs.Value) error {
-	sig, err := opts.Get("signal")
-	if err != nil || isNullish(sig) {
-		return err
+// fromServer reads index.js's internal argument, {fromServer, subset}, which only its
+// Upload class passes: fromServer marks an upload URL a server gave (what
+// onUploadUrlAvailable reported), which must not extend trust to its origin.
+func fromServer(internal safejs.Value) bool {
+	b, _ := getBool(internal, "fromServer")
+	return b
+}
+
+func createAndUpload(args []safejs.Value) (any, error) {
+	return withFile(inCreateAndUpload, args, func(c *call) (any, error) {
+		r, err := c.client.CreateAndUpload(c.ctx, c.file)
+		return result(r), err
+	})
+}
+
+func create(args []safejs.Value) (any, error) {
+	return withFile(inCreate, args, func(c *call) (any, error) {
+		return c.client.Create(c.ctx, c.file)
+	})
+}
+
+func upload(args []safejs.Value) (any, error) {
+	return withFile(inUpload, args, func(c *call) (any, error) {
+		if c.uploadURL == "" {
+			return nil, badOption("uploadUrl is required")
+		}
+		r, err := c.client.Upload(c.ctx, c.file, engine.UploadURL{URL: c.uploadURL, FromServer: fromServer(arg(args, 2))})
+		return result(r), err
+	})
+}
+
+// stringArg reads a required string argument.
+func stringArg(args []safejs.Value, i int, what string) (string, error) {
+	v := arg(args, i)
+	if !isString(v) {
+		return "", badOption("%s must be a string, not %s", what, describe(v))
 	}
+	return v.String()
+}
+
+func terminate(args []safejs.Value) (any, error) {
+	u, err := stringArg(args, 0, "the upload URL")
+	if err != nil {
+		return nil, err
+	}
+	return withCall(inTerminate, safejs.Undefined(), after(args, 1), func(c *call) (any, error) {
+		return nil, c.client.Terminate(c.ctx, engine.UploadURL{URL: u, FromServer: fromServer(arg(args, 2))})
+	})
+}
+
+func findPreviousUploads(args []safejs.Value) (any, error) {
+	return withFile(inFind, args, func(c *call) (any, error) {
+		list, err := c.client.FindPreviousUploads(c.ctx, c.file)
+		return storedToJS(list), err
+	})
+}
+
+func listUploads(args []safejs.Value) (any, error) {
+	return withCall(inList, safejs.Undefined(), args, func(c *call) (any, error) {
+		if c.client.Store == nil {
+			return []any{}, nil
+		}
+		list, err := c.client.Store.List(c.ctx)
+		return storedToJS(list), err
+	})
+}
+
+func removeUpload(args []safejs.Value) (any, error) {
+	fp, err := stringArg(args, 0, "the fingerprint")
+	if err != nil {
+		return nil, err
+	}
+	return withCall(inRemove, safejs.Undefined(), after(args, 1), func(c *call) (any, error) {
+		if c.client.Store == nil {
+			return nil, nil
+		}
+		return nil, c.client.Store.Delete(c.ctx, fp)
+	})
+}
+
+func storedToJS(list []engine.StoredUpload) []any {
+	out := make([]any, 0, len(list))
+	for _, u := range list {
+		out = append(out, storedObject(u))
+	}
+	return out
+}
+
+// watchSignal cancels the call's context when the AbortSignal fires.
+func (c *call) watchSignal(sig safejs.Value) error {
 	ctx, cancel := context.WithCancel(c.ctx)
 	c.ctx = ctx
 	c.cleanup = append(c.cleanup, cancel)
@@ -269,121 +275,11 @@ func (c *call) watchSignal(opts safejs.Value) error {
 	}
 	if _, err := sig.Call("addEventListener", "abort", onAbort); err != nil {
 		onAbort.Release()
-		return fmt.Errorf("%w: signal must be an AbortSignal", errBadOption)
+		return fmt.Errorf("signal.addEventListener: %w", err)
 	}
 	c.cleanup = append(c.cleanup, func() {
 		_, _ = sig.Call("removeEventListener", "abort", onAbort)
 		onAbort.Release()
 	})
 	return nil
-}
-
-func result(r engine.Result) map[string]any {
-	return map[string]any{"url": r.URL, "size": float64(r.Size), "resumed": r.Resumed}
-}
-
-// withFile runs fn with the call built from (file, options), and requires the file.
-func withFile(args []safejs.Value, fn func(c *call) (any, error)) (any, error) {
-	return withCall(arg(args, 0), arg(args, 1), func(c *call) (any, error) {
-		if c.file == nil {
-			return nil, fmt.Errorf("%w: a Blob or File is required", errBadOption)
-		}
-		return fn(c)
-	})
-}
-
-// withCall runs fn with the call built from fileV (may be undefined) and opts.
-func withCall(fileV, opts safejs.Value, fn func(c *call) (any, error)) (any, error) {
-	c, err := newCall(fileV, opts)
-	if err != nil {
-		return nil, err
-	}
-	defer c.close()
-	// JS objects a call touched (fetch responses, Blob slices) stay alive while Go
-	// holds references to them, and those go only when a GC runs their finalizers; Go's
-	// heap is so small that it rarely would. One GC per call keeps a long-lived page's
-	// wasm and JS memory flat.
-	defer collectSoon()
-	return fn(c)
-}
-
-func createAndUpload(args []safejs.Value) (any, error) {
-	return withFile(args, func(c *call) (any, error) {
-		r, err := c.client.CreateAndUpload(c.ctx, c.file)
-		return result(r), err
-	})
-}
-
-func create(args []safejs.Value) (any, error) {
-	return withFile(args, func(c *call) (any, error) {
-		return c.client.Create(c.ctx, c.file)
-	})
-}
-
-func upload(args []safejs.Value) (any, error) {
-	return withFile(args, func(c *call) (any, error) {
-		u, err := getString(arg(args, 1), "uploadUrl")
-		if err != nil || u == "" {
-			return nil, fmt.Errorf("%w: uploadUrl is required", errBadOption)
-		}
-		r, err := c.client.Upload(c.ctx, c.file, u)
-		return result(r), err
-	})
-}
-
-func findPreviousUploads(args []safejs.Value) (any, error) {
-	return withFile(args, func(c *call) (any, error) {
-		list, err := c.client.FindPreviousUploads(c.ctx, c.file)
-		return storedToJS(list), err
-	})
-}
-
-// stringArg reads a required string argument.
-func stringArg(args []safejs.Value, i int, what string) (string, error) {
-	v := arg(args, i)
-	if v.Type() != safejs.TypeString {
-		return "", fmt.Errorf("%w: %s must be a string", errBadOption, what)
-	}
-	return v.String()
-}
-
-func terminate(args []safejs.Value) (any, error) {
-	u, err := stringArg(args, 0, "the upload URL")
-	if err != nil {
-		return nil, err
-	}
-	return withCall(safejs.Undefined(), arg(args, 1), func(c *call) (any, error) {
-		return nil, c.client.Terminate(c.ctx, u)
-	})
-}
-
-func listUploads(args []safejs.Value) (any, error) {
-	return withCall(safejs.Undefined(), arg(args, 0), func(c *call) (any, error) {
-		if c.client.Store == nil {
-			return []any{}, nil
-		}
-		list, err := c.client.Store.List(c.ctx)
-		return storedToJS(list), err
-	})
-}
-
-func removeUpload(args []safejs.Value) (any, error) {
-	fp, err := stringArg(args, 0, "the fingerprint")
-	if err != nil {
-		return nil, err
-	}
-	return withCall(safejs.Undefined(), arg(args, 1), func(c *call) (any, error) {
-		if c.client.Store == nil {
-			return nil, nil
-		}
-		return nil, c.client.Store.Delete(c.ctx, fp)
-	})
-}
-
-func storedToJS(list []engine.StoredUpload) []any {
-	out := make([]any, 0, len(list))
-	for _, u := range list {
-		out = append(out, storedObject(u))
-	}
-	return out
 }
