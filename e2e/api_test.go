@@ -1,0 +1,293 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tuswasm/tuswasm/internal/tusdtest"
+)
+
+// Issue 16, item 1: Upload's pause and resume hand the upload URL back to the engine;
+// a URL the server gave on another origin must not receive the caller's headers then.
+func TestUploadClassKeepsServerTrust(t *testing.T) {
+	e := newEnv(t)
+	_, storage, storageOrigin := serveTusd(t, nil)
+	var onStorage headerLog
+	storage.Inject(onStorage.fault)
+	e.tusd.Inject(tusdtest.CreateOn(storageOrigin + "/files/"))
+	h := holdNth(t, storage, http.MethodPatch, 2, true)
+	const size = 4*chunk + 3
+	startIn(e, e.tab, fmt.Sprintf(`bg('u', () => {
+		window.up = new tus.Upload(makeFile(%d, 80, 'trust.bin'), {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false,
+			storage: false, headers: {Authorization: 'Bearer s3cret'}})
+		up.start()
+		return up.done
+	})`, size, chunk))
+	waitChan(t, "the second PATCH", h.arrived)
+	eval[any](e, `up.pause()`)
+	waitChan(t, "pause to abort the PATCH", h.aborted)
+	if u := eval[string](e, `up.url`); !strings.HasPrefix(u, storageOrigin) {
+		t.Fatalf("up.url = %q, want the storage origin's upload", u)
+	}
+	eval[any](e, `up.resume()`)
+	r := e.waitDone("u").result(t)
+	storage.AssertStored(t, r.URL, pattern(size, 80))
+	if seen := onStorage.take(); len(seen) != 0 {
+		t.Fatalf("the storage origin received %v after pause and resume", seen)
+	}
+	if n := e.tusd.Count(http.MethodPost); n != 1 {
+		t.Fatalf("%d POSTs: resume created a new upload", n)
+	}
+}
+
+// Issue 10: an Upload that resumes a stored upload reports its URL (up.url), and
+// abort({terminate: true}) deletes the server's copy and the stored entry in one call.
+// Issue 16, item 8: done settles however the DELETE ends.
+func TestUploadAbortTerminate(t *testing.T) {
+	e := newEnv(t)
+	const size = 4 * chunk
+	file := fmt.Sprintf(`makeFile(%d, 81, 'term.bin')`, size)
+	pauseAt(t, e, fmt.Sprintf(`tus.createAndUpload(%s, {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false, signal: ctl.signal})`, file, chunk))
+	stored := eval[string](e, `tus.listUploads().then(l => l[0].url)`)
+	h := holdNth(t, e.tusd, http.MethodPatch, 1, true) // the resumed upload's first PATCH
+	startIn(e, e.tab, fmt.Sprintf(`bg('t', async () => {
+		window.up = new tus.Upload(%s, {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false})
+		up.start()
+		return up.done
+	})`, file, chunk))
+	waitChan(t, "the resumed upload's PATCH", h.arrived)
+	if u := eval[string](e, `up.url`); u != stored {
+		t.Fatalf("up.url = %q after resuming, want the stored %q", u, stored)
+	}
+	eval[any](e, `up.abort({terminate: true})`)
+	if o := e.waitDone("t"); o.OK || o.Name != "AbortError" {
+		t.Fatalf("done settled with %+v, want AbortError", o)
+	}
+	if resp, err := http.DefaultClient.Do(headReq(t, stored)); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("the terminated upload still answers HEAD: %v %v", resp.Status, err)
+	}
+	if n := eval[int](e, `tus.listUploads().then(l => l.length)`); n != 0 {
+		t.Fatalf("%d stored entries after abort({terminate: true})", n)
+	}
+	if n := e.tusd.Count(http.MethodPost); n != 1 {
+		t.Fatalf("%d POSTs: the Upload created instead of resuming", n)
+	}
+
+	// The DELETE finds the upload already gone (404): that is success. The DELETE
+	// fails (connection reset, no retries): abort() rejects, done still settles.
+	var reset atomic.Bool
+	e.tusd.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+		if r.Method != http.MethodDelete || !reset.Load() {
+			return false
+		}
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
+		return true
+	})
+	for i, tc := range []struct{ name, want string }{{"gone", "ok"}, {"reset", "NETWORK"}} {
+		reset.Store(tc.name == "reset")
+		h := holdNth(t, e.tusd, http.MethodPatch, 1, true)
+		key := fmt.Sprintf("d%d", i)
+		startIn(e, e.tab, fmt.Sprintf(`bg(%q, () => {
+			window.up = new tus.Upload(makeFile(%d, 82), {endpoint: '/files/', storage: false, retry: {maxRetries: 0}})
+			up.start()
+			return up.done
+		})`, key, size))
+		waitChan(t, "the PATCH", h.arrived)
+		aborted := eval[string](e, fmt.Sprintf(`(async () => {
+			if (%q === 'gone') await tus.terminate(up.url)
+			return up.abort({terminate: true}).then(() => 'ok', (e) => e.code)
+		})()`, tc.name))
+		if o := e.waitDone(key); aborted != tc.want || o.OK || o.Name != "AbortError" {
+			t.Fatalf("%s: abort gave %s (want %s), done settled with %+v (want AbortError)", tc.name, aborted, tc.want, o)
+		}
+	}
+	o := eval[outcome](e, fmt.Sprintf(`run(async () => {
+		const up = new tus.Upload(makeFile(%d, 83), {endpoint: '/files/', storage: false})
+		const done = up.done.then(() => 'resolved', (e) => e.name)
+		await up.abort({terminate: true}) // before start: nothing to delete
+		return {done: await done}
+	})`, size))
+	var got struct{ Done string }
+	mustJSON(t, o.Value, &got)
+	if !o.OK || got.Done != "AbortError" {
+		t.Fatalf("abort before start: %+v", o)
+	}
+}
+
+// Issue 10: options go through one table: a typo or a wrong type rejects with
+// INVALID_OPTION naming the key, before any request; every export returns a
+// rejected Promise for bad input instead of throwing.
+func TestOptionsCheckedInBrowser(t *testing.T) {
+	e := newEnv(t)
+	for opts, mention := range map[string]string{
+		`{endpoint: '/files/', chunksize: 1024}`:                 `unknown option "chunksize" (did you mean "chunkSize"?)`,
+		`{endpoint: '/files/', checkServerCapabilites: true}`:    `did you mean "checkServerCapabilities"?`,
+		`{endpoint: '/files/', useFileLock: 'false'}`:            "useFileLock must be a boolean, not a string",
+		`{endpoint: '/files/', chunkSize: NaN}`:                  "chunkSize must be a positive number of bytes, not NaN",
+		`{endpoint: 42}`:                                         "endpoint must be a URL string, not a number",
+		`{endpoint: '/files/', waitForLock: true}`:               "waitForLock needs useFileLock",
+		`{endpoint: '/files/', onProgress: 'console.log'}`:       "onProgress must be a function, not a string",
+		`{endpoint: '/files/', retry: {maxRetries: '3'}}`:        "retry.maxRetries must be a non-negative number, not a string",
+		`{endpoint: 'http://user:pw@127.0.0.1:1/files/'}`:        "must not carry credentials",
+		`{endpoint: '/files/', headers: {'X-A': 'a\r\nX-B: b'}}`: "CR, LF or NUL",
+	} {
+		o := eval[outcome](e, `run(() => tus.createAndUpload(makeFile(10, 1), `+opts+`))`)
+		if o.OK || o.Code != "INVALID_OPTION" || !strings.Contains(o.Message, mention) {
+			t.Errorf("%s: %+v, want INVALID_OPTION mentioning %q", opts, o, mention)
+		}
+	}
+	if n := len(e.tusd.Requests()); n != 0 {
+		t.Fatalf("%d requests sent with invalid options", n)
+	}
+	// Bad arguments of every kind to every export: a rejected Promise, never a throw.
+	got := eval[map[string]string](e, `(async () => {
+		const f = makeFile(1, 1)
+		const calls = {
+			createAndUpload: () => tus.createAndUpload('not a file', {endpoint: '/files/'}),
+			create: () => tus.create(f, 'options'),
+			upload: () => tus.upload(f, {endpoint: '/files/'}),
+			terminate: () => tus.terminate(42),
+			terminateBadURL: () => tus.terminate('http://[::1'),
+			findPreviousUploads: () => tus.findPreviousUploads(f, {endpoint: '/files/', chunkSize: 1}),
+			listUploads: () => tus.listUploads({storage: 'sessionStorage'}),
+			removeUpload: () => tus.removeUpload({}),
+			normalise: () => tus.createAndUpload(f, {endpoint: 'http://[::1'}),
+			uploadClass: () => { const up = new tus.Upload(f, {endpoint: '/files/', chunkSize: -1}); up.start(); return up.done },
+		}
+		const out = {}
+		for (const [name, fn] of Object.entries(calls)) {
+			let p
+			try { p = fn() } catch (e) { out[name] = 'threw ' + e; continue }
+			if (!(p instanceof Promise)) { out[name] = 'returned ' + p; continue }
+			out[name] = await p.then(() => 'resolved', (e) => e instanceof tus.TusError ? e.code : 'rejected ' + e)
+		}
+		return out
+	})()`)
+	for name, code := range got {
+		if code != "INVALID_OPTION" {
+			t.Errorf("%s: %s, want a rejection with INVALID_OPTION", name, code)
+		}
+	}
+}
+
+// Issue 16, item 12: aborting a waitForLock wait before the lock is granted ends the
+// wait and leaves nothing behind (no Go goroutine, no pending lock request).
+func TestWaitForLockAbortReleases(t *testing.T) {
+	e := newEnv(t)
+	const size = 2 * chunk
+	h := holdNth(t, e.tusd, http.MethodPatch, 1, false)
+	upload := func(seed int, extra string) string {
+		return fmt.Sprintf(`tus.createAndUpload(makeFile(%d, 84, 'lock.bin'), {endpoint: '/files/', chunkSize: %d, storage: false, useFileLock: true%s})`, size, chunk, extra)
+	}
+	startIn(e, e.tab, `bg('a', () => `+upload(84, "")+`)`)
+	waitChan(t, "the lock holder's PATCH", h.arrived)
+	goroutines := func() int { return eval[int](e, `tus.stats().goroutines`) }
+	pending := func() int { return eval[int](e, `navigator.locks.query().then(q => q.pending.length)`) }
+	before := goroutines()
+	startIn(e, e.tab, `bg('b', () => { window.ctl2 = new AbortController(); return `+upload(84, ", waitForLock: true, signal: ctl2.signal")+` })`)
+	waitFor(t, "the second upload to wait for the lock", 10*time.Second, func() bool { return pending() == 1 })
+	eval[any](e, `ctl2.abort()`)
+	if o := e.waitDone("b"); o.OK || o.Name != "AbortError" {
+		t.Fatalf("aborted wait settled with %+v", o)
+	}
+	if n := pending(); n != 0 {
+		t.Fatalf("%d lock requests still pending after the abort", n)
+	}
+	var now int
+	waitFor(t, "the aborted wait's goroutines to end", 10*time.Second, func() bool { now = goroutines(); return now <= before })
+	h.Release()
+	e.tusd.AssertStored(t, e.waitDone("a").result(t).URL, pattern(size, 84))
+	// The lock is free again: an upload that does not wait gets it.
+	o := eval[outcome](e, `run(() => `+upload(84, "")+`)`)
+	e.tusd.AssertStored(t, o.result(t).URL, pattern(size, 84))
+}
+
+// Issue 10, item 5: an expiring token through a headers function and onShouldRetry;
+// onBeforeRequest adds a request ID, onAfterResponse sees every reply; the hooks never
+// see requests to an origin the headers policy excludes; a throwing hook is HOOK.
+func TestHooksInBrowser(t *testing.T) {
+	e := newEnv(t)
+	var mu sync.Mutex
+	patches, withID, expired := 0, 0, false
+	e.tusd.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Header.Get("X-Request-Id") != "" {
+			withID++
+		}
+		if r.Method == http.MethodPatch {
+			if patches++; patches == 2 {
+				expired = true // the token expires mid-upload
+			}
+		}
+		if expired && r.Header.Get("Authorization") == "Bearer old" && r.Method != http.MethodOptions {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.Header().Set("Tus-Resumable", "1.0.0")
+			w.WriteHeader(http.StatusUnauthorized)
+			return true
+		}
+		return false
+	})
+	const size = 4 * chunk
+	o := eval[outcome](e, fmt.Sprintf(`run(async () => {
+		let token = 'old'
+		const statuses = [], methods = []
+		const r = await tus.createAndUpload(makeFile(%d, 85), {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false,
+			storage: false, retry: {initialDelayMs: 10},
+			headers: async () => ({Authorization: 'Bearer ' + token}),
+			onBeforeRequest: (req) => { methods.push(req.method); req.headers['X-Request-ID'] = crypto.randomUUID() },
+			onAfterResponse: async (req, res) => { statuses.push(res.status) },
+			onShouldRetry: (err, attempt) => {
+				if (err.status === 401) { token = 'new'; return attempt === 1 }
+			},
+		})
+		return {...r, statuses, methods}
+	})`, size, chunk))
+	r := o.result(t)
+	e.tusd.AssertStored(t, r.URL, pattern(size, 85))
+	var got struct {
+		Statuses []int
+		Methods  []string
+	}
+	mustJSON(t, o.Value, &got)
+	n := len(e.tusd.Requests())
+	mu.Lock()
+	ids := withID
+	mu.Unlock()
+	if len(got.Methods) != n || len(got.Statuses) != n || ids != n {
+		t.Fatalf("%d requests: onBeforeRequest saw %d, onAfterResponse %d, %d carried the request ID", n, len(got.Methods), len(got.Statuses), ids)
+	}
+	if !slices.Contains(got.Statuses, 401) || got.Statuses[0] != 201 {
+		t.Fatalf("onAfterResponse saw %v", got.Statuses)
+	}
+
+	// Uploads that live on another origin: the hooks see the creation only.
+	_, _, storageOrigin := serveTusd(t, nil)
+	e.tusd.Inject(tusdtest.CreateOn(storageOrigin + "/files/"))
+	o = eval[outcome](e, fmt.Sprintf(`run(async () => {
+		const methods = []
+		const r = await tus.createAndUpload(makeFile(%d, 86), {endpoint: '/files/', chunkSize: %d, storage: false,
+			headers: {Authorization: 'Bearer new'}, onBeforeRequest: (req) => { methods.push(req.method + ' ' + req.url) }})
+		return {...r, methods}
+	})`, size, chunk))
+	mustJSON(t, o.Value, &got)
+	if !o.OK || len(got.Methods) != 1 || !strings.HasPrefix(got.Methods[0], "POST "+e.origin) {
+		t.Fatalf("hooks saw %v (%+v), want only the POST to the endpoint", got.Methods, o)
+	}
+
+	// A hook that throws ends the call with HOOK, its error as the cause.
+	cause := eval[map[string]string](e, `tus.createAndUpload(makeFile(10, 87), {endpoint: '/files/', storage: false,
+		onBeforeRequest: () => { throw new RangeError('no token today') }}).then(() => ({}), (e) => ({code: e.code, cause: e.cause?.name, msg: e.cause?.message}))`)
+	if cause["code"] != "HOOK" || cause["cause"] != "RangeError" || cause["msg"] != "no token today" {
+		t.Fatalf("throwing hook: %v", cause)
+	}
+}
