@@ -14,6 +14,7 @@ type Error struct {
 	code, message, meaning string
 }
 
+// Error returns the sentinel's message.
 func (e *Error) Error() string { return e.message }
 
 // A sentinel's code, message and meaning (the user-facing explanation the JS API and
@@ -111,6 +112,7 @@ type HTTPError struct {
 	header http.Header // for Retry-After
 }
 
+// Error names the request, the status and the start of the body.
 func (e *HTTPError) Error() string {
 	msg := fmt.Sprintf("tus: %s %s: server answered %d %s", e.Method, e.URL, e.Status, http.StatusText(e.Status))
 	if e.Body != "" {

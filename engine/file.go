@@ -36,8 +36,13 @@ func NewBytesFile(name string, b []byte) *ReaderAtFile {
 	return &ReaderAtFile{R: bytesReaderAt(b), FileName: name, Length: int64(len(b))}
 }
 
-func (f *ReaderAtFile) Name() string       { return f.FileName }
-func (f *ReaderAtFile) Size() int64        { return f.Length }
+// Name is FileName.
+func (f *ReaderAtFile) Name() string { return f.FileName }
+
+// Size is Length.
+func (f *ReaderAtFile) Size() int64 { return f.Length }
+
+// ModTime is Modified (zero when unknown).
 func (f *ReaderAtFile) ModTime() time.Time { return f.Modified }
 
 // ReadSection returns a reader over [offset, offset+length). A source that ends early

@@ -61,6 +61,7 @@ type MemoryStore struct {
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore { return &MemoryStore{m: map[string]StoredUpload{}} }
 
+// Get returns the entry for fp.
 func (s *MemoryStore) Get(_ context.Context, fp string) (StoredUpload, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -68,6 +69,7 @@ func (s *MemoryStore) Get(_ context.Context, fp string) (StoredUpload, bool, err
 	return u, ok, nil
 }
 
+// Put stores u under its fingerprint.
 func (s *MemoryStore) Put(_ context.Context, u StoredUpload) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -75,6 +77,7 @@ func (s *MemoryStore) Put(_ context.Context, u StoredUpload) error {
 	return nil
 }
 
+// Delete forgets fp.
 func (s *MemoryStore) Delete(_ context.Context, fp string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -82,6 +85,7 @@ func (s *MemoryStore) Delete(_ context.Context, fp string) error {
 	return nil
 }
 
+// List returns every entry, oldest first.
 func (s *MemoryStore) List(_ context.Context) ([]StoredUpload, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
