@@ -18,8 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/network"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/tuswasm/tuswasm/internal/headless"
@@ -185,21 +183,19 @@ func (e *env) open(tab context.Context, path string) {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(tab, 30*time.Second)
 	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.Navigate(e.origin+path)); err != nil {
+	if err := headless.Navigate(ctx, e.origin+path); err != nil {
 		e.t.Fatalf("navigate: %v", err)
 	}
 	e.settle(tab)
 }
 
-// settle disables CDP's Network domain (it slows request bodies ~30x) and waits for
-// the page's tuswasm to load.
+// settle waits for the page's tuswasm to load (headless.Settle).
 func (e *env) settle(tab context.Context) {
 	e.t.Helper()
-	if _, err := chromedp.Call(tab, network.Disable, cdp.Empty{}); err != nil {
-		e.t.Fatal(err)
-	}
-	if ok := evalIn[bool](e, tab, `window.tusReady`); !ok {
-		e.t.Fatal("tuswasm did not initialise")
+	ctx, cancel := context.WithTimeout(tab, 3*time.Minute)
+	defer cancel()
+	if err := headless.Settle(ctx, `window.tusReady`); err != nil {
+		e.t.Fatalf("tuswasm did not initialise: %v", err)
 	}
 }
 
@@ -207,7 +203,7 @@ func (e *env) reload(tab context.Context) {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(tab, 30*time.Second)
 	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+	if err := headless.Reload(ctx); err != nil {
 		e.t.Fatalf("reload: %v", err)
 	}
 	e.settle(tab)
@@ -263,7 +259,7 @@ func evalIn[T any](e *env, tab context.Context, js string) T {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(tab, 3*time.Minute)
 	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	v, err := headless.Eval[T](ctx, js)
 	if err != nil {
 		e.t.Fatalf("evaluating %.200s: %v", js, err)
 	}

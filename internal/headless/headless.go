@@ -1,5 +1,5 @@
-// Package headless holds the one Chromium configuration the e2e suite and the bench
-// share, so that both measure the same browser.
+// Package headless holds the Chromium configuration and tab helpers the e2e suite and
+// the bench share, so that both drive and measure the same browser the same way.
 package headless
 
 import "github.com/chromedp/chromedp"

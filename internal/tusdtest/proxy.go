@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"sync"
 	"testing"
+
+	"github.com/tuswasm/tuswasm/internal/tusdserver"
 )
 
 // Backend is tusd on a loopback port of its own that can be stopped and started
@@ -45,7 +47,7 @@ func StartBackend(tb testing.TB, dir string, opts Options) *Backend {
 }
 
 func (b *Backend) serve(ln net.Listener) error {
-	h, err := NewHandler(b.Dir, b.opts)
+	h, err := tusdserver.New(b.Dir, b.opts)
 	if err != nil {
 		ln.Close()
 		return err

@@ -1,5 +1,7 @@
-// Package tusdtest runs a real tusd v2 server for tests, with a scriptable fault
-// injector in front of it. It is test support only: nothing in the product imports it.
+// Package tusdtest runs a real tusd v2 server (internal/tusdserver) for tests, with a
+// scriptable fault injector in front of it, and holds the hostile-server table the
+// engine and e2e suites share. It is test support only: nothing in the product
+// imports it.
 package tusdtest
 
 import (
@@ -18,10 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tus/tusd/v2/pkg/filestore"
-	"github.com/tus/tusd/v2/pkg/handler"
-	"github.com/tus/tusd/v2/pkg/memorylocker"
-	"golang.org/x/exp/slog"
+	"github.com/tuswasm/tuswasm/internal/tusdserver"
 )
 
 // Fault sees every request before tusd does. It returns true when it has answered the
@@ -48,10 +47,7 @@ type Server struct {
 }
 
 // Options tune the embedded tusd.
-type Options struct {
-	MaxSize int64
-	Cors    *handler.CorsConfig
-}
+type Options = tusdserver.Options
 
 // New builds a Server storing uploads in dir (a fresh temp dir when empty).
 func New(tb testing.TB, dir string, opts Options) *Server {
@@ -59,32 +55,11 @@ func New(tb testing.TB, dir string, opts Options) *Server {
 	if dir == "" {
 		dir = tb.TempDir()
 	}
-	h, err := NewHandler(dir, opts)
+	h, err := tusdserver.New(dir, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return &Server{Dir: dir, next: h}
-}
-
-// NewHandler returns a routed tusd handler mounted at /files/ with a quiet logger.
-func NewHandler(dir string, opts Options) (http.Handler, error) {
-	composer := handler.NewStoreComposer()
-	filestore.New(dir).UseIn(composer)
-	memorylocker.New().UseIn(composer)
-	h, err := handler.NewHandler(handler.Config{
-		BasePath:      "/files/",
-		StoreComposer: composer,
-		MaxSize:       opts.MaxSize,
-		Cors:          opts.Cors,
-		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		return nil, err
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/files/", http.StripPrefix("/files/", h))
-	mux.Handle("/files", http.StripPrefix("/files", h))
-	return mux, nil
 }
 
 // Start serves s on a loopback httptest server closed at the end of the test, and

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"io/fs"
 	"log"
 	"net"
@@ -19,10 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tus/tusd/v2/pkg/filestore"
-	"github.com/tus/tusd/v2/pkg/handler"
-	"github.com/tus/tusd/v2/pkg/memorylocker"
-	"golang.org/x/exp/slog"
+	"github.com/tuswasm/tuswasm/internal/tusdserver"
 )
 
 //go:embed index.html demo.js demo.css
@@ -72,24 +68,17 @@ func run(addr, dir, jsDir string, verbose bool) error {
 }
 
 func newHandler(dir, jsDir string, verbose bool) (http.Handler, error) {
-	composer := handler.NewStoreComposer()
-	filestore.New(dir).UseIn(composer)
-	memorylocker.New().UseIn(composer)
-	var logOut io.Writer = io.Discard
+	var opts tusdserver.Options
 	if verbose {
-		logOut = os.Stderr
+		opts.Log = os.Stderr
 	}
-	tusd, err := handler.NewHandler(handler.Config{
-		BasePath:      "/files/",
-		StoreComposer: composer,
-		Logger:        slog.New(slog.NewTextHandler(logOut, nil)),
-	})
+	tusd, err := tusdserver.New(dir, opts)
 	if err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/files/", http.StripPrefix("/files/", tusd))
-	mux.Handle("/files", http.StripPrefix("/files", tusd))
+	mux.Handle("/files/", tusd)
+	mux.Handle("/files", tusd)
 	// Go's mime table maps .wasm to application/wasm, which instantiateStreaming needs.
 	mux.Handle("/js/", http.StripPrefix("/js/", http.FileServer(http.Dir(jsDir))))
 	sub, err := fs.Sub(page, ".")

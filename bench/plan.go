@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/tuswasm/tuswasm/engine"
+)
+
+// contender is one way of uploading the page's blob.
+type contender struct {
+	Label string         `json:"label"`
+	Name  string         `json:"-"` // the page's contender
+	Opts  map[string]any `json:"-"`
+}
+
+// equalChunk is the chunk size tuswasm and tus-js-client are compared at: tuswasm's
+// default maximum.
+const equalChunk = engine.DefaultChunkSize
+
+var (
+	tuswasmDefault = contender{"tuswasm (defaults)", "tuswasm", nil}
+	tuswasmFixed   = contender{fmt.Sprintf("tuswasm (%d MiB fixed)", equalChunk/mib), "tuswasm", map[string]any{"chunkSize": equalChunk}}
+	tusjsEqual     = contender{fmt.Sprintf("tus-js-client (%d MiB)", equalChunk/mib), "tus-js-client", map[string]any{"chunkSize": equalChunk}}
+	tusjsDefault   = contender{"tus-js-client (defaults: one PATCH)", "tus-js-client", nil}
+	rawFetch       = contender{"fetch (one POST, discarded)", "fetch", nil}
+	fetchLoop      = contender{fmt.Sprintf("JS fetch PATCH loop (%d MiB)", equalChunk/mib), "fetch-tus", map[string]any{"chunkSize": equalChunk}}
+	contenders     = []contender{tuswasmDefault, tuswasmFixed, tusjsEqual, tusjsDefault, rawFetch, fetchLoop}
+)
+
+// sweepSize is the file size (MiB) of the chunk size sweep.
+const sweepSize = 256
+
+// plan is what one bench measures, from the flags.
+type plan struct {
+	sizes      []int       // file sizes in MiB, each uploaded by every contender
+	contenders []contender // those -only matches
+	runs       int         // per contender and size
+	// With -extras: the chunk size sweep (at sweepSize) and the progress cadence test.
+	sweep   []contender
+	cadence bool
+	// profile, when set, replaces all of the above: one upload of contenders[0] at
+	// sizes[0] under the profiler, written here. Unset when -only matched nothing.
+	profile string
+}
+
+func newPlan() (plan, error) {
+	p := plan{runs: *runs, cadence: *extras}
+	for _, s := range strings.Split(*sizesArg, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			return plan{}, fmt.Errorf("bad -sizes %q", *sizesArg)
+		}
+		p.sizes = append(p.sizes, n)
+	}
+	onlyRE, err := regexp.Compile(*only)
+	if err != nil {
+		return plan{}, fmt.Errorf("bad -only: %w", err)
+	}
+	for _, c := range contenders {
+		if onlyRE.MatchString(c.Label) {
+			p.contenders = append(p.contenders, c)
+		}
+	}
+	if *profile != "" && len(p.contenders) > 0 {
+		p.profile = *profile
+	}
+	if *extras {
+		// The default maximum chunk size, chosen from this sweep.
+		for _, c := range []int{4, 8, 16, 32, 64} {
+			p.sweep = append(p.sweep, contender{fmt.Sprintf("tuswasm (%d MiB fixed)", c), "tuswasm", map[string]any{"chunkSize": c * mib}})
+		}
+		p.sweep = append(p.sweep, tuswasmDefault)
+	}
+	return p, nil
+}

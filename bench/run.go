@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+// runner is the bench page in its browser tab and the servers it uploads to.
+type runner struct {
+	tab     context.Context
+	tl      *timeline // tusd's requests
+	uploads string    // tusd's store, emptied after every upload
+	inputs  string    // the files the page uploads
+}
+
+// runResult is what the page's run() returns.
+type runResult struct {
+	Seconds       float64 `json:"seconds"`
+	PeakHeap      float64 `json:"peakHeap"`
+	PeakWasm      float64 `json:"peakWasm"`
+	MaxGapS       float64 `json:"maxGapS"`
+	ProgressCalls int     `json:"progressCalls"`
+}
+
+// initTimes times init() with the bytes cached: reloads of the page.
+func (r *runner) initTimes(res *results) error {
+	for range 7 {
+		if err := reload(r.tab); err != nil {
+			return err
+		}
+		ms, err := eval[float64](r.tab, `initMs`)
+		if err != nil {
+			return err
+		}
+		res.InitRuns = append(res.InitRuns, ms)
+	}
+	res.InitMs = median(res.InitRuns)
+	log.Printf("init with cached bytes: median %.0f ms of %v", res.InitMs, rounded(res.InitRuns))
+	return nil
+}
+
+// run measures what p plans into res.
+func (r *runner) run(p plan, res *results) error {
+	for _, size := range p.sizes {
+		rows, err := r.measure(p.contenders, size, p.runs)
+		if err != nil {
+			return err
+		}
+		res.Rows = append(res.Rows, rows...)
+	}
+	if len(p.sweep) > 0 {
+		var err error
+		if res.ChunkSweep, err = r.measure(p.sweep, sweepSize, p.runs); err != nil {
+			return err
+		}
+	}
+	if p.cadence {
+		var err error
+		if res.Cadence, err = r.cadence(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// profile uploads the plan's first size once with its first contender under the
+// profiler.
+func (r *runner) profile(p plan) error {
+	path, err := writeInput(r.inputs, p.sizes[0])
+	if err == nil {
+		err = pick(r.tab, path, p.sizes[0])
+	}
+	if err != nil {
+		return err
+	}
+	return profileRun(r.tab, p.contenders[0], p.profile)
+}
+
+// measure uploads a file of size MiB runs times with each contender, in an order that
+// alternates between rounds, and returns a row per contender.
+func (r *runner) measure(cs []contender, size, runs int) ([]row, error) {
+	path, err := writeInput(r.inputs, size)
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(path)
+	rows := make([]row, len(cs))
+	for i, c := range cs {
+		rows[i] = row{Contender: c.Label, SizeMiB: size}
+	}
+	for k := range runs {
+		for j := range cs {
+			i := (j + k) % len(cs) // alternate the order between rounds
+			// A fresh page per run: wasm memory never shrinks, so a peak is only this
+			// upload's own in a fresh instance.
+			if err := reload(r.tab); err != nil {
+				return nil, err
+			}
+			if err := pick(r.tab, path, size); err != nil {
+				return nil, err
+			}
+			r.tl.take()
+			out, err := runOnce(r.tab, cs[i])
+			if err != nil {
+				return nil, fmt.Errorf("%s, %d MiB: %w", cs[i].Label, size, err)
+			}
+			record(&rows[i], cs[i], size, out, r.tl.take())
+			removeContents(r.uploads)
+		}
+	}
+	for i := range rows {
+		rows[i].MedianMiBs = median(rows[i].MiBps)
+		rows[i].PeakMemMiB = median(rows[i].PeakMemRuns)
+		log.Printf("%4d MiB  %-36s %7.1f MiB/s  (runs %v)  peak %.1f MiB", size, rows[i].Contender, rows[i].MedianMiBs, rounded(rows[i].MiBps), rows[i].PeakMemMiB)
+		if rw := rows[i]; rw.Requests > 0 {
+			log.Printf("          %d requests; ms between requests %v, in requests %v, outside %v", rw.Requests, rw.GapMs, rw.BusyMs, rw.OutsideMs)
+		}
+	}
+	return rows, nil
+}
+
+// record adds one upload of c (the page's figures, tusd's request spans) to its row.
+func record(rw *row, c contender, size int, out runResult, spans []span) {
+	gapMs, busyMs, spanMs := serverTimes(spans)
+	rw.MiBps = append(rw.MiBps, float64(size)/out.Seconds)
+	if len(spans) > 0 {
+		rw.GapMs = append(rw.GapMs, round(gapMs, 1))
+		rw.BusyMs = append(rw.BusyMs, round(busyMs, 1))
+		rw.OutsideMs = append(rw.OutsideMs, round(out.Seconds*1000-spanMs, 1))
+		rw.Requests = len(spans)
+	}
+	rw.PeakWasm = max(rw.PeakWasm, out.PeakWasm/mib)
+	rw.PeakHeap = max(rw.PeakHeap, out.PeakHeap/mib)
+	peak := out.PeakHeap / mib
+	if c.Name == "tuswasm" {
+		peak += out.PeakWasm / mib
+	}
+	rw.PeakMemRuns = append(rw.PeakMemRuns, peak)
+}
+
+func runOnce(tab context.Context, c contender) (runResult, error) {
+	opts, _ := json.Marshal(c.Opts)
+	if c.Opts == nil {
+		opts = []byte("{}")
+	}
+	return eval[runResult](tab, fmt.Sprintf(`run(%q, %s)`, c.Name, opts))
+}
+
+// cadence uploads 12 MiB with the browser's upload throttled to 1 MiB/s and reports the
+// longest silence between onProgress calls (from the call's start), for tuswasm's
+// defaults and, for contrast, a fixed 8 MiB chunk. CDP's Network domain is on only here.
+func (r *runner) cadence() (map[string]any, error) {
+	const size = 12
+	tab := r.tab
+	path, err := writeInput(r.inputs, size)
+	if err == nil {
+		err = pick(tab, path, size)
+	}
+	if err != nil {
+		return nil, err
+	}
+	throttle := func(on bool) error {
+		var conds []*network.Conditions
+		if on {
+			if _, err := chromedp.Call(tab, network.Enable, network.EnableParams{}); err != nil {
+				return err
+			}
+			conds = []*network.Conditions{{UploadThroughput: mib, DownloadThroughput: -1}}
+		}
+		if _, err := chromedp.Call(tab, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{MatchedNetworkConditions: conds}); err != nil {
+			return err
+		}
+		if !on {
+			_, err := chromedp.Call(tab, network.Disable, cdp.Empty{})
+			return err
+		}
+		return nil
+	}
+	if err := throttle(true); err != nil {
+		return nil, err
+	}
+	defer throttle(false)
+	out := map[string]any{"size_mib": size, "upload_throttle_mib_per_s": 1}
+	for _, c := range []contender{tuswasmDefault, tuswasmFixed} {
+		got, err := runOnce(tab, c)
+		if err != nil {
+			return nil, err
+		}
+		out[c.Label] = round(got.MaxGapS, 2)
+		out[c.Label+" seconds"] = round(got.Seconds, 1)
+		log.Printf("1 MiB/s: %-24s longest progress gap %.2f s over %.1f s (%d calls)", c.Label, got.MaxGapS, got.Seconds, got.ProgressCalls)
+	}
+	return out, nil
+}
+
+// writeInput writes a file of size MiB (pseudo-random bytes) in dir. The bench uploads
+// real files from disk, as users do: Chromium also refuses to read in-memory Blobs
+// back after a few hundred MiB of them have been fetch bodies.
+func writeInput(dir string, size int) (string, error) {
+	path := filepath.Join(dir, fmt.Sprintf("%dMiB.bin", size))
+	f, err := os.Create(path)
+	if err != nil {
+		return "", err
+	}
+	block := make([]byte, mib)
+	x := uint32(2463534242)
+	for i := range block {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		block[i] = byte(x)
+	}
+	for range size {
+		if _, err := f.Write(block); err != nil {
+			f.Close()
+			return "", err
+		}
+	}
+	return path, f.Close()
+}
+
+// pick puts the file at path in the page's file input.
+func pick(tab context.Context, path string, size int) error {
+	if err := chromedp.Do(tab, chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{path})); err != nil {
+		return err
+	}
+	n, err := eval[float64](tab, `pick()`)
+	if err == nil && int(n) != size*mib {
+		err = fmt.Errorf("picked %v bytes, want %d", n, size*mib)
+	}
+	return err
+}
+
+// removeContents removes finished uploads so a GiB-sized bench does not fill the disk.
+func removeContents(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		os.RemoveAll(filepath.Join(dir, e.Name()))
+	}
+}

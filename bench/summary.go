@@ -1,0 +1,111 @@
+package main
+
+import (
+	"slices"
+	"strconv"
+)
+
+// row is one contender at one size.
+type row struct {
+	Contender  string    `json:"contender"`
+	SizeMiB    int       `json:"size_mib"`
+	MiBps      []float64 `json:"mib_per_s"`
+	MedianMiBs float64   `json:"median_mib_per_s"`
+	// Peak memory during each run (wasm linear memory + JS heap used, sampled every
+	// 20 ms; JS heap only for the others), and its median over the runs.
+	PeakMemRuns []float64 `json:"peak_mem_mib_runs"`
+	PeakMemMiB  float64   `json:"peak_mem_mib"`
+	PeakWasm    float64   `json:"peak_wasm_mib"`
+	PeakHeap    float64   `json:"peak_js_heap_mib"`
+	// Time between one tus reply and the client's next request, summed over the
+	// upload, per run (tus contenders only), and the requests per upload.
+	GapMs    []float64 `json:"client_gap_ms_runs,omitempty"`
+	Requests int       `json:"requests,omitempty"`
+	// Time the server spent inside requests (receiving bodies, mostly), and the time of
+	// the call outside the first request to the last reply (start-up, the end).
+	BusyMs    []float64 `json:"server_busy_ms_runs,omitempty"`
+	OutsideMs []float64 `json:"outside_requests_ms_runs,omitempty"`
+}
+
+// results is results.json: the summary figures first, then what they come from.
+type results struct {
+	TuswasmVsTusjs float64 `json:"tuswasm_vs_tusjs"`
+	// The median of per-round ratios (both ran in each round, mostly back to back): less
+	// sensitive to slow drift than the ratio of medians.
+	TuswasmVsTusjsPaired float64 `json:"tuswasm_vs_tusjs_paired"`
+	TuswasmVsFetch       float64 `json:"tuswasm_vs_fetch"`
+	PeakMem1G            float64 `json:"peak_mem_1g_mib"`
+	PeakMem64M           float64 `json:"peak_mem_64m_mib"`
+	ChunkSizeMiB         int     `json:"chunk_size_mib"`
+	WasmBrotli           int     `json:"wasm_brotli_bytes"`
+	InitMs               float64 `json:"init_ms"`
+	ProgressGapS         float64 `json:"progress_max_gap_s_at_1mibs"`
+
+	WasmRaw    int               `json:"wasm_raw_bytes"`
+	WasmGzip   int               `json:"wasm_gzip_bytes"`
+	InitRuns   []float64         `json:"init_ms_runs"`
+	Rows       []row             `json:"rows"`
+	ChunkSweep []row             `json:"chunk_sweep_256mib"`
+	Cadence    map[string]any    `json:"progress_cadence"`
+	Date       string            `json:"date"`
+	Machine    string            `json:"machine"`
+	Versions   map[string]string `json:"versions"`
+	Seconds    float64           `json:"bench_seconds"`
+	Store      string            `json:"tusd_store"`
+	Runs       int               `json:"runs"`
+}
+
+// summarise fills in the summary figures from the rows and the cadence test: the
+// ratios at 256 MiB, the peak memory at 64 MiB and 1 GiB, the progress gap.
+func summarise(res *results) {
+	find := func(c contender, size int) row {
+		for _, r := range res.Rows {
+			if r.Contender == c.Label && r.SizeMiB == size {
+				return r
+			}
+		}
+		return row{}
+	}
+	if r := find(tusjsEqual, 256); r.MedianMiBs > 0 {
+		w := find(tuswasmFixed, 256)
+		res.TuswasmVsTusjs = round(w.MedianMiBs/r.MedianMiBs, 3)
+		var paired []float64
+		for i := range min(len(w.MiBps), len(r.MiBps)) {
+			paired = append(paired, w.MiBps[i]/r.MiBps[i])
+		}
+		res.TuswasmVsTusjsPaired = round(median(paired), 3)
+	}
+	if r := find(rawFetch, 256); r.MedianMiBs > 0 {
+		res.TuswasmVsFetch = round(find(tuswasmDefault, 256).MedianMiBs/r.MedianMiBs, 3)
+	}
+	res.PeakMem1G = round(find(tuswasmDefault, 1024).PeakMemMiB, 1)
+	res.PeakMem64M = round(find(tuswasmDefault, 64).PeakMemMiB, 1)
+	if res.Cadence != nil {
+		res.ProgressGapS = res.Cadence[tuswasmDefault.Label].(float64)
+	}
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func round(x float64, digits int) float64 {
+	p, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'f', digits, 64), 64)
+	return p
+}
+
+func rounded(xs []float64) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = round(x, 1)
+	}
+	return out
+}

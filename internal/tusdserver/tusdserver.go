@@ -1,0 +1,48 @@
+// Package tusdserver builds the one tusd v2 setup the demo, the bench and the tests
+// serve: a filestore in a directory, in-memory locks, mounted at /files/. It is a dev
+// and test server: nothing in the product (engine, wasm, js) imports it.
+package tusdserver
+
+import (
+	"io"
+	"net/http"
+
+	"github.com/tus/tusd/v2/pkg/filestore"
+	"github.com/tus/tusd/v2/pkg/handler"
+	"github.com/tus/tusd/v2/pkg/memorylocker"
+	"golang.org/x/exp/slog"
+)
+
+// Options tune the server.
+type Options struct {
+	MaxSize int64
+	Cors    *handler.CorsConfig
+	// Log receives tusd's log of every request; nil discards it.
+	Log io.Writer
+}
+
+// New returns tusd storing uploads in dir, routed at /files/ and /files (creation
+// works with or without the slash).
+func New(dir string, opts Options) (http.Handler, error) {
+	composer := handler.NewStoreComposer()
+	filestore.New(dir).UseIn(composer)
+	memorylocker.New().UseIn(composer)
+	logOut := opts.Log
+	if logOut == nil {
+		logOut = io.Discard
+	}
+	h, err := handler.NewHandler(handler.Config{
+		BasePath:      "/files/",
+		StoreComposer: composer,
+		MaxSize:       opts.MaxSize,
+		Cors:          opts.Cors,
+		Logger:        slog.New(slog.NewTextHandler(logOut, nil)),
+	})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/files/", http.StripPrefix("/files/", h))
+	mux.Handle("/files", http.StripPrefix("/files", h))
+	return mux, nil
+}
