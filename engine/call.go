@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"time"
 )
 
 // call is the state of one public method call: the options checked and parsed, the
@@ -14,25 +16,30 @@ type call struct {
 	c        *Client
 	rt       http.RoundTripper
 	d        dialect
-	f        File
-	size     int64
+	src      Source // nil for Terminate
+	in       source
+	size     int64 // -1 while unknown (a stream that has not ended)
+	declared bool  // the server knows the length (not deferred)
 	chunk    *chunker
 	retry    Retry
 	endpoint *url.URL   // nil when only an upload URL was given
 	upload   *url.URL   // the upload's URL, once known
 	origins  []*url.URL // trusted: decided here, from what the caller wrote
 	metadata string
-	fp       string // f's fingerprint at endpoint ("" without either)
-	reported int64  // highest offset passed to OnProgress for this upload, -1 before
-	offered  int64  // end of the highest byte range sent to this upload in this call
+	fp       string        // a File's fingerprint at endpoint ("" otherwise)
+	caps     *capabilities // what OPTIONS said, when it was asked
+	created  time.Time     // when the upload was created (for Store)
+	expires  time.Time     // the upload's Upload-Expires, once a reply named one
+	reported int64         // highest offset passed to OnProgress for this upload, -1 before
+	offered  int64         // end of the highest byte range sent to this upload in this call
 	// recreated: this call already replaced an expired upload (it does so once).
 	recreated bool
 }
 
-// newCall checks the Client's options for one call with file f (may be nil) and upload
-// URL u (may be empty), before anything is sent.
-func (c *Client) newCall(f File, u UploadURL) (*call, error) {
-	cl := &call{c: c, rt: c.Transport, d: tus1{}, f: f, reported: -1,
+// newCall checks the Client's options for one call with source src (may be nil) and
+// upload URL u (may be empty), before anything is sent.
+func (c *Client) newCall(src Source, u UploadURL) (*call, error) {
+	cl := &call{c: c, rt: c.Transport, d: tus1{}, src: src, reported: -1, size: -1,
 		chunk: newChunker(c.ChunkSize, c.FixedChunkSize, c.TargetRequestTime), retry: c.Retry.withDefaults()}
 	if cl.rt == nil {
 		if cl.rt = defaultTransport(); cl.rt == nil {
@@ -41,6 +48,9 @@ func (c *Client) newCall(f File, u UploadURL) (*call, error) {
 	}
 	if err := checkHeaders(c.Headers); err != nil {
 		return nil, err
+	}
+	if _, ok := checksumAlgorithms[c.Checksum]; c.Checksum != "" && !ok {
+		return nil, fmt.Errorf("%w: checksum algorithm %q (want one of %v)", ErrInvalidOption, c.Checksum, ChecksumAlgorithms())
 	}
 	var err error
 	if c.Endpoint != "" {
@@ -69,11 +79,13 @@ func (c *Client) newCall(f File, u UploadURL) (*call, error) {
 	if cl.metadata, err = encodeMetadata(c.Metadata); err != nil {
 		return nil, err
 	}
-	if f != nil {
-		if cl.size = f.Size(); cl.size < 0 {
-			return nil, fmt.Errorf("%w: file size %d", ErrInvalidOption, cl.size)
+	if src != nil {
+		if cl.in, err = newSource(src); err != nil {
+			return nil, err
 		}
-		if cl.endpoint != nil {
+		cl.size = src.Size()
+		cl.declared = cl.size >= 0
+		if f, ok := src.(File); ok && cl.endpoint != nil {
 			cl.fp = fileFingerprint(f, cl.endpoint.String())
 		}
 	}
@@ -95,16 +107,21 @@ func checkHeaders(h http.Header) error {
 	return nil
 }
 
-// begin prepares a call with file f: to upload u, or to create a new upload at
-// Endpoint when u is empty. It takes the file's lock (release it when done) and, when
-// asked to, checks the server's capabilities.
-func (c *Client) begin(ctx context.Context, f File, u UploadURL) (*call, func(), error) {
-	cl, err := c.newCall(f, u)
+// begin prepares a call with source src: to upload u, or to create a new upload at
+// Endpoint when u is empty. It takes a File's lock (release it when done) and, when
+// asked to or when a checksum needs it, learns the server's capabilities.
+func (c *Client) begin(ctx context.Context, src Source, u UploadURL) (*call, func(), error) {
+	cl, err := c.newCall(src, u)
 	if err != nil {
 		return nil, nil, err
 	}
+	if u.URL == "" && cl.size < 0 {
+		if err := cl.peek(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
 	release := func() {}
-	if c.Lock != nil && f != nil {
+	if f, ok := src.(File); ok && c.Lock != nil {
 		key := cl.fp
 		if key == "" {
 			key = fileFingerprint(f, cl.upload.String())
@@ -113,22 +130,23 @@ func (c *Client) begin(ctx context.Context, f File, u UploadURL) (*call, func(),
 			return nil, nil, err
 		}
 	}
-	target, creating := cl.upload, false
-	if u.URL == "" {
-		target, creating = cl.endpoint, true
-	}
-	if err := cl.checkCapabilities(ctx, target, creating); err != nil {
-		release()
-		return nil, nil, err
+	if c.CheckServerCapabilities || c.Checksum != "" {
+		target, creating := cl.upload, false
+		if u.URL == "" {
+			target, creating = cl.endpoint, true
+		}
+		if err := cl.checkCapabilities(ctx, target, creating); err != nil {
+			release()
+			return nil, nil, err
+		}
 	}
 	return cl, release, nil
 }
 
-// checkCapabilities sends OPTIONS when asked to and lets the dialect judge the reply.
+// checkCapabilities sends OPTIONS and checks that the server speaks tus 1.0.0 and has
+// what this call needs: creation (and creation-defer-length for a length not known
+// yet) when creating, the checksum algorithm, room for the file.
 func (cl *call) checkCapabilities(ctx context.Context, u *url.URL, creating bool) error {
-	if !cl.c.CheckServerCapabilities {
-		return nil
-	}
 	var rep *reply
 	err := cl.retrying(ctx, func() (err error) {
 		rep, err = cl.do(ctx, http.MethodOptions, u, nil, 0, nil)
@@ -140,5 +158,38 @@ func (cl *call) checkCapabilities(ctx context.Context, u *url.URL, creating bool
 	if err != nil {
 		return err
 	}
-	return cl.d.readOptions(rep, cl.size, creating)
+	caps, err := cl.d.readOptions(rep)
+	if err != nil {
+		return err
+	}
+	cl.caps = &caps
+	return caps.suffice(cl.size, creating, cl.c.Checksum)
 }
+
+// suffice checks that the server speaks tus 1.0.0 and has what a call needs: creation
+// (and creation-defer-length for a size not known yet, -1) when creating, the checksum
+// algorithm when one is set, and room for size bytes.
+func (c *capabilities) suffice(size int64, creating bool, checksum string) error {
+	lacks := func(what string) error {
+		return fmt.Errorf("%w: the server lacks %s (Tus-Extension %.128q, Tus-Checksum-Algorithm %.64q)",
+			ErrUnsupportedServer, what, strings.Join(c.extensions, ","), strings.Join(c.checksums, ","))
+	}
+	switch {
+	case !slices.Contains(tokens(c.versions), tusVersion):
+		return fmt.Errorf("%w: Tus-Version %.64q does not include 1.0.0", ErrUnsupportedServer, c.versions)
+	case creating && !c.has("creation"):
+		return lacks("the creation extension")
+	case creating && size < 0 && !c.has("creation-defer-length"):
+		return lacks("creation-defer-length, which a stream of unknown length needs")
+	case checksum != "" && !c.has("checksum"):
+		return lacks("the checksum extension")
+	case checksum != "" && !slices.Contains(c.checksums, checksum):
+		return lacks("the checksum algorithm " + checksum)
+	case c.maxSize > 0 && size > c.maxSize:
+		return fmt.Errorf("%w: the file is %d bytes, Tus-Max-Size is %d", ErrTooLarge, size, c.maxSize)
+	}
+	return nil
+}
+
+// has reports whether the server lists extension ext.
+func (c *capabilities) has(ext string) bool { return slices.Contains(c.extensions, ext) }

@@ -13,14 +13,15 @@ import (
 	"github.com/tuswasm/tuswasm/internal/tusdtest"
 )
 
-// patchSizes records the body size of every PATCH; with rate > 0 it also delivers the
-// bodies to tusd at about rate bytes/s (a slow link, simulated).
-func patchSizes(t *testing.T, rate int64) (*[]int64, func(), string, *tusdtest.Server) {
+// bodySizes records the size of every request body that carries upload bytes (PATCH,
+// and the POST with the first chunk); with rate > 0 it also delivers the bodies to tusd
+// at about rate bytes/s (a slow link, simulated).
+func bodySizes(t *testing.T, rate int64) (*[]int64, func(), string, *tusdtest.Server) {
 	srv, endpoint := newTusd(t)
 	var mu sync.Mutex
 	var sizes []int64
 	srv.Inject(func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
-		if r.Method == http.MethodPatch {
+		if r.Method == http.MethodPatch || r.Method == http.MethodPost && r.ContentLength > 0 {
 			mu.Lock()
 			sizes = append(sizes, r.ContentLength)
 			mu.Unlock()
@@ -33,7 +34,7 @@ func patchSizes(t *testing.T, rate int64) (*[]int64, func(), string, *tusdtest.S
 	check := func() {
 		mu.Lock()
 		defer mu.Unlock()
-		t.Logf("PATCH sizes: %v", sizes)
+		t.Logf("body sizes: %v", sizes)
 	}
 	return &sizes, check, endpoint, srv
 }
@@ -56,7 +57,7 @@ func (b *slowBody) Close() error { return b.r.Close() }
 // ChunkSize; FixedChunkSize keeps every chunk at ChunkSize.
 func TestChunkSizeAdapts(t *testing.T) {
 	t.Run("slow link", func(t *testing.T) {
-		sizes, log, endpoint, srv := patchSizes(t, 2<<20) // 2 MiB/s
+		sizes, log, endpoint, srv := bodySizes(t, 2<<20) // 2 MiB/s
 		data := randomBytes(2<<20, 41)
 		c := &engine.Client{Endpoint: endpoint, ChunkSize: 8 << 20, TargetRequestTime: 100 * time.Millisecond}
 		res, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("slow", data))
@@ -73,7 +74,7 @@ func TestChunkSizeAdapts(t *testing.T) {
 		}
 	})
 	t.Run("fast link", func(t *testing.T) {
-		sizes, log, endpoint, srv := patchSizes(t, 0)
+		sizes, log, endpoint, srv := bodySizes(t, 0)
 		data := randomBytes(24<<20, 42)
 		c := &engine.Client{Endpoint: endpoint, ChunkSize: 4 << 20}
 		res, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("fast", data))
@@ -83,11 +84,11 @@ func TestChunkSizeAdapts(t *testing.T) {
 		srv.AssertStored(t, res.URL, data)
 		log()
 		if (*sizes)[0] != 512<<10 || slices.Max(*sizes) != 4<<20 {
-			t.Fatalf("PATCH sizes %v: want a 512 KiB start growing to the 4 MiB maximum", *sizes)
+			t.Fatalf("body sizes %v: want a 512 KiB start growing to the 4 MiB maximum", *sizes)
 		}
 	})
 	t.Run("fixed", func(t *testing.T) {
-		sizes, _, endpoint, srv := patchSizes(t, 0)
+		sizes, _, endpoint, srv := bodySizes(t, 0)
 		data := randomBytes(3*testChunk+1, 43)
 		c := &engine.Client{Endpoint: endpoint, ChunkSize: testChunk, FixedChunkSize: true}
 		res, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("fixed", data))
@@ -96,7 +97,7 @@ func TestChunkSizeAdapts(t *testing.T) {
 		}
 		srv.AssertStored(t, res.URL, data)
 		if want := []int64{testChunk, testChunk, testChunk, 1}; !slices.Equal(*sizes, want) {
-			t.Fatalf("PATCH sizes %v, want %v", *sizes, want)
+			t.Fatalf("body sizes %v, want %v", *sizes, want)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -58,6 +59,15 @@ type Client struct {
 	TargetRequestTime time.Duration
 	// FixedChunkSize sends every PATCH (but the last) with exactly ChunkSize bytes.
 	FixedChunkSize bool
+	// DisableCreationWithUpload keeps the creation POST empty. By default the first
+	// chunk travels in it (creation-with-upload: one round trip less), except when
+	// OPTIONS showed a server without the extension or a Checksum is set; a server or
+	// proxy that refuses it gets the POST again without.
+	DisableCreationWithUpload bool
+	// Checksum, when set ("sha1", "sha256", "sha384", "sha512"), makes each PATCH carry
+	// Upload-Checksum over its bytes; the server must list the algorithm (OPTIONS is
+	// sent first), and a 460 reply re-sends the chunk, counting as a failed attempt.
+	Checksum string
 	// RequestTimeout bounds each request (0: none). A timed-out request is retried.
 	RequestTimeout time.Duration
 	// WaitOnline, when set, is called after a network error before retrying. It
@@ -107,32 +117,37 @@ type Result struct {
 	Size int64
 	// Resumed is true when an earlier upload (from the Store) was continued.
 	Resumed bool
+	// ExpiresAt is the upload's Upload-Expires, when the server sent one.
+	ExpiresAt time.Time
 }
 
-// Create makes a new upload for f at Endpoint and returns its URL.
-func (c *Client) Create(ctx context.Context, f File) (string, error) {
-	cl, release, err := c.begin(ctx, f, UploadURL{})
+// Create makes a new upload for src at Endpoint and returns its URL, sending none of
+// its bytes. (A Stream is read up to the first chunk, to learn whether its length is
+// known; Upload then continues from its first byte.)
+func (c *Client) Create(ctx context.Context, src Source) (string, error) {
+	cl, release, err := c.begin(ctx, src, UploadURL{})
 	if err != nil {
 		return "", err
 	}
 	defer release()
-	if err := cl.create(ctx); err != nil {
+	if _, err := cl.create(ctx, false); err != nil {
 		return "", err
 	}
 	return cl.upload.String(), nil
 }
 
-// Upload sends f to the existing upload at u, starting from the offset the server
-// reports. It returns at once when the upload is already complete.
-func (c *Client) Upload(ctx context.Context, f File, u UploadURL) (Result, error) {
-	cl, release, err := c.begin(ctx, f, u)
+// Upload sends src to the existing upload at u, starting from the offset the server
+// reports. It returns at once when the upload is already complete. A Stream continues
+// where an earlier call (a pause) left it.
+func (c *Client) Upload(ctx context.Context, src Source, u UploadURL) (Result, error) {
+	cl, release, err := c.begin(ctx, src, u)
 	if err != nil {
 		return Result{}, err
 	}
 	defer release()
 	offset, err := cl.open(ctx)
 	if cl.recreates(err) {
-		offset, err = 0, cl.recreate(ctx)
+		offset, err = cl.recreate(ctx)
 	}
 	if err != nil {
 		return Result{}, err
@@ -140,10 +155,10 @@ func (c *Client) Upload(ctx context.Context, f File, u UploadURL) (Result, error
 	return cl.finish(ctx, offset)
 }
 
-// CreateAndUpload resumes f's upload from Store when one is remembered and still
+// CreateAndUpload resumes a File's upload from Store when one is remembered and still
 // honoured by the server, and otherwise creates a new one; then it sends every byte.
-func (c *Client) CreateAndUpload(ctx context.Context, f File) (Result, error) {
-	cl, release, err := c.begin(ctx, f, UploadURL{})
+func (c *Client) CreateAndUpload(ctx context.Context, src Source) (Result, error) {
+	cl, release, err := c.begin(ctx, src, UploadURL{})
 	if err != nil {
 		return Result{}, err
 	}
@@ -151,13 +166,15 @@ func (c *Client) CreateAndUpload(ctx context.Context, f File) (Result, error) {
 	if res, ok, err := cl.resumeStored(ctx); ok || err != nil {
 		return res, err
 	}
-	if err := cl.create(ctx); err != nil {
+	offset, err := cl.create(ctx, true)
+	if err != nil {
 		return Result{}, err
 	}
-	return cl.finish(ctx, 0)
+	return cl.finish(ctx, offset)
 }
 
-// FindPreviousUploads lists what Store remembers for f at Endpoint.
+// FindPreviousUploads lists what Store remembers for f at Endpoint; an entry past its
+// expiry is left out and removed.
 func (c *Client) FindPreviousUploads(ctx context.Context, f File) ([]StoredUpload, error) {
 	cl, err := c.newCall(f, UploadURL{})
 	if err != nil || c.Store == nil {
@@ -167,7 +184,31 @@ func (c *Client) FindPreviousUploads(ctx context.Context, f File) ([]StoredUploa
 	if err != nil || !found {
 		return nil, err
 	}
+	if u.expired(time.Now()) {
+		_ = c.Store.Delete(ctx, cl.fp)
+		return nil, nil
+	}
 	return []StoredUpload{u}, nil
+}
+
+// ListUploads lists what Store remembers, leaving out (and removing) entries past
+// their expiry.
+func (c *Client) ListUploads(ctx context.Context) ([]StoredUpload, error) {
+	if c.Store == nil {
+		return nil, nil
+	}
+	list, err := c.Store.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	return slices.DeleteFunc(list, func(u StoredUpload) bool {
+		if u.expired(now) {
+			_ = c.Store.Delete(ctx, u.Fingerprint)
+			return true
+		}
+		return false
+	}), nil
 }
 
 // Terminate deletes the upload at u on the server (termination extension); one that is

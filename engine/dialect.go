@@ -3,26 +3,57 @@ package engine
 import (
 	"net/http"
 	"net/url"
+	"time"
 )
 
 // dialect is one protocol's wire format: which headers each request carries and what
 // each reply means. The transfer loop (transfer.go) speaks only through it, so a second
 // protocol (the IETF resumable-upload draft) can sit beside tus 1.0.0 without touching
-// the loop. Every read method validates what the server sent.
+// the loop. Every read method validates what the server sent; judging it against the
+// file (sizes, bytes sent) is the loop's part.
 type dialect interface {
 	// common sets the headers every request carries (protocol version).
 	common(h http.Header)
-	// creation: the POST's headers for an upload of size bytes, and its reply's URL.
-	createHeaders(h http.Header, size int64, metadata string)
-	readCreate(rep *reply, endpoint *url.URL) (*url.URL, error)
-	// offset retrieval: the HEAD reply's offset for a file of size bytes.
-	readHead(rep *reply, size int64) (int64, error)
-	// append: the PATCH's headers for bytes from offset, and the offset its reply
-	// confirms for n bytes sent.
-	appendHeaders(h http.Header, offset int64)
-	readAppend(rep *reply, offset, n int64) (int64, error)
-	// termination: whether the DELETE's reply means the upload is gone.
+	// createHeaders sets a creation POST's headers; readCreate reads its reply.
+	createHeaders(h http.Header, c creation)
+	readCreate(rep *reply, endpoint *url.URL, c creation) (*url.URL, state, error)
+	// readHead reads an offset retrieval (HEAD) reply.
+	readHead(rep *reply) (state, error)
+	// appendHeaders sets a PATCH's headers; readAppend reads its reply to n bytes sent.
+	appendHeaders(h http.Header, a appending)
+	readAppend(rep *reply, offset, n int64) (state, error)
+	// readDelete reports whether a DELETE's reply means the upload is gone.
 	readDelete(rep *reply) error
-	// capabilities: the OPTIONS reply, for a file of size bytes, when creating.
-	readOptions(rep *reply, size int64, creating bool) error
+	// readOptions reads what an OPTIONS reply says the server supports.
+	readOptions(rep *reply) (capabilities, error)
+}
+
+// creation is what a creation request says.
+type creation struct {
+	size     int64 // -1: not known yet (deferred)
+	metadata string
+	body     int64 // bytes of the upload sent in the request itself (creation-with-upload)
+}
+
+// appending is what an append (PATCH) request says.
+type appending struct {
+	offset  int64
+	declare int64  // the upload's length, to declare with this request; -1: none
+	sum     string // "algorithm base64digest" for the checksum extension, or ""
+}
+
+// state is what a reply says of the upload.
+type state struct {
+	offset   int64 // -1 when the reply names none
+	length   int64 // -1 when it names none
+	deferred bool  // the server waits for the length to be declared
+	expires  time.Time
+}
+
+// capabilities is what OPTIONS says.
+type capabilities struct {
+	versions   string
+	extensions []string
+	checksums  []string
+	maxSize    int64 // 0: none stated
 }

@@ -4,8 +4,8 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 )
@@ -73,24 +73,37 @@ func FuzzResolveLocation(f *testing.F) {
 	})
 }
 
-// FuzzHeadOffset: whatever a HEAD reply says, an accepted offset lies within the file.
+// FuzzHeadOffset: whatever a HEAD reply says, an accepted offset lies within the file
+// and within the bytes offered.
 func FuzzHeadOffset(f *testing.F) {
-	f.Add("0", "10", int64(10))
-	f.Add("10", "", int64(10))
-	f.Add("11", "10", int64(10))
-	f.Add("-1", "10", int64(10))
-	f.Add("5", "x", int64(10))
-	f.Fuzz(func(t *testing.T, offset, length string, size int64) {
-		if size < 0 {
+	f.Add("0", "10", "", int64(10), int64(5))
+	f.Add("10", "", "", int64(10), int64(10))
+	f.Add("11", "10", "", int64(10), int64(11))
+	f.Add("-1", "10", "", int64(10), int64(0))
+	f.Add("5", "x", "", int64(10), int64(5))
+	f.Add("5", "", "1", int64(-1), int64(7))
+	f.Fuzz(func(t *testing.T, offset, length, deferred string, size, offered int64) {
+		if size < -1 || offered < -1 {
 			return
 		}
-		h := http.Header{"Upload-Offset": {offset}}
+		h := http.Header{"Upload-Offset": {offset}, "Tus-Resumable": {"1.0.0"}}
 		if length != "" {
 			h.Set("Upload-Length", length)
 		}
-		off, err := headOffset(h, size)
-		if err == nil && (off < 0 || off > size) {
-			t.Fatalf("headOffset(%q, %q, %d) = %d", offset, length, size, off)
+		if deferred != "" {
+			h.Set("Upload-Defer-Length", deferred)
+		}
+		u, _ := url.Parse("http://x/files/1")
+		st, err := tus1{}.readHead(&reply{method: "HEAD", url: u, status: 200, header: h})
+		if err != nil {
+			return
+		}
+		got, err := judgeHead(st, size, offered)
+		if err != nil {
+			return
+		}
+		if st.offset < 0 || (got >= 0 && st.offset > got) || (offered >= 0 && st.offset > offered) || (size >= 0 && got != size) {
+			t.Fatalf("judgeHead(%+v, %d, %d) = %d accepted", st, size, offered, got)
 		}
 	})
 }
@@ -113,24 +126,42 @@ func FuzzPatchOffset(f *testing.F) {
 	})
 }
 
-// FuzzCapabilities: an OPTIONS reply is accepted only when it speaks tus 1.0.0 and
-// the file fits.
+// FuzzCapabilities: an OPTIONS reply is accepted only when it speaks tus 1.0.0, has
+// what the call needs and the file fits.
 func FuzzCapabilities(f *testing.F) {
-	f.Add("1.0.0,0.2.2", "creation,termination", "100", int64(50))
-	f.Add("0.2.2", "creation", "", int64(1))
-	f.Add("1.0.0", "", "10", int64(11))
-	f.Add(" 1.0.0 ", "creation-with-upload", "abc", int64(0))
-	f.Fuzz(func(t *testing.T, version, ext, maxSize string, size int64) {
-		h := http.Header{"Tus-Version": {version}, "Tus-Extension": {ext}, "Tus-Max-Size": {maxSize}}
-		err := checkCapabilities(h, size, true)
-		if err != nil {
+	f.Add("1.0.0,0.2.2", "creation,termination", "", "100", int64(50), "")
+	f.Add("0.2.2", "creation", "", "", int64(1), "")
+	f.Add("1.0.0", "", "", "10", int64(11), "")
+	f.Add(" 1.0.0 ", "creation-with-upload", "", "abc", int64(0), "")
+	f.Add("1.0.0", "creation,checksum", "sha1, md5", "", int64(-1), "sha1")
+	f.Fuzz(func(t *testing.T, version, ext, algos, maxSize string, size int64, checksum string) {
+		h := http.Header{"Tus-Version": {version}, "Tus-Extension": {ext}, "Tus-Max-Size": {maxSize}, "Tus-Checksum-Algorithm": {algos}}
+		u, _ := url.Parse("http://x/files/")
+		caps, err := tus1{}.readOptions(&reply{method: "OPTIONS", url: u, status: 204, header: h})
+		if err != nil || caps.suffice(size, true, checksum) != nil {
 			return
 		}
-		if !strings.Contains(version, "1.0.0") || !strings.Contains(ext, "creation") {
-			t.Fatalf("accepted Tus-Version %q Tus-Extension %q", version, ext)
+		has := func(list, tok string) bool { return slices.Contains(tokens(list), tok) }
+		if !has(version, "1.0.0") || !has(ext, "creation") || (size < 0 && !has(ext, "creation-defer-length")) ||
+			(checksum != "" && (!has(ext, "checksum") || !has(algos, checksum))) {
+			t.Fatalf("accepted Tus-Version %q Tus-Extension %q Tus-Checksum-Algorithm %q for size %d checksum %q", version, ext, algos, size, checksum)
 		}
 		if m, perr := strconv.ParseInt(maxSize, 10, 64); perr == nil && m > 0 && size > m {
 			t.Fatalf("accepted a %d-byte file with Tus-Max-Size %q", size, maxSize)
+		}
+	})
+}
+
+// FuzzExpires: any Upload-Expires is no expiry or a date between 1970 and ten years on.
+func FuzzExpires(f *testing.F) {
+	for _, s := range []string{"Wed, 25 Nov 2026 12:00:00 GMT", "Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT",
+		"Thu, 01 Jan 9999 00:00:00 GMT", "tomorrow", "", "Mon, 01 Jan 0001 00:00:00 GMT"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		e := parseExpires(v)
+		if !e.IsZero() && (e.Year() < 1970 || e.After(time.Now().Add(maxExpiry+time.Minute))) {
+			t.Fatalf("parseExpires(%q) = %v", v, e)
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // parseSize parses a non-negative decimal header value (Upload-Offset, Upload-Length,
@@ -162,26 +163,24 @@ func hostPort(u *url.URL) string {
 // errLengthMismatch: the server's upload is not as long as the file.
 var errLengthMismatch = fmt.Errorf("%w: lengths differ", ErrFileChanged)
 
-// headOffset validates a HEAD reply's Upload-Offset and Upload-Length for a file of
-// size bytes.
-func headOffset(h http.Header, size int64) (int64, error) {
-	off, err := parseSize("Upload-Offset", h.Get("Upload-Offset"))
-	if err != nil {
-		return 0, err
+// maxExpiry bounds how far ahead an Upload-Expires may lie: a hostile date cannot make
+// an entry immortal or overflow.
+const maxExpiry = 10 * 365 * 24 * time.Hour
+
+// parseExpires reads Upload-Expires (an HTTP date). A missing or malformed value is no
+// expiry: it only informs, so it never fails an upload.
+func parseExpires(v string) time.Time {
+	if v == "" || len(v) > 64 {
+		return time.Time{}
 	}
-	if l := h.Get("Upload-Length"); l != "" {
-		n, err := parseSize("Upload-Length", l)
-		if err != nil {
-			return 0, err
-		}
-		if n != size {
-			return 0, fmt.Errorf("%w: the server's upload is %d bytes long, the file %d", errLengthMismatch, n, size)
-		}
+	t, err := http.ParseTime(v)
+	if err != nil || t.Year() < 1970 {
+		return time.Time{}
 	}
-	if off > size {
-		return 0, protocolErr("HEAD offset %d is past the file size %d", off, size)
+	if limit := time.Now().Add(maxExpiry); t.After(limit) {
+		return limit.UTC().Truncate(time.Second)
 	}
-	return off, nil
+	return t.UTC()
 }
 
 // patchOffset validates the Upload-Offset of a 204 to a PATCH of n bytes at offset:
@@ -199,34 +198,4 @@ func patchOffset(h http.Header, offset, n int64) (int64, error) {
 		return 0, protocolErr("PATCH of bytes %d-%d answered Upload-Offset %d, past the bytes sent", offset, offset+n, next)
 	}
 	return next, nil
-}
-
-// checkCapabilities reads an OPTIONS reply: tus 1.0.0, the creation extension when
-// creating, and a Tus-Max-Size the file fits in.
-func checkCapabilities(h http.Header, size int64, creating bool) error {
-	if !hasToken(h.Get("Tus-Version"), "1.0.0") {
-		return fmt.Errorf("%w: Tus-Version %.64q does not include 1.0.0", ErrUnsupportedServer, h.Get("Tus-Version"))
-	}
-	if creating && !hasToken(h.Get("Tus-Extension"), "creation") {
-		return fmt.Errorf("%w: server lacks the creation extension (Tus-Extension %.128q)", ErrUnsupportedServer, h.Get("Tus-Extension"))
-	}
-	if v := h.Get("Tus-Max-Size"); v != "" {
-		maxSize, err := parseSize("Tus-Max-Size", v)
-		if err != nil {
-			return err
-		}
-		if maxSize > 0 && size > maxSize {
-			return fmt.Errorf("%w: file is %d bytes, Tus-Max-Size is %d", ErrTooLarge, size, maxSize)
-		}
-	}
-	return nil
-}
-
-func hasToken(list, token string) bool {
-	for _, t := range strings.Split(list, ",") {
-		if strings.TrimSpace(t) == token {
-			return true
-		}
-	}
-	return false
 }

@@ -60,7 +60,7 @@ func TestRecovers(t *testing.T) {
 				t.Fatal(err)
 			}
 			srv.AssertStored(t, res.URL, data)
-			if sent := srv.PatchBytes.Load(); sent > int64(len(data))+tc.maxResent+5*testChunk {
+			if sent := srv.BodyBytes.Load(); sent > int64(len(data))+tc.maxResent+5*testChunk {
 				t.Fatalf("sent %d bytes for %d", sent, len(data))
 			}
 		})
@@ -76,7 +76,7 @@ func TestResentBytesBounded(t *testing.T) {
 	}
 	srv.AssertStored(t, res.URL, data)
 	// The server read 100 bytes of the cut request and all of the others.
-	if extra := srv.PatchBytes.Load() - int64(len(data)); extra < 0 || extra > testChunk {
+	if extra := srv.BodyBytes.Load() - int64(len(data)); extra < 0 || extra > testChunk {
 		t.Fatalf("%d bytes re-sent, want at most one chunk (%d)", extra, testChunk)
 	}
 }
@@ -135,7 +135,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 	data := randomBytes(testChunk, 2)
 	srv, endpoint := newTusd(t)
 	srv.Inject(tusdtest.Respond(tusdtest.Nth("PATCH", 1), 503, http.Header{"Retry-After": {"1"}}, ""))
-	c := &engine.Client{Endpoint: endpoint, Retry: engine.Retry{InitialDelay: time.Millisecond, MaxDelay: 3 * time.Second}}
+	c := &engine.Client{Endpoint: endpoint, DisableCreationWithUpload: true, Retry: engine.Retry{InitialDelay: time.Millisecond, MaxDelay: 3 * time.Second}}
 	start := time.Now()
 	res, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("r", data))
 	if err != nil {
@@ -207,7 +207,8 @@ func TestRealLockInterruption(t *testing.T) {
 		}
 		close(headDone)
 	}, wait: headDone}
-	c := &engine.Client{Endpoint: endpoint, ChunkSize: 2 * testChunk, Retry: fastRetry, OnCreate: func(u string) { uploadURL.Store(u) }}
+	c := &engine.Client{Endpoint: endpoint, ChunkSize: 2 * testChunk, Retry: fastRetry, DisableCreationWithUpload: true, // the gate is for a PATCH
+		OnCreate: func(u string) { uploadURL.Store(u) }}
 	res, err := withDeadline(t, 20*time.Second, func(ctx context.Context) (engine.Result, error) {
 		return c.CreateAndUpload(ctx, f)
 	})

@@ -123,7 +123,6 @@ const maxFailuresFactor = 25
 //     failed attempts in all.
 type attempts struct {
 	max         int // Retry.MaxRetries
-	size        int64
 	consecutive int
 	total       int
 	lost        int
@@ -131,14 +130,19 @@ type attempts struct {
 	mark        int64 // best when consecutive last started again
 }
 
-func newAttempts(maxRetries int, size int64) attempts {
-	return attempts{max: maxRetries, size: size, best: -1, mark: -1}
+func newAttempts(maxRetries int) attempts {
+	return attempts{max: maxRetries, best: -1, mark: -1}
 }
 
-// confirmed records an offset the server confirmed (by HEAD or PATCH).
-func (a *attempts) confirmed(offset int64) {
+// confirmed records an offset the server confirmed (by HEAD or PATCH) of an upload of
+// size bytes (-1: not known yet).
+func (a *attempts) confirmed(offset, size int64) {
 	a.best = max(a.best, offset)
-	if a.mark < 0 || a.best > a.mark && a.best-a.mark >= min(minProgress, a.size-a.mark) {
+	need := int64(minProgress)
+	if size >= 0 {
+		need = min(need, size-a.mark)
+	}
+	if a.mark < 0 || a.best > a.mark && a.best-a.mark >= need {
 		a.consecutive, a.mark = 0, a.best
 	}
 }
@@ -163,9 +167,9 @@ func (a *attempts) failed() bool {
 var errNoProgress = errors.New("tus: server confirmed none of the bytes sent")
 
 // Recoverable is the default retry decision, which Client.ShouldRetry replaces:
-// network errors, 5xx, 408, 409, 423, 429, tusd's "400 ERR_UPLOAD_INTERRUPTED" and
-// replies that confirm nothing are worth another attempt (after a HEAD); everything
-// else is final.
+// network errors, 5xx, 408, 409, 423, 429, 460 (checksum mismatch), tusd's "400
+// ERR_UPLOAD_INTERRUPTED" and replies that confirm nothing are worth another attempt
+// (after a HEAD); everything else is final.
 func Recoverable(err error) bool {
 	if errors.Is(err, ErrNetwork) || errors.Is(err, errNoProgress) {
 		return true
@@ -176,7 +180,8 @@ func Recoverable(err error) bool {
 	}
 	switch {
 	case he.Status >= 500, he.Status == http.StatusLocked, he.Status == http.StatusConflict,
-		he.Status == http.StatusTooManyRequests, he.Status == http.StatusRequestTimeout:
+		he.Status == http.StatusTooManyRequests, he.Status == http.StatusRequestTimeout,
+		he.Status == statusChecksumMismatch:
 		return true
 	case he.Status == http.StatusBadRequest:
 		// tusd: a competing request (often our own timed-out PATCH) took the lock.
@@ -238,7 +243,7 @@ func (cl *call) backoff(ctx context.Context, err error, a *attempts) error {
 
 // retrying runs op until it succeeds, fails for good or spends the budget.
 func (cl *call) retrying(ctx context.Context, op func() error) error {
-	a := newAttempts(cl.retry.MaxRetries, cl.size)
+	a := newAttempts(cl.retry.MaxRetries)
 	for {
 		err := op()
 		if err == nil {

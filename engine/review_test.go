@@ -344,6 +344,7 @@ func TestPatch413HalvesChunk(t *testing.T) {
 	}
 	// A 413 at the floor is the server's answer, not the chunk size: HTTP, not TOO_LARGE.
 	srv.Inject(tusdtest.Respond(method("PATCH"), http.StatusRequestEntityTooLarge, nil, ""))
+	c.DisableCreationWithUpload = true
 	_, err = c.CreateAndUpload(context.Background(), engine.NewBytesFile("any", randomBytes(testChunk, 1)))
 	if engine.Code(err) != "HTTP" {
 		t.Fatalf("got %v (%s), want HTTP 413", err, engine.Code(err))
@@ -353,7 +354,7 @@ func TestPatch413HalvesChunk(t *testing.T) {
 // 10. A server's 423 is retried, and once the retries are spent it is an HTTP error,
 // not the cross-tab LOCKED.
 func TestServer423IsNotLocked(t *testing.T) {
-	srv, _, err := uploadThrough(t, randomBytes(testChunk, 45), tusdtest.Respond(method("PATCH"), http.StatusLocked, nil, ""))
+	srv, _, err := uploadThrough(t, randomBytes(2*testChunk, 45), tusdtest.Respond(method("PATCH"), http.StatusLocked, nil, ""))
 	var he *engine.HTTPError
 	if errors.Is(err, engine.ErrLocked) || !errors.As(err, &he) || he.Status != 423 || engine.Code(err) != "HTTP" {
 		t.Fatalf("got %v (%s), want HTTP 423", err, engine.Code(err))

@@ -12,13 +12,21 @@ import (
 )
 
 // StoredUpload is what a Store keeps to resume an upload later: the upload URL, the
-// file size, when it was created and the fingerprint. Nothing else, so no credential,
-// header or metadata value (which may be personal) is ever persisted.
+// file size, when it was created and expires, and the fingerprint. Nothing else, so no
+// credential, header or metadata value (which may be personal) is ever persisted.
 type StoredUpload struct {
 	Fingerprint string    `json:"fingerprint"`
 	URL         string    `json:"url"`
 	Size        int64     `json:"size"`
 	CreatedAt   time.Time `json:"createdAt"`
+	// ExpiresAt is when the server said it will discard the upload (its
+	// Upload-Expires); zero when it did not say.
+	ExpiresAt time.Time `json:"expiresAt,omitzero"`
+}
+
+// expired reports whether the server has discarded the upload by now, by its word.
+func (u StoredUpload) expired(now time.Time) bool {
+	return !u.ExpiresAt.IsZero() && !now.Before(u.ExpiresAt)
 }
 
 // Store persists upload URLs by fingerprint so an interrupted upload can be resumed

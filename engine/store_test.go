@@ -30,7 +30,7 @@ func TestStoreResumesAfterInterruption(t *testing.T) {
 	if err != nil || len(prev) != 1 || prev[0].Size != int64(len(data)) || prev[0].URL == "" || prev[0].CreatedAt.IsZero() {
 		t.Fatalf("stored uploads %+v, %v", prev, err)
 	}
-	sentBefore := srv.PatchBytes.Load()
+	sentBefore := srv.BodyBytes.Load()
 
 	c.OnProgress = nil
 	res, err := c.CreateAndUpload(context.Background(), f)
@@ -41,7 +41,7 @@ func TestStoreResumesAfterInterruption(t *testing.T) {
 		t.Fatalf("did not resume: %+v, %d POSTs", res, srv.Count(http.MethodPost))
 	}
 	srv.AssertStored(t, res.URL, data)
-	if extra := srv.PatchBytes.Load() - int64(len(data)); extra > testChunk {
+	if extra := srv.BodyBytes.Load() - int64(len(data)); extra > testChunk {
 		t.Fatalf("%d bytes re-sent (before resuming: %d)", extra, sentBefore)
 	}
 	if l, _ := store.List(context.Background()); len(l) != 0 {

@@ -8,35 +8,6 @@ import (
 	"time"
 )
 
-// create POSTs a new upload, remembers it in Store and reports it.
-func (cl *call) create(ctx context.Context) error {
-	err := cl.retrying(ctx, func() error {
-		rep, err := cl.do(ctx, http.MethodPost, cl.endpoint, nil, 0, func(h http.Header) {
-			cl.d.createHeaders(h, cl.size, cl.metadata)
-		})
-		if err != nil {
-			return err
-		}
-		cl.upload, err = cl.d.readCreate(rep, cl.endpoint)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	cl.reported, cl.offered = -1, 0
-	loc := cl.upload.String()
-	if cl.c.Store != nil && cl.fp != "" {
-		_ = cl.c.Store.Put(ctx, StoredUpload{Fingerprint: cl.fp, URL: loc, Size: cl.size, CreatedAt: time.Now().UTC()})
-	}
-	if cl.c.OnCreate != nil {
-		cl.c.OnCreate(loc)
-	}
-	if cl.c.OnUploadURL != nil {
-		cl.c.OnUploadURL(loc)
-	}
-	return nil
-}
-
 // open asks the server where the existing upload cl.upload stands (HEAD, retried) and
 // reports its URL. That offset is the call's baseline: later HEADs may not claim more
 // than it or the bytes sent since.
@@ -69,15 +40,15 @@ func (cl *call) resumeStored(ctx context.Context) (Result, bool, error) {
 	if err != nil || !found {
 		return Result{}, false, nil
 	}
-	// An entry is used only for the file and endpoint it was made for, and only when its
-	// URL is on an origin this call trusts: storage is not trusted input. Its URL is
-	// then treated as a server's: it adds no trust of its own.
+	// An entry is used only for the file and endpoint it was made for, only before it
+	// expires, and only when its URL is on an origin this call trusts: storage is not
+	// trusted input. Its URL is then treated as a server's: it adds no trust of its own.
 	u, err := parseEndpoint("stored upload URL", prev.URL)
-	if err != nil || prev.Size != cl.size || prev.Fingerprint != cl.fp || !cl.trusts(u) {
+	if err != nil || prev.Size != cl.size || prev.Fingerprint != cl.fp || !cl.trusts(u) || prev.expired(time.Now()) {
 		_ = st.Delete(ctx, cl.fp)
 		return Result{}, false, nil
 	}
-	cl.upload = u
+	cl.upload, cl.created, cl.expires = u, prev.CreatedAt, prev.ExpiresAt
 	offset, err := cl.open(ctx)
 	if err == nil {
 		var res Result
@@ -109,15 +80,15 @@ func dishonoured(err error) bool {
 		he.Status != http.StatusUnauthorized && !Recoverable(err)
 }
 
-// finish sends the file to cl.upload from offset and, per OnExpired, re-creates an
-// upload that disappeared. Store forgets the upload once it is complete.
+// finish sends the source to cl.upload from offset (-1: ask first) and, per
+// OnExpired, re-creates an upload that disappeared. Store forgets the upload once it
+// is complete.
 func (cl *call) finish(ctx context.Context, offset int64) (Result, error) {
 	err := cl.transfer(ctx, offset)
 	if cl.recreates(err) {
-		if err := cl.recreate(ctx); err != nil {
-			return Result{}, err
+		if offset, err = cl.recreate(ctx); err == nil {
+			err = cl.transfer(ctx, offset)
 		}
-		err = cl.transfer(ctx, 0)
 	}
 	if err != nil {
 		return Result{}, err
@@ -125,32 +96,20 @@ func (cl *call) finish(ctx context.Context, offset int64) (Result, error) {
 	if cl.c.Store != nil && cl.fp != "" {
 		_ = cl.c.Store.Delete(ctx, cl.fp)
 	}
-	return Result{URL: cl.upload.String(), Size: cl.size}, nil
+	return Result{URL: cl.upload.String(), Size: cl.size, ExpiresAt: cl.expires}, nil
 }
 
-// recreates reports whether err (the upload is gone) is to be met, per OnExpired, with
-// a new upload. That happens once per call: finish does not ask again.
-func (cl *call) recreates(err error) bool {
-	return errors.Is(err, ErrUploadExpired) && cl.c.OnExpired == ExpiredRecreate && cl.endpoint != nil && !cl.recreated
-}
-
-// recreate forgets the gone upload and creates a new one.
-func (cl *call) recreate(ctx context.Context) error {
-	cl.recreated = true
-	if cl.c.Store != nil && cl.fp != "" {
-		_ = cl.c.Store.Delete(ctx, cl.fp)
-	}
-	return cl.create(ctx)
-}
-
-// transfer is the PATCH loop from offset, with the recovery rules: a failed attempt
-// that the retry decision deems recoverable is followed by a HEAD and another attempt,
-// within the budget that attempts keeps; a 413 halves the chunk size.
+// transfer is the PATCH loop from offset (-1: ask with a HEAD first), with the
+// recovery rules: a failed attempt that the retry decision deems recoverable is
+// followed by a HEAD and another attempt, within the budget that attempts keeps; a 413
+// halves the chunk size.
 func (cl *call) transfer(ctx context.Context, offset int64) error {
-	a := newAttempts(cl.retry.MaxRetries, cl.size)
-	a.confirmed(offset)
-	cl.progress(offset)
-	needHead := false
+	a := newAttempts(cl.retry.MaxRetries)
+	needHead := offset < 0
+	if !needHead {
+		a.confirmed(offset, cl.size)
+		cl.progress(offset)
+	}
 	for {
 		var err error
 		if needHead {
@@ -160,34 +119,37 @@ func (cl *call) transfer(ctx context.Context, offset int64) error {
 					err = a.lostBytes(off)
 				}
 				if err == nil {
-					a.confirmed(off)
+					a.confirmed(off, cl.size)
 					offset, needHead = off, false
 					cl.progress(offset)
 					continue
 				}
 			}
 		} else {
-			if offset == cl.size {
+			if offset == cl.size && cl.declared {
 				return nil
 			}
-			n := min(cl.chunk.size(), cl.size-offset)
-			var next int64
+			n := cl.chunk.size()
+			if cl.size >= 0 {
+				n = min(n, cl.size-offset)
+			}
+			var next, sent int64
 			started := time.Now()
-			if next, err = cl.patch(ctx, offset, n); err == nil {
+			if next, sent, err = cl.patch(ctx, offset, n); err == nil {
 				cl.chunk.sent(next-offset, time.Since(started))
-				a.confirmed(next)
+				a.confirmed(next, cl.size)
 				gained := next - offset
 				offset = next
 				cl.progress(offset)
-				if gained >= min(minProgress, n) || offset == cl.size {
+				if gained >= min(minProgress, sent) || offset == cl.size {
 					continue
 				}
 				// A reply that confirms (almost) nothing of what was sent is a failed
 				// attempt, but the offset it names needs no HEAD.
-				err = fmt.Errorf("%w (%d of %d)", errNoProgress, gained, n)
+				err = fmt.Errorf("%w (%d of %d)", errNoProgress, gained, sent)
 			} else {
 				var he *HTTPError
-				if errors.As(err, &he) && he.Status == http.StatusRequestEntityTooLarge && cl.chunk.tooLarge(n) {
+				if errors.As(err, &he) && he.Status == http.StatusRequestEntityTooLarge && cl.chunk.tooLarge(sent) {
 					needHead = true
 					continue // a smaller body is the fix; no backoff, no budget
 				}
@@ -206,45 +168,104 @@ func (cl *call) progress(offset int64) {
 		return
 	}
 	cl.reported = offset
+	cl.in.confirmed(offset)
 	if cl.c.OnProgress != nil {
 		cl.c.OnProgress(offset, cl.size)
 	}
 }
 
-// head asks the server for the upload's offset. Beyond the dialect's checks, an
-// offset past every byte this call sent is a lie (or another writer), except on the
-// baseline HEAD that opens the call.
+// head asks the server for the upload's offset and judges the reply against the
+// source: the length must match (a stream of unknown length takes it from a server
+// that was told it), and an offset past every byte this call sent is a lie (or another
+// writer), except on the baseline HEAD that opens the call.
 func (cl *call) head(ctx context.Context, baseline bool) (int64, error) {
 	rep, err := cl.do(ctx, http.MethodHead, cl.upload, nil, 0, nil)
 	if err != nil {
 		return 0, err
 	}
-	off, err := cl.d.readHead(rep, cl.size)
+	st, err := cl.d.readHead(rep)
 	if err != nil {
 		return 0, err
 	}
+	offered := cl.offered
 	if baseline {
-		cl.offered = max(cl.offered, off)
-	} else if off > cl.offered {
-		return 0, protocolErr("HEAD offset %d is past the %d bytes sent to this upload", off, cl.offered)
+		offered = -1
 	}
-	return off, nil
+	if cl.size, err = judgeHead(st, cl.size, offered); err != nil {
+		return 0, err
+	}
+	cl.offered = max(cl.offered, st.offset)
+	cl.declared = !st.deferred
+	cl.expire(ctx, st.expires)
+	return st.offset, nil
 }
 
-// patch sends [offset, offset+n) and returns the offset the server confirmed.
-func (cl *call) patch(ctx context.Context, offset, n int64) (int64, error) {
-	body, err := cl.f.ReadSection(ctx, offset, n)
-	if err != nil {
-		return 0, fmt.Errorf("tus: reading bytes %d-%d of %s: %w", offset, offset+n, cl.f.Name(), err)
+// judgeHead checks a HEAD's state against a source of size bytes (-1: not known yet,
+// then the server's length is taken) and the bytes offered to the upload in this call
+// (-1: any, on the baseline HEAD). It returns the size.
+func judgeHead(st state, size, offered int64) (int64, error) {
+	switch {
+	case st.length >= 0 && size < 0:
+		size = st.length
+	case st.length >= 0 && st.length != size:
+		return size, fmt.Errorf("%w: the server's upload is %d bytes long, the source %d", errLengthMismatch, st.length, size)
 	}
-	cl.offered = max(cl.offered, offset+n)
-	rep, err := cl.do(ctx, http.MethodPatch, cl.upload, body, n, func(h http.Header) {
-		cl.d.appendHeaders(h, offset)
-	})
-	if err != nil {
-		return 0, err
+	switch {
+	case size >= 0 && st.offset > size:
+		return size, protocolErr("HEAD offset %d is past the size %d", st.offset, size)
+	case offered >= 0 && st.offset > offered:
+		return size, protocolErr("HEAD offset %d is past the %d bytes sent to this upload", st.offset, offered)
 	}
-	return cl.d.readAppend(rep, offset, n)
+	return size, nil
+}
+
+// patch sends up to n bytes from offset and returns the offset the server confirmed
+// and how many bytes it sent. When the source ends within them and the server does not
+// know the length yet, the request declares it.
+func (cl *call) patch(ctx context.Context, offset, n int64) (next, sent int64, err error) {
+	body, got, end, err := cl.in.read(ctx, offset, n)
+	if err != nil {
+		return 0, 0, err
+	}
+	if end {
+		if err := cl.ends(offset + got); err != nil {
+			body.Close()
+			return 0, got, err
+		}
+	}
+	a := appending{offset: offset, declare: -1}
+	if cl.size >= 0 && !cl.declared {
+		a.declare = cl.size
+	}
+	if cl.c.Checksum != "" {
+		if a.sum, err = cl.sum(ctx, offset, got); err != nil {
+			body.Close()
+			return 0, got, err
+		}
+	}
+	cl.offered = max(cl.offered, offset+got)
+	rep, err := cl.do(ctx, http.MethodPatch, cl.upload, body, got, func(h http.Header) { cl.d.appendHeaders(h, a) })
+	if err != nil {
+		return 0, got, err
+	}
+	st, err := cl.d.readAppend(rep, offset, got)
+	if err != nil {
+		return 0, got, err
+	}
+	if a.declare >= 0 {
+		cl.declared = true
+	}
+	cl.expire(ctx, st.expires)
+	return st.offset, got, nil
+}
+
+// expire records the upload's expiry from a reply that names one, in Store too.
+func (cl *call) expire(ctx context.Context, t time.Time) {
+	if t.IsZero() || t.Equal(cl.expires) {
+		return
+	}
+	cl.expires = t
+	cl.remember(ctx)
 }
 
 // forget removes every Store entry for the upload at url.

@@ -1,66 +1,125 @@
 package engine
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 )
 
-// tus1 is tus 1.0.0 (https://tus.io/protocols/resumable-upload): the core protocol
-// plus the creation and termination extensions.
+// tus1 is tus 1.0.0 (https://tus.io/protocols/resumable-upload): the core protocol and
+// the creation, creation-with-upload, creation-defer-length, termination, checksum and
+// expiration extensions.
 type tus1 struct{}
 
-const tusVersion = "1.0.0"
+const (
+	tusVersion  = "1.0.0"
+	contentType = "application/offset+octet-stream"
+	// statusChecksumMismatch is the checksum extension's answer to corrupted bytes.
+	statusChecksumMismatch = 460
+)
 
 func (tus1) common(h http.Header) { h.Set("Tus-Resumable", tusVersion) }
 
-func (tus1) createHeaders(h http.Header, size int64, metadata string) {
-	h.Set("Upload-Length", strconv.FormatInt(size, 10))
-	if metadata != "" {
-		h.Set("Upload-Metadata", metadata)
+func (tus1) createHeaders(h http.Header, c creation) {
+	if c.size < 0 {
+		h.Set("Upload-Defer-Length", "1")
+	} else {
+		h.Set("Upload-Length", strconv.FormatInt(c.size, 10))
+	}
+	if c.metadata != "" {
+		h.Set("Upload-Metadata", c.metadata)
+	}
+	if c.body > 0 {
+		h.Set("Content-Type", contentType)
 	}
 }
 
-func (d tus1) readCreate(rep *reply, endpoint *url.URL) (*url.URL, error) {
+// readCreate wants 201 with a Location. A reply to a POST that carried bytes may be an
+// error that still names the upload (tusd creates it, then fails on the body): that
+// upload exists and the loop continues it after a HEAD.
+func (d tus1) readCreate(rep *reply, endpoint *url.URL, c creation) (*url.URL, state, error) {
+	st := state{offset: -1, length: -1}
 	if rep.status != http.StatusCreated {
 		if rep.status >= 200 && rep.status < 300 {
-			return nil, protocolErr("POST %s answered %d, want 201 Created: is it a tus endpoint?", endpoint, rep.status)
+			return nil, st, protocolErr("POST %s answered %d, want 201 Created: is it a tus endpoint?", endpoint, rep.status)
 		}
-		return nil, rep.httpError()
+		if c.body > 0 && rep.header.Get("Location") != "" && d.checkVersion(rep) == nil {
+			if u, err := resolveLocation(endpoint, rep.header.Get("Location")); err == nil {
+				return u, st, nil
+			}
+		}
+		return nil, st, rep.httpError()
 	}
 	if err := d.checkVersion(rep); err != nil {
-		return nil, err
+		return nil, st, err
 	}
-	return resolveLocation(endpoint, rep.header.Get("Location"))
+	u, err := resolveLocation(endpoint, rep.header.Get("Location"))
+	if err != nil {
+		return nil, st, err
+	}
+	st.expires = parseExpires(rep.header.Get("Upload-Expires"))
+	if c.body == 0 {
+		st.offset = 0
+	} else if v := rep.header.Get("Upload-Offset"); v != "" {
+		// A server without creation-with-upload ignores the bytes and names no offset.
+		if st.offset, err = patchOffset(rep.header, 0, c.body); err != nil {
+			return nil, st, err
+		}
+	}
+	return u, st, nil
 }
 
-func (d tus1) readHead(rep *reply, size int64) (int64, error) {
+func (d tus1) readHead(rep *reply) (state, error) {
+	st := state{offset: -1, length: -1}
 	if rep.status != http.StatusOK && rep.status != http.StatusNoContent {
-		return 0, rep.httpError()
+		return st, rep.httpError()
 	}
 	if err := d.checkVersion(rep); err != nil {
-		return 0, err
+		return st, err
 	}
-	return headOffset(rep.header, size)
+	var err error
+	if st.offset, err = parseSize("Upload-Offset", rep.header.Get("Upload-Offset")); err != nil {
+		return st, err
+	}
+	if l := rep.header.Get("Upload-Length"); l != "" {
+		if st.length, err = parseSize("Upload-Length", l); err != nil {
+			return st, err
+		}
+	}
+	st.deferred = rep.header.Get("Upload-Defer-Length") == "1" && st.length < 0
+	st.expires = parseExpires(rep.header.Get("Upload-Expires"))
+	return st, nil
 }
 
-func (tus1) appendHeaders(h http.Header, offset int64) {
-	h.Set("Upload-Offset", strconv.FormatInt(offset, 10))
-	h.Set("Content-Type", "application/offset+octet-stream")
+func (tus1) appendHeaders(h http.Header, a appending) {
+	h.Set("Upload-Offset", strconv.FormatInt(a.offset, 10))
+	h.Set("Content-Type", contentType)
+	if a.declare >= 0 {
+		h.Set("Upload-Length", strconv.FormatInt(a.declare, 10))
+	}
+	if a.sum != "" {
+		h.Set("Upload-Checksum", a.sum)
+	}
 }
 
-func (d tus1) readAppend(rep *reply, offset, n int64) (int64, error) {
+func (d tus1) readAppend(rep *reply, offset, n int64) (state, error) {
+	st := state{offset: -1, length: -1}
 	if rep.status != http.StatusNoContent {
 		if rep.status >= 200 && rep.status < 300 {
-			return 0, protocolErr("PATCH answered %d, want 204 No Content", rep.status)
+			return st, protocolErr("PATCH answered %d, want 204 No Content", rep.status)
 		}
-		return 0, rep.httpError()
+		return st, rep.httpError()
 	}
 	if err := d.checkVersion(rep); err != nil {
-		return 0, err
+		return st, err
 	}
-	return patchOffset(rep.header, offset, n)
+	var err error
+	st.offset, err = patchOffset(rep.header, offset, n)
+	st.expires = parseExpires(rep.header.Get("Upload-Expires"))
+	return st, err
 }
 
 // readDelete accepts 204 (the protocol's answer), 200, and 404 or 410: an upload that
@@ -73,11 +132,26 @@ func (tus1) readDelete(rep *reply) error {
 	return rep.httpError()
 }
 
-func (tus1) readOptions(rep *reply, size int64, creating bool) error {
+func (tus1) readOptions(rep *reply) (capabilities, error) {
+	var c capabilities
 	if rep.status != http.StatusOK && rep.status != http.StatusNoContent {
-		return fmt.Errorf("%w: OPTIONS %s answered %d", ErrUnsupportedServer, rep.url, rep.status)
+		return c, fmt.Errorf("%w: OPTIONS %s answered %d", ErrUnsupportedServer, rep.url, rep.status)
 	}
-	return checkCapabilities(rep.header, size, creating)
+	c.versions = rep.header.Get("Tus-Version")
+	c.extensions = tokens(rep.header.Get("Tus-Extension"))
+	c.checksums = tokens(rep.header.Get("Tus-Checksum-Algorithm"))
+	if v := rep.header.Get("Tus-Max-Size"); v != "" {
+		var err error
+		if c.maxSize, err = parseSize("Tus-Max-Size", v); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// checksum is the Upload-Checksum value for a digest.
+func checksumHeader(algorithm string, digest []byte) string {
+	return algorithm + " " + base64.StdEncoding.EncodeToString(digest)
 }
 
 // checkVersion requires Tus-Resumable: 1.0.0 on a reply: its absence is how a web
@@ -91,4 +165,15 @@ func (tus1) checkVersion(rep *reply) error {
 	default:
 		return protocolErr("%s %s: reply has Tus-Resumable %.32q, want 1.0.0", rep.method, rep.url, v)
 	}
+}
+
+// tokens splits a comma-separated header value.
+func tokens(list string) []string {
+	var out []string
+	for _, t := range strings.Split(list, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -3,8 +3,9 @@ package tusdtest
 import (
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -58,8 +59,19 @@ func HostileCases(match func(name, method string) func(*http.Request) bool) []Ho
 		}
 	}
 	backwards := func(name string) Fault {
-		// The case's second PATCH answers 1, below the offset its first one confirmed.
-		return Rewrite(second(match(name, http.MethodPatch)), func(_ *int, h http.Header) { h.Set("Upload-Offset", "1") })
+		// The case's first PATCH past byte 0 (after the creation's data, or a first
+		// PATCH) answers an offset one below where it started.
+		m := match(name, http.MethodPatch)
+		var fired atomic.Bool
+		return func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+			at, _ := strconv.ParseInt(r.Header.Get("Upload-Offset"), 10, 64)
+			if !m(r) || at == 0 || fired.Swap(true) {
+				return false
+			}
+			return Rewrite(func(*http.Request) bool { return true }, func(_ *int, h http.Header) {
+				h.Set("Upload-Offset", strconv.FormatInt(at-1, 10))
+			})(w, r, next)
+		}
 	}
 	drip := func(name string) Fault {
 		return Drip(match(name, http.MethodPatch), http.StatusInternalServerError, http.Header{"Location": {"/files/dripping"}}, 100*time.Millisecond)
@@ -113,19 +125,4 @@ func HostileCases(match func(name, method string) func(*http.Request) bool) []Ho
 	// Engine only: the e2e run uploads once with storage off, so it never sends HEAD.
 	const head = "HEAD offset past length"
 	return append(cases, HostileCase{Name: head, Fault: header("HEAD", "Upload-Offset", "999999999")(head), Code: "PROTOCOL", Side: EngineOnly, Resume: true})
-}
-
-// second is true only for the second request match accepts.
-func second(match func(*http.Request) bool) func(*http.Request) bool {
-	var mu sync.Mutex
-	seen := 0
-	return func(r *http.Request) bool {
-		if !match(r) {
-			return false
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		seen++
-		return seen == 2
-	}
 }

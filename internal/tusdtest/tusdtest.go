@@ -42,8 +42,9 @@ type Server struct {
 	mu    sync.Mutex
 	fault []Fault
 	log   []Record
-	// PatchBytes counts PATCH body bytes that arrived from clients (before faults).
-	PatchBytes atomic.Int64
+	// BodyBytes counts upload bytes that arrived from clients (before faults): PATCH
+	// bodies, and POST bodies that carry the first chunk (creation-with-upload).
+	BodyBytes atomic.Int64
 }
 
 // Options tune the embedded tusd.
@@ -102,8 +103,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log = append(s.log, Record{Method: r.Method, Path: r.URL.Path, Status: sw.status})
 		s.mu.Unlock()
 	}()
-	if r.Method == http.MethodPatch {
-		r.Body = &countingBody{ReadCloser: r.Body, n: &s.PatchBytes}
+	if r.Method == http.MethodPatch || r.Method == http.MethodPost && r.ContentLength > 0 {
+		r.Body = &countingBody{ReadCloser: r.Body, n: &s.BodyBytes}
 	}
 	s.mu.Lock()
 	faults := append([]Fault(nil), s.fault...)
