@@ -217,7 +217,7 @@ func runScenario(t *testing.T, s *scenario, f matrixFault) {
 		t.Fatalf("stored %d bytes sha256 %.16s, want %d bytes %.16s", n, got, s.size, want)
 	}
 	complete = true
-	resent = s.tusd.PatchBytes.Load() - int64(s.size)
+	resent = s.tusd.BodyBytes.Load() - int64(s.size)
 	if resent > matrixChunk {
 		t.Errorf("%d bytes re-sent, more than one chunk (%d)", resent, matrixChunk)
 	}

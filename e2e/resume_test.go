@@ -93,7 +93,7 @@ func TestPauseWithSignalThenResume(t *testing.T) {
 		t.Fatalf("not resumed: %+v, %d POSTs", r, e.tusd.Count(http.MethodPost))
 	}
 	e.tusd.AssertStored(t, r.URL, pattern(size, 5))
-	if extra := e.tusd.PatchBytes.Load() - size; extra > chunk {
+	if extra := e.tusd.BodyBytes.Load() - size; extra > chunk {
 		t.Fatalf("%d bytes re-sent, more than the interrupted chunk", extra)
 	}
 	if n := eval[int](e, `tus.listUploads().then(l => l.length)`); n != 0 {
@@ -120,7 +120,7 @@ func TestReloadThenResumeFromLocalStorage(t *testing.T) {
 		t.Fatalf("not resumed after reload: %+v, %d POSTs", r, e.tusd.Count(http.MethodPost))
 	}
 	e.tusd.AssertStored(t, r.URL, pattern(size, 6))
-	if extra := e.tusd.PatchBytes.Load() - size; extra > chunk {
+	if extra := e.tusd.BodyBytes.Load() - size; extra > chunk {
 		t.Fatalf("%d bytes re-sent", extra)
 	}
 	if n := eval[int](e, `Object.keys(localStorage).filter(k => k.startsWith('tuswasm::')).length`); n != 0 {

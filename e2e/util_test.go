@@ -38,3 +38,12 @@ func setFiles(t *testing.T, tab context.Context, sel string, paths ...string) {
 		t.Fatal(err)
 	}
 }
+
+func mustMarshal(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

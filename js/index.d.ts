@@ -44,6 +44,8 @@ export interface StoredUpload {
   url: string
   size: number
   createdAt: string
+  /** When the server said it discards the upload (Upload-Expires); entries past it are dropped. */
+  expiresAt?: string
 }
 
 /** A custom storage for upload URLs; methods may be sync or async. */
@@ -112,9 +114,22 @@ export interface CommonOptions extends StorageOptions {
   onShouldRetry?: (err: TusError, attempt: number) => boolean | void | Promise<boolean | void>
 }
 
+/**
+ * What an upload sends: a Blob or File (resumable after a reload, remembered in
+ * storage), or a ReadableStream of Uint8Array chunks (read once: pause and resume work
+ * in the same page, nothing is stored, and it cannot be read again after completion).
+ */
+export type UploadSource = Blob | ReadableStream<Uint8Array>
+
 /** Options of the calls that create an upload or send a file. */
 export interface CreateOptions extends CommonOptions {
   metadata?: Record<string, string>
+  /**
+   * A stream's length, when known up front; otherwise the upload is created with
+   * Upload-Defer-Length (the server needs creation-defer-length) and the length is
+   * declared with the last PATCH. For a Blob it must equal blob.size.
+   */
+  uploadSize?: number
   checkServerCapabilities?: boolean
   /** Hold a Web Lock on the file so two tabs cannot upload it at once. */
   useFileLock?: boolean
@@ -140,14 +155,27 @@ export interface UploadOptions extends CreateOptions {
   chunkSize?: number
   /** false: every PATCH carries exactly chunkSize bytes (default true). */
   adaptiveChunkSize?: boolean
+  /**
+   * The first chunk travels in the creation POST (creation-with-upload): one round trip
+   * less. Default true (tus-js-client: false); skipped when OPTIONS shows a server
+   * without the extension or a checksum is set, and a server or proxy that refuses the
+   * bytes gets the POST again without them.
+   */
+  uploadDataDuringCreation?: boolean
+  /**
+   * Each PATCH carries Upload-Checksum over its bytes (SubtleCrypto); the server must
+   * list the algorithm (OPTIONS is sent first). A 460 reply re-sends the chunk.
+   */
+  checksum?: 'sha1' | 'sha256' | 'sha384' | 'sha512'
   /** What to do when the upload URL answers 404/410 mid-upload. */
   onExpired?: 'error' | 'recreate'
   /**
    * Bytes the server has confirmed of the current upload: monotonic, at least once per
    * chunk, ends at total. It goes back only after onUploadUrlAvailable announced a new
-   * upload that replaces an expired one.
+   * upload that replaces an expired one. total is null while a stream's length is not
+   * known.
    */
-  onProgress?: (sent: number, total: number) => void
+  onProgress?: (sent: number, total: number | null) => void
 }
 
 /** Options of upload(): an existing upload's URL is required. */
@@ -165,12 +193,14 @@ export interface UploadResult {
   size: number
   /** True when an upload remembered in storage was continued. */
   resumed: boolean
+  /** When the server will discard the upload (Upload-Expires), if it said. */
+  expiresAt?: string
 }
 
 export declare function init(options?: InitOptions): Promise<void>
-export declare function createAndUpload(file: Blob, options: UploadOptions): Promise<UploadResult>
-export declare function create(file: Blob, options: CreateOptions): Promise<string>
-export declare function upload(file: Blob, options: ExistingUploadOptions): Promise<UploadResult>
+export declare function createAndUpload(file: UploadSource, options: UploadOptions): Promise<UploadResult>
+export declare function create(file: UploadSource, options: CreateOptions): Promise<string>
+export declare function upload(file: UploadSource, options: ExistingUploadOptions): Promise<UploadResult>
 export declare function terminate(uploadUrl: string | URL, options?: CommonOptions): Promise<void>
 export declare function findPreviousUploads(file: Blob, options: StorageOptions & { endpoint: string | URL }): Promise<StoredUpload[]>
 export declare function listUploads(options?: StorageOptions): Promise<StoredUpload[]>
@@ -179,8 +209,8 @@ export declare function removeUpload(fingerprint: string, options?: StorageOptio
 export declare function stats(): { wasmMemoryBytes: number, goroutines: number }
 
 export declare class Upload {
-  constructor(file: Blob, options: UploadClassOptions)
-  readonly file: Blob
+  constructor(file: UploadSource, options: UploadClassOptions)
+  readonly file: UploadSource
   readonly options: UploadClassOptions
   /** The upload URL, once created or resumed. */
   readonly url: string | null

@@ -47,7 +47,7 @@ async function load ({ wasmURL, wasmExecURL }) {
   const go = new globalThis.Go()
   const { instance } = await instantiate(wasmURL, go.importObject)
   memory = instance.exports.mem
-  globalThis.__tuswasm = { host: { send, error: convert } } // the Go program takes this and leaves its API
+  globalThis.__tuswasm = { host: { send, error: convert, stream: streamSource, digest } } // the Go program takes this and leaves its API
   go.run(instance).catch(() => {}) // resolves only if the Go program exits
   api = globalThis.__tuswasm?.host ? null : globalThis.__tuswasm
   delete globalThis.__tuswasm
@@ -69,6 +69,79 @@ function send (url, method, headers, body, credentials, signal) {
     for (const [k, v] of r.headers) out += k + '\n' + v + '\n'
     return [r.status, r.type, out, r.body]
   })
+}
+
+// A ReadableStream's bytes, read once: StreamSource keeps those not yet confirmed by
+// the server (about a chunk) as the stream's own Uint8Arrays, so they never enter wasm
+// memory, and hands each request a Blob of them (no browser here streams a request
+// body over HTTP/1.1). One StreamSource per stream, so a pause and resume continue it.
+const sources = new WeakMap()
+
+function streamSource (stream) {
+  let s = sources.get(stream)
+  if (!s) sources.set(stream, (s = new StreamSource(stream)))
+  return s
+}
+
+class StreamSource {
+  #reader
+  #chunks = [] // kept bytes, from #start to #end
+  #start = 0
+  #end = 0
+  #done = false
+
+  constructor (stream) {
+    this.#reader = stream.getReader() // throws when another reader holds it
+  }
+
+  // section resolves to [blob, got, end]: up to n bytes from off, and whether the
+  // stream ends right after them (it reads a byte ahead to know).
+  async section (off, n) {
+    if (off < this.#start || off > this.#end) {
+      throw new RangeError(`the stream no longer holds bytes from ${off} (it keeps ${this.#start}-${this.#end})`)
+    }
+    while (!this.#done && this.#end <= off + n) {
+      const { value, done } = await this.#reader.read()
+      if (done) {
+        this.#done = true
+      } else if (!(value instanceof Uint8Array)) {
+        throw new TypeError(`the stream gave ${Object.prototype.toString.call(value)}, not Uint8Array chunks`)
+      } else if (value.byteLength > 0) {
+        this.#chunks.push(value)
+        this.#end += value.byteLength
+      }
+    }
+    const got = Math.min(n, this.#end - off)
+    const parts = []
+    let pos = this.#start
+    for (const c of this.#chunks) {
+      const a = Math.max(off, pos)
+      const b = Math.min(off + got, pos + c.byteLength)
+      if (a < b) parts.push(c.subarray(a - pos, b - pos))
+      pos += c.byteLength
+    }
+    return [new Blob(parts), got, this.#done && off + got === this.#end]
+  }
+
+  // release lets go of the bytes before off: the server confirmed them.
+  release (off) {
+    while (this.#chunks.length && this.#start + this.#chunks[0].byteLength <= off) {
+      this.#start += this.#chunks.shift().byteLength
+    }
+    if (this.#chunks.length && off > this.#start) {
+      this.#chunks[0] = this.#chunks[0].slice(off - this.#start) // a copy, so the rest can go
+      this.#start = off
+    }
+  }
+}
+
+const digestNames = { sha1: 'SHA-1', sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512' }
+
+// digest hashes a Blob with SubtleCrypto; null where there is none (not a secure
+// context), and the Go side hashes the bytes itself.
+async function digest (blob, algorithm) {
+  if (!globalThis.crypto?.subtle) return null
+  return new Uint8Array(await crypto.subtle.digest(digestNames[algorithm], await blob.arrayBuffer()))
 }
 
 async function instantiate (url, imports) {
@@ -128,9 +201,9 @@ async function call (name, first, options, internal) {
 }
 
 /**
- * Uploads a Blob or File: resumes the upload remembered in storage for this file and
- * endpoint if the server still has it, otherwise creates a new one.
- * @returns {Promise<{url: string, size: number, resumed: boolean}>}
+ * Uploads a Blob, File or ReadableStream: resumes the upload remembered in storage for
+ * this file and endpoint if the server still has it, otherwise creates a new one.
+ * @returns {Promise<{url: string, size: number, resumed: boolean, expiresAt?: string}>}
  */
 export async function createAndUpload (file, options) {
   return call('createAndUpload', file, options)

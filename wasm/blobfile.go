@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -27,7 +28,6 @@ type blobFile struct {
 	name    string
 	size    int64
 	modTime time.Time
-	buf     []byte // reused by sections read from Go
 
 	mu   sync.Mutex
 	next *blobSlice // made ahead of need (see prefetch)
@@ -83,7 +83,7 @@ func (f *blobFile) ReadSection(ctx context.Context, off, n int64) (io.ReadCloser
 		}
 	}
 	go f.prefetch(off+n, n)
-	return &blobSection{f: f, slice: slice, off: off, n: n, ctx: ctx}, nil
+	return &blobSection{slice: slice, off: off, n: n, ctx: ctx}, nil
 }
 
 // prefetch makes the slice the engine will most likely ask for next, the same length
@@ -103,9 +103,10 @@ func (f *blobFile) prefetch(off, n int64) {
 	}
 }
 
-// blobSection is one chunk. The fetch transport recognises it and uses slice directly.
+// blobSection is one request's bytes as a Blob (a File's slice, or a stream's chunks).
+// The fetch transport recognises it and sends the Blob itself; reading it from Go
+// (another transport, or hashing without SubtleCrypto) pulls the bytes in.
 type blobSection struct {
-	f     *blobFile
 	slice safejs.Value
 	off   int64
 	n     int64
@@ -142,10 +143,7 @@ func (s *blobSection) load() error {
 	if err != nil {
 		return err
 	}
-	if int64(cap(s.f.buf)) < s.n {
-		s.f.buf = make([]byte, s.n)
-	}
-	s.data = s.f.buf[:s.n]
+	s.data = make([]byte, s.n)
 	got, err := safejs.CopyBytesToGo(s.data, u8)
 	if err != nil {
 		return err
@@ -157,6 +155,27 @@ func (s *blobSection) load() error {
 }
 
 func (s *blobSection) Close() error { return nil }
+
+// Sum digests the section with SubtleCrypto (index.js's digest), so its bytes stay
+// out of wasm memory. Without SubtleCrypto (not a secure context) it says so, and the
+// engine reads the bytes and hashes them in Go.
+func (s *blobSection) Sum(ctx context.Context, algorithm string) ([]byte, error) {
+	p, err := jsDigest.Invoke(s.slice, algorithm)
+	var d safejs.Value
+	if err == nil {
+		d, err = await(ctx, p)
+	}
+	if err != nil {
+		return nil, readError(thrown(err))
+	}
+	if d.IsNull() {
+		return nil, errors.ErrUnsupported
+	}
+	n, _ := d.Length()
+	sum := make([]byte, n)
+	_, err = safejs.CopyBytesToGo(sum, d)
+	return sum, err
+}
 
 // readError maps a failed Blob read: Chromium throws NotReadableError when the file
 // behind a File changed on disk after it was picked.

@@ -23,6 +23,8 @@ var (
 	jsSend safejs.Value
 	// jsMakeError is index.js's convert: a rejection object to TusError/AbortError.
 	jsMakeError safejs.Value
+	// jsDigest is index.js's digest(blob, algorithm): SubtleCrypto, or null.
+	jsDigest safejs.Value
 )
 
 // takeHost picks up what index.js leaves in globalThis.__tuswasm.host before it starts
@@ -35,11 +37,16 @@ func takeHost() error {
 	if err == nil {
 		jsSend, err = host.Get("send")
 	}
-	if err == nil {
-		jsMakeError, err = host.Get("error")
+	for name, to := range map[string]*safejs.Value{"error": &jsMakeError, "stream": &jsStreamSource, "digest": &jsDigest} {
+		if err == nil {
+			*to, err = host.Get(name)
+		}
+		if err == nil && !isFunction(*to) {
+			err = fmt.Errorf("no %s function", name)
+		}
 	}
-	if err == nil && (!isFunction(jsSend) || !isFunction(jsMakeError)) {
-		err = errors.New("no send or error function")
+	if err == nil && !isFunction(jsSend) {
+		err = errors.New("no send function")
 	}
 	if err != nil {
 		return fmt.Errorf("tuswasm: start the module through index.js: %w", err)

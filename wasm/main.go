@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"runtime"
 	"syscall/js"
+	"time"
 
 	"github.com/hack-pad/safejs"
 	"github.com/tuswasm/tuswasm/engine"
@@ -79,13 +80,14 @@ func stats() any {
 // context cancelled by the options' AbortSignal.
 type call struct {
 	client      *engine.Client
-	file        *blobFile
+	src         engine.Source // a *blobFile or a *jsStream
 	ctx         context.Context
 	cleanup     []func()
 	uploadURL   string
 	credentials string
 	useLock     bool
 	waitLock    bool
+	uploadSize  int64 // -1 when not given
 }
 
 func (c *call) close() {
@@ -97,7 +99,7 @@ func (c *call) close() {
 // newCall builds the call for the exported function in from its file (may be
 // undefined), options and index.js's internal argument (see internalArg).
 func newCall(in scope, fileV, opts, internal safejs.Value) (*call, error) {
-	c := &call{ctx: context.Background(), client: &engine.Client{Store: newLocalStore()}}
+	c := &call{ctx: context.Background(), client: &engine.Client{Store: newLocalStore()}, uploadSize: -1}
 	ok := false
 	defer func() {
 		if !ok {
@@ -120,14 +122,36 @@ func newCall(in scope, fileV, opts, internal safejs.Value) (*call, error) {
 			return (&webLock{name: "tuswasm:" + fingerprint, wait: wait}).acquire(ctx)
 		}
 	}
-	if !isNullish(fileV) {
-		var err error
-		if c.file, err = newBlobFile(fileV); err != nil {
-			return nil, err
-		}
+	if err := c.source(fileV); err != nil {
+		return nil, err
 	}
 	ok = true
 	return c, nil
+}
+
+// source reads the call's first argument: a Blob (or File), a ReadableStream, or
+// nothing (calls that take none).
+func (c *call) source(v safejs.Value) error {
+	switch {
+	case isNullish(v):
+		return nil
+	case isReadableStream(v):
+		if c.useLock {
+			return badOption("useFileLock applies to a Blob or File, not a stream")
+		}
+		s, err := newJSStream(v, c.uploadSize)
+		c.src = s
+		return err
+	}
+	f, err := newBlobFile(v)
+	if err != nil {
+		return err
+	}
+	if c.uploadSize >= 0 && c.uploadSize != f.size {
+		return badOption("uploadSize %d differs from the Blob's size %d (it is for streams)", c.uploadSize, f.size)
+	}
+	c.src = f
+	return nil
 }
 
 // after is args from i on (none when there are fewer).
@@ -139,15 +163,19 @@ func after(args []safejs.Value, i int) []safejs.Value {
 }
 
 func result(r engine.Result) map[string]any {
-	return map[string]any{"url": r.URL, "size": float64(r.Size), "resumed": r.Resumed}
+	o := map[string]any{"url": r.URL, "size": float64(r.Size), "resumed": r.Resumed}
+	if !r.ExpiresAt.IsZero() {
+		o["expiresAt"] = r.ExpiresAt.UTC().Format(time.RFC3339)
+	}
+	return o
 }
 
-// withFile runs fn with the call built from (file, options, internal), and requires
-// the file.
-func withFile(in scope, args []safejs.Value, fn func(c *call) (any, error)) (any, error) {
+// withSource runs fn with the call built from (source, options, internal), and
+// requires the source: a Blob, a File or a ReadableStream.
+func withSource(in scope, args []safejs.Value, fn func(c *call) (any, error)) (any, error) {
 	return withCall(in, arg(args, 0), after(args, 1), func(c *call) (any, error) {
-		if c.file == nil {
-			return nil, badOption("a Blob or File is required")
+		if c.src == nil {
+			return nil, badOption("a Blob, File or ReadableStream is required")
 		}
 		return fn(c)
 	})
@@ -178,24 +206,24 @@ func fromServer(internal safejs.Value) bool {
 }
 
 func createAndUpload(args []safejs.Value) (any, error) {
-	return withFile(inCreateAndUpload, args, func(c *call) (any, error) {
-		r, err := c.client.CreateAndUpload(c.ctx, c.file)
+	return withSource(inCreateAndUpload, args, func(c *call) (any, error) {
+		r, err := c.client.CreateAndUpload(c.ctx, c.src)
 		return result(r), err
 	})
 }
 
 func create(args []safejs.Value) (any, error) {
-	return withFile(inCreate, args, func(c *call) (any, error) {
-		return c.client.Create(c.ctx, c.file)
+	return withSource(inCreate, args, func(c *call) (any, error) {
+		return c.client.Create(c.ctx, c.src)
 	})
 }
 
 func upload(args []safejs.Value) (any, error) {
-	return withFile(inUpload, args, func(c *call) (any, error) {
+	return withSource(inUpload, args, func(c *call) (any, error) {
 		if c.uploadURL == "" {
 			return nil, badOption("uploadUrl is required")
 		}
-		r, err := c.client.Upload(c.ctx, c.file, engine.UploadURL{URL: c.uploadURL, FromServer: fromServer(arg(args, 2))})
+		r, err := c.client.Upload(c.ctx, c.src, engine.UploadURL{URL: c.uploadURL, FromServer: fromServer(arg(args, 2))})
 		return result(r), err
 	})
 }
@@ -220,18 +248,19 @@ func terminate(args []safejs.Value) (any, error) {
 }
 
 func findPreviousUploads(args []safejs.Value) (any, error) {
-	return withFile(inFind, args, func(c *call) (any, error) {
-		list, err := c.client.FindPreviousUploads(c.ctx, c.file)
+	return withSource(inFind, args, func(c *call) (any, error) {
+		f, ok := c.src.(*blobFile)
+		if !ok {
+			return nil, badOption("a stream is never stored: findPreviousUploads takes a Blob or File")
+		}
+		list, err := c.client.FindPreviousUploads(c.ctx, f)
 		return storedToJS(list), err
 	})
 }
 
 func listUploads(args []safejs.Value) (any, error) {
 	return withCall(inList, safejs.Undefined(), args, func(c *call) (any, error) {
-		if c.client.Store == nil {
-			return []any{}, nil
-		}
-		list, err := c.client.Store.List(c.ctx)
+		list, err := c.client.ListUploads(c.ctx)
 		return storedToJS(list), err
 	})
 }

@@ -91,6 +91,20 @@ func init() {
 			c.client.FixedChunkSize = !adaptive
 			return err
 		}},
+		{"uploadDataDuringCreation", "a boolean", sending, isBoolean, func(c *call, v safejs.Value) error {
+			data, err := v.Bool()
+			c.client.DisableCreationWithUpload = !data
+			return err
+		}},
+		{"uploadSize", "a non-negative number of bytes", uploading, isNonNegative, func(c *call, v safejs.Value) error {
+			n, err := v.Float()
+			c.uploadSize = int64(n)
+			return err
+		}},
+		{"checksum", "'sha1', 'sha256', 'sha384' or 'sha512'", sending, oneOf(engine.ChecksumAlgorithms()...), func(c *call, v safejs.Value) (err error) {
+			c.client.Checksum, err = v.String()
+			return err
+		}},
 		{"requestTimeoutMs", "a number of milliseconds (0: none)", requests, isNonNegative, func(c *call, v safejs.Value) error {
 			ms, err := v.Float()
 			c.client.RequestTimeout = time.Duration(ms * float64(time.Millisecond))
@@ -126,7 +140,13 @@ func init() {
 			return nil
 		}},
 		{"onProgress", "a function", sending, isFunction, func(c *call, fn safejs.Value) error {
-			c.client.OnProgress = func(sent, total int64) { c.notify(fn, float64(sent), float64(total)) }
+			c.client.OnProgress = func(sent, total int64) {
+				if total < 0 {
+					c.notify(fn, float64(sent), nil) // a stream whose length is not known yet
+					return
+				}
+				c.notify(fn, float64(sent), float64(total))
+			}
 			return nil
 		}},
 		{"onBeforeRequest", "a function", requests, isFunction, readBeforeRequest},

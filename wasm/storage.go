@@ -147,10 +147,14 @@ func (s jsStore) List(ctx context.Context) ([]engine.StoredUpload, error) {
 // storedObject is u as a plain object: what storage callbacks receive, what
 // findPreviousUploads returns, and (as JSON) what localStorage holds.
 func storedObject(u engine.StoredUpload) map[string]any {
-	return map[string]any{
+	o := map[string]any{
 		"fingerprint": u.Fingerprint, "url": u.URL, "size": float64(u.Size),
 		"createdAt": u.CreatedAt.UTC().Format(time.RFC3339),
 	}
+	if !u.ExpiresAt.IsZero() {
+		o["expiresAt"] = u.ExpiresAt.UTC().Format(time.RFC3339)
+	}
+	return o
 }
 
 // storedFrom reads an entry back; ok is false for anything without a URL.
@@ -167,6 +171,9 @@ func storedFrom(v safejs.Value) (u engine.StoredUpload, ok bool) {
 	}
 	if at, _ := getString(v, "createdAt"); at != "" {
 		u.CreatedAt, _ = time.Parse(time.RFC3339, at)
+	}
+	if at, _ := getString(v, "expiresAt"); at != "" {
+		u.ExpiresAt, _ = time.Parse(time.RFC3339, at)
 	}
 	return u, true
 }

@@ -1,0 +1,68 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/hack-pad/safejs"
+	"github.com/tuswasm/tuswasm/engine"
+)
+
+var (
+	jsReadableStream = safejs.MustGetGlobal("ReadableStream")
+	// jsStreamSource is index.js's streamSource(stream): the one StreamSource that
+	// reads stream and keeps its unconfirmed bytes as JS chunks.
+	jsStreamSource safejs.Value
+)
+
+// jsStream is an engine.Stream over a ReadableStream. The bytes stay in JavaScript:
+// each section is a Blob made of the stream's own chunks, which the fetch transport
+// sends as it is, like a File's slice.
+type jsStream struct {
+	src  safejs.Value
+	size int64 // uploadSize, or -1
+}
+
+func isReadableStream(v safejs.Value) bool {
+	ok, err := v.InstanceOf(jsReadableStream)
+	return err == nil && ok
+}
+
+func newJSStream(v safejs.Value, size int64) (*jsStream, error) {
+	src, err := jsStreamSource.Invoke(v)
+	if err != nil {
+		return nil, badOption("the stream cannot be read (another reader holds it?): %v", thrown(err))
+	}
+	return &jsStream{src: src, size: size}, nil
+}
+
+func (s *jsStream) Name() string { return "stream" }
+func (s *jsStream) Size() int64  { return s.size }
+
+func (s *jsStream) Section(ctx context.Context, off, n int64) (io.ReadCloser, int64, bool, error) {
+	p, err := s.src.Call("section", float64(off), float64(n))
+	var r safejs.Value
+	if err == nil {
+		r, err = await(ctx, p)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, 0, false, ctx.Err()
+		}
+		return nil, 0, false, fmt.Errorf("%w: %w", engine.ErrFileChanged, thrown(err))
+	}
+	blob, _ := r.Index(0)
+	gotV, _ := r.Index(1)
+	endV, _ := r.Index(2)
+	got, err := gotV.Float()
+	if err != nil {
+		return nil, 0, false, err
+	}
+	end, _ := endV.Bool()
+	return &blobSection{slice: blob, off: off, n: int64(got), ctx: ctx}, int64(got), end, nil
+}
+
+func (s *jsStream) Release(off int64) { _, _ = s.src.Call("release", float64(off)) }
