@@ -92,8 +92,14 @@ func buildWasm(dir string) error {
 		return fmt.Errorf("building wasm: %v\n%s", err, b)
 	}
 	copies := map[string]string{filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"): "wasm_exec.js"}
-	for _, f := range []string{"index.js", "index.d.ts", "package.json"} {
-		copies[filepath.Join(repoRoot, "js", f)] = f
+	sources, err := filepath.Glob(filepath.Join(repoRoot, "js", "*"))
+	if err != nil {
+		return err
+	}
+	for _, src := range sources {
+		if name := filepath.Base(src); name != "wasm_exec.js" && name != "tuswasm.wasm" {
+			copies[src] = name // the package's sources, as `make build` leaves them in js/
+		}
 	}
 	for src, name := range copies {
 		b, err := os.ReadFile(src)

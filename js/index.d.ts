@@ -20,10 +20,14 @@ export declare class TusError extends Error {
 }
 
 export interface InitOptions {
-  /** Where tuswasm.wasm is; defaults to next to index.js. */
+  /** Where tuswasm.wasm is; defaults to next to index.js (bundlers copy it and rewrite the URL). */
   wasmURL?: string | URL
-  /** Where wasm_exec.js is; defaults to next to index.js. */
-  wasmExecURL?: string | URL
+  /**
+   * Run the Go module in a dedicated Worker: the API on the page is the same, and uploads
+   * keep going while the page's main thread is busy. Callbacks, storage and AbortSignals
+   * stay on the page.
+   */
+  worker?: boolean
 }
 
 export interface RetryOptions {
@@ -75,10 +79,11 @@ export interface HttpResponse {
 /** Options of every call that reads storage. */
 export interface StorageOptions {
   /**
-   * Where upload URLs are remembered: localStorage by default; 'memory' keeps them for
-   * this page only (nothing written); false disables resumption from storage.
+   * Where upload URLs are remembered: localStorage by default (IndexedDB where there is
+   * none, as in workers); 'indexeddb' asks for IndexedDB; 'memory' keeps them for this
+   * page only (nothing written); false disables resumption from storage.
    */
-  storage?: boolean | null | 'memory' | UrlStorage
+  storage?: boolean | null | 'memory' | 'indexeddb' | UrlStorage
   /** Aborts the call; an upload stays resumable. */
   signal?: AbortSignal
 }

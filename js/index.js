@@ -1,6 +1,10 @@
 // tuswasm: a tus resumable-upload client compiled from Go to WebAssembly.
-// This module loads wasm_exec.js and tuswasm.wasm (next to it by default) and wraps the
-// Go functions, which all return Promises, in the public API.
+// This module loads tuswasm.wasm (next to it by default), on the page (core.js) or in a
+// dedicated worker (remote.js, worker.js), and wraps the Go functions, which all return
+// Promises, in the public API.
+import { start } from './core.js'
+import { startWorker } from './remote.js'
+import { storageFor } from './storage.js'
 
 /** Error codes a TusError can carry (the engine's table; a test holds them equal). */
 export const codes = Object.freeze([
@@ -22,136 +26,65 @@ export class TusError extends Error {
   }
 }
 
+// The default location of the module, written as a literal so that bundlers (Vite,
+// webpack, Rollup) see it, copy the file into the build and rewrite the URL.
+const defaultWasmURL = new URL('./tuswasm.wasm', import.meta.url)
+
 let ready = null
-let api = null
-let memory = null // the Go instance's linear memory, for stats()
+let readyWith = null // the options init() started with
+let backend = null // {call(name, args), stats()}
+
+const initKeys = { wasmURL: 'a URL or string', worker: 'a boolean' }
 
 /**
- * Loads the WebAssembly module once; later calls return the same Promise.
- * @param {{wasmURL?: string|URL, wasmExecURL?: string|URL}} [options]
+ * Loads the WebAssembly module once; later calls with the same options return the same
+ * Promise. With {worker: true} the module runs in a dedicated Worker and the API on the
+ * page is unchanged.
+ * @param {{wasmURL?: string|URL, worker?: boolean}} [options]
  */
 export function init (options = {}) {
-  if (!ready) {
-    ready = load(options).catch((err) => {
-      ready = null // allow a retry, e.g. after a network failure
-      throw err instanceof TusError ? err : new TusError('INIT', `tuswasm: loading failed: ${err.message}`, { cause: err })
-    })
+  const checked = checkInit(options)
+  if (checked instanceof TusError) return Promise.reject(checked)
+  if (ready) {
+    if (checked.worker === readyWith.worker && checked.wasmURL === readyWith.wasmURL) return ready
+    return Promise.reject(new TusError('INVALID_OPTION', `tuswasm: init() already ran with ${JSON.stringify(readyWith)}; it cannot switch to ${JSON.stringify(checked)}`))
   }
+  readyWith = checked
+  ready = load(checked).catch((err) => {
+    ready = null // allow a retry, e.g. after a network failure
+    throw err instanceof TusError ? err : new TusError('INIT', `tuswasm: loading failed: ${err.message}`, { cause: err })
+  })
   return ready
 }
 
-async function load ({ wasmURL, wasmExecURL }) {
-  wasmURL = new URL(wasmURL ?? 'tuswasm.wasm', import.meta.url)
-  wasmExecURL = new URL(wasmExecURL ?? 'wasm_exec.js', import.meta.url)
-  if (typeof globalThis.Go !== 'function') await import(wasmExecURL.href)
-  const go = new globalThis.Go()
-  const { instance } = await instantiate(wasmURL, go.importObject)
-  memory = instance.exports.mem
-  globalThis.__tuswasm = { host: { send, error: convert, stream: streamSource, digest } } // the Go program takes this and leaves its API
-  go.run(instance).catch(() => {}) // resolves only if the Go program exits
-  api = globalThis.__tuswasm?.host ? null : globalThis.__tuswasm
-  delete globalThis.__tuswasm
-  if (!api) throw new TusError('INIT', 'tuswasm: the Go program did not start')
+function checkInit (options) {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    return new TusError('INVALID_OPTION', 'tuswasm: init options must be an object')
+  }
+  for (const [k, v] of Object.entries(options)) {
+    if (!(k in initKeys)) return new TusError('INVALID_OPTION', `tuswasm: unknown init option "${k}"`)
+    const ok = v === undefined || (k === 'worker' ? typeof v === 'boolean' : typeof v === 'string' || v instanceof URL)
+    if (!ok) return new TusError('INVALID_OPTION', `tuswasm: init option ${k} must be ${initKeys[k]}`)
+  }
+  let wasmURL
+  try {
+    wasmURL = new URL(options.wasmURL ?? defaultWasmURL, pageURL()).href
+  } catch {
+    return new TusError('INVALID_OPTION', `tuswasm: init option wasmURL ${options.wasmURL} is not a URL`)
+  }
+  return { wasmURL, worker: options.worker === true }
 }
 
-// send is the Go side's fetch: one call out and one Promise back per request, where
-// building the Headers and init objects and reading the reply from Go would cost dozens
-// of Go<->JS crossings. Header lists travel as "name\nvalue\n..." (neither may hold a
-// newline). It resolves to [status, type, headers, body stream or null].
-function send (url, method, headers, body, credentials, signal) {
-  const h = new Headers()
-  if (headers) {
-    const kv = headers.split('\n')
-    for (let i = 0; i + 1 < kv.length; i += 2) h.append(kv[i], kv[i + 1])
+async function load ({ wasmURL, worker }) {
+  if (worker) {
+    backend = await startWorker(wasmURL)
+    return
   }
-  return fetch(url, { method, headers: h, body, credentials, signal, redirect: 'manual' }).then((r) => {
-    let out = ''
-    for (const [k, v] of r.headers) out += k + '\n' + v + '\n'
-    return [r.status, r.type, out, r.body]
-  })
-}
-
-// A ReadableStream's bytes, read once: StreamSource keeps those not yet confirmed by
-// the server (about a chunk) as the stream's own Uint8Arrays, so they never enter wasm
-// memory, and hands each request a Blob of them (no browser here streams a request
-// body over HTTP/1.1). One StreamSource per stream, so a pause and resume continue it.
-const sources = new WeakMap()
-
-function streamSource (stream) {
-  let s = sources.get(stream)
-  if (!s) sources.set(stream, (s = new StreamSource(stream)))
-  return s
-}
-
-class StreamSource {
-  #reader
-  #chunks = [] // kept bytes, from #start to #end
-  #start = 0
-  #end = 0
-  #done = false
-
-  constructor (stream) {
-    this.#reader = stream.getReader() // throws when another reader holds it
+  const { api, memory } = await start(wasmURL, { makeError: convert, storage: storageFor })
+  backend = {
+    call: (name, args) => api[name](...args),
+    stats: () => ({ wasmMemoryBytes: memory.buffer.byteLength, goroutines: api.stats().goroutines }),
   }
-
-  // section resolves to [blob, got, end]: up to n bytes from off, and whether the
-  // stream ends right after them (it reads a byte ahead to know).
-  async section (off, n) {
-    if (off < this.#start || off > this.#end) {
-      throw new RangeError(`the stream no longer holds bytes from ${off} (it keeps ${this.#start}-${this.#end})`)
-    }
-    while (!this.#done && this.#end <= off + n) {
-      const { value, done } = await this.#reader.read()
-      if (done) {
-        this.#done = true
-      } else if (!(value instanceof Uint8Array)) {
-        throw new TypeError(`the stream gave ${Object.prototype.toString.call(value)}, not Uint8Array chunks`)
-      } else if (value.byteLength > 0) {
-        this.#chunks.push(value)
-        this.#end += value.byteLength
-      }
-    }
-    const got = Math.min(n, this.#end - off)
-    const parts = []
-    let pos = this.#start
-    for (const c of this.#chunks) {
-      const a = Math.max(off, pos)
-      const b = Math.min(off + got, pos + c.byteLength)
-      if (a < b) parts.push(c.subarray(a - pos, b - pos))
-      pos += c.byteLength
-    }
-    return [new Blob(parts), got, this.#done && off + got === this.#end]
-  }
-
-  // release lets go of the bytes before off: the server confirmed them.
-  release (off) {
-    while (this.#chunks.length && this.#start + this.#chunks[0].byteLength <= off) {
-      this.#start += this.#chunks.shift().byteLength
-    }
-    if (this.#chunks.length && off > this.#start) {
-      this.#chunks[0] = this.#chunks[0].slice(off - this.#start) // a copy, so the rest can go
-      this.#start = off
-    }
-  }
-}
-
-const digestNames = { sha1: 'SHA-1', sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512' }
-
-// digest hashes a Blob with SubtleCrypto; null where there is none (not a secure
-// context), and the Go side hashes the bytes itself.
-async function digest (blob, algorithm) {
-  if (!globalThis.crypto?.subtle) return null
-  return new Uint8Array(await crypto.subtle.digest(digestNames[algorithm], await blob.arrayBuffer()))
-}
-
-async function instantiate (url, imports) {
-  const response = await fetch(url)
-  if (!response.ok) throw new TusError('INIT', `tuswasm: ${url} answered ${response.status}`)
-  if (WebAssembly.instantiateStreaming && response.headers.get('Content-Type')?.startsWith('application/wasm')) {
-    return WebAssembly.instantiateStreaming(response, imports)
-  }
-  // Served without the application/wasm MIME type: slower, but it works.
-  return WebAssembly.instantiate(await response.arrayBuffer(), imports)
 }
 
 function pageURL () {
@@ -192,9 +125,9 @@ function convert (err) {
 // call runs one Go function; internal ({fromServer, subset}) is only the Upload class's.
 async function call (name, first, options, internal) {
   if (options?.signal?.aborted) throw new DOMException('The upload was aborted', 'AbortError')
-  await init()
+  await (ready ?? init())
   try {
-    return await api[name](first, normalise(options), internal)
+    return await backend.call(name, [first, normalise(options), internal])
   } catch (err) {
     throw convert(err)
   }
@@ -231,9 +164,9 @@ export async function findPreviousUploads (file, options) {
 
 /** Every upload storage remembers (e.g. to offer resumption after a reload). */
 export async function listUploads (options) {
-  await init()
+  await (ready ?? init())
   try {
-    return await api.listUploads(normalise(options))
+    return await backend.call('listUploads', [normalise(options)])
   } catch (err) {
     throw convert(err)
   }
@@ -247,10 +180,11 @@ export async function removeUpload (fingerprint, options) {
 /**
  * Resource figures for monitoring and tests. wasmMemoryBytes is the module's linear
  * memory, which only grows: chunk bytes never pass through it, so it stays small;
- * goroutines counts the Go side's live tasks (0 before init()).
+ * goroutines counts the Go side's live tasks (0 before init()). In worker mode they are
+ * as of the last call that ended.
  */
 export function stats () {
-  return { wasmMemoryBytes: memory ? memory.buffer.byteLength : 0, goroutines: api ? api.stats().goroutines : 0 }
+  return backend ? backend.stats() : { wasmMemoryBytes: 0, goroutines: 0 }
 }
 
 const aborted = () => new DOMException('The upload was aborted', 'AbortError')

@@ -25,6 +25,8 @@ var (
 	jsMakeError safejs.Value
 	// jsDigest is index.js's digest(blob, algorithm): SubtleCrypto, or null.
 	jsDigest safejs.Value
+	// jsHostStorage is index.js's storage(kind): a storage adapter, or null.
+	jsHostStorage safejs.Value
 )
 
 // takeHost picks up what index.js leaves in globalThis.__tuswasm.host before it starts
@@ -37,7 +39,7 @@ func takeHost() error {
 	if err == nil {
 		jsSend, err = host.Get("send")
 	}
-	for name, to := range map[string]*safejs.Value{"error": &jsMakeError, "stream": &jsStreamSource, "digest": &jsDigest} {
+	for name, to := range map[string]*safejs.Value{"error": &jsMakeError, "stream": &jsStreamSource, "digest": &jsDigest, "storage": &jsHostStorage} {
 		if err == nil {
 			*to, err = host.Get(name)
 		}

@@ -99,7 +99,7 @@ func (c *call) close() {
 // newCall builds the call for the exported function in from its file (may be
 // undefined), options and index.js's internal argument (see internalArg).
 func newCall(in scope, fileV, opts, internal safejs.Value) (*call, error) {
-	c := &call{ctx: context.Background(), client: &engine.Client{Store: newLocalStore()}, uploadSize: -1}
+	c := &call{ctx: context.Background(), client: &engine.Client{Store: hostStorage("default")}, uploadSize: -1}
 	ok := false
 	defer func() {
 		if !ok {

@@ -123,8 +123,8 @@ func init() {
 			return err
 		}},
 		{"retry", "an object {maxRetries, initialDelayMs, maxDelayMs, factor}", requests, isObject, readRetry},
-		{"storage", "false, null, 'memory' or an object with get, set, remove and list", storing,
-			either(isNullish, isBoolean, oneOf("memory"), isObject), readStorage},
+		{"storage", "false, null, 'memory', 'indexeddb' or an object with get, set, remove and list", storing,
+			either(isNullish, isBoolean, oneOf("memory", "indexeddb"), isObject), readStorage},
 		{"onExpired", "'error' or 'recreate'", sending, oneOf("error", "recreate"), func(c *call, v safejs.Value) error {
 			if s, _ := v.String(); s == "recreate" {
 				c.client.OnExpired = engine.ExpiredRecreate
@@ -454,20 +454,28 @@ func readRetry(c *call, rv safejs.Value) error {
 	return nil
 }
 
-// memoryStore backs storage: 'memory': upload URLs live as long as the page (retries,
-// pause and resume) and are never written anywhere.
-var memoryStore = engine.NewMemoryStore()
+// hostStorage is index.js's storage adapter for a kind ('default': localStorage, or
+// IndexedDB where there is none; 'indexeddb'; 'memory'), or nil where there is none. In
+// worker mode the adapter relays to the page's.
+func hostStorage(kind string) engine.Store {
+	s, err := jsHostStorage.Invoke(kind)
+	if err != nil || isNullish(s) {
+		return nil
+	}
+	return jsStore{obj: s}
+}
 
-// readStorage: absent → localStorage; false or null → none; true → localStorage;
-// 'memory' → this page's memory only; an object → its get/set/remove/list methods.
+// readStorage: absent or true → the default; false or null → none; 'memory' and
+// 'indexeddb' → those; an object → its get/set/remove/list methods.
 func readStorage(c *call, v safejs.Value) error {
 	switch {
 	case isString(v):
-		c.client.Store = memoryStore
+		kind, _ := v.String()
+		c.client.Store = hostStorage(kind)
 	case isNullish(v), isBoolean(v) && !isTrue(v):
 		c.client.Store = nil
 	case isBoolean(v):
-		c.client.Store = newLocalStore()
+		c.client.Store = hostStorage("default")
 	default:
 		for _, m := range []string{"get", "set", "remove", "list"} {
 			if f, err := v.Get(m); err != nil || !isFunction(f) {

@@ -1,0 +1,120 @@
+// Loads tuswasm.wasm and starts the Go program, on the page or in a worker, and gives
+// it its host: the functions the Go side calls (fetch, streams, digests, storage).
+import './wasm_exec.js' // defines globalThis.Go; a static import so bundlers include it
+
+/**
+ * Instantiates the module at wasmURL and starts it. makeError turns a rejection
+ * object into what the caller's hooks see (a TusError on the page); storage(kind)
+ * gives the storage adapter for 'default', 'indexeddb' or 'memory'.
+ * @returns {Promise<{api: object, memory: WebAssembly.Memory}>}
+ */
+export async function start (wasmURL, { makeError, storage }) {
+  const go = new globalThis.Go()
+  const { instance } = await instantiate(wasmURL, go.importObject)
+  globalThis.__tuswasm = { host: { send, error: makeError, stream: streamSource, digest, storage } }
+  go.run(instance).catch(() => {}) // resolves only if the Go program exits
+  const api = globalThis.__tuswasm?.host ? null : globalThis.__tuswasm
+  delete globalThis.__tuswasm
+  if (!api) throw new Error('the Go program did not start')
+  return { api, memory: instance.exports.mem }
+}
+
+async function instantiate (url, imports) {
+  const response = await fetch(url)
+  if (!response.ok) throw new Error(`${url} answered ${response.status}`)
+  if (WebAssembly.instantiateStreaming && response.headers.get('Content-Type')?.startsWith('application/wasm')) {
+    return WebAssembly.instantiateStreaming(response, imports)
+  }
+  // Served without the application/wasm MIME type: slower, but it works.
+  return WebAssembly.instantiate(await response.arrayBuffer(), imports)
+}
+
+// send is the Go side's fetch: one call out and one Promise back per request, where
+// building the Headers and init objects and reading the reply from Go would cost dozens
+// of Go<->JS crossings. Header lists travel as "name\nvalue\n..." (neither may hold a
+// newline). It resolves to [status, type, headers, body stream or null].
+function send (url, method, headers, body, credentials, signal) {
+  const h = new Headers()
+  if (headers) {
+    const kv = headers.split('\n')
+    for (let i = 0; i + 1 < kv.length; i += 2) h.append(kv[i], kv[i + 1])
+  }
+  return fetch(url, { method, headers: h, body, credentials, signal, redirect: 'manual' }).then((r) => {
+    let out = ''
+    for (const [k, v] of r.headers) out += k + '\n' + v + '\n'
+    return [r.status, r.type, out, r.body]
+  })
+}
+
+// A ReadableStream's bytes, read once: StreamSource keeps those not yet confirmed by
+// the server (about a chunk) as the stream's own Uint8Arrays, so they never enter wasm
+// memory, and hands each request a Blob of them (no browser here streams a request
+// body over HTTP/1.1). One StreamSource per stream, so a pause and resume continue it.
+const sources = new WeakMap()
+
+function streamSource (stream) {
+  let s = sources.get(stream)
+  if (!s) sources.set(stream, (s = new StreamSource(stream)))
+  return s
+}
+
+class StreamSource {
+  #reader
+  #chunks = [] // kept bytes, from #start to #end
+  #start = 0
+  #end = 0
+  #done = false
+
+  constructor (stream) {
+    this.#reader = stream.getReader() // throws when another reader holds it
+  }
+
+  // section resolves to [blob, got, end]: up to n bytes from off, and whether the
+  // stream ends right after them (it reads a byte ahead to know).
+  async section (off, n) {
+    if (off < this.#start || off > this.#end) {
+      throw new RangeError(`the stream no longer holds bytes from ${off} (it keeps ${this.#start}-${this.#end})`)
+    }
+    while (!this.#done && this.#end <= off + n) {
+      const { value, done } = await this.#reader.read()
+      if (done) {
+        this.#done = true
+      } else if (!(value instanceof Uint8Array)) {
+        throw new TypeError(`the stream gave ${Object.prototype.toString.call(value)}, not Uint8Array chunks`)
+      } else if (value.byteLength > 0) {
+        this.#chunks.push(value)
+        this.#end += value.byteLength
+      }
+    }
+    const got = Math.min(n, this.#end - off)
+    const parts = []
+    let pos = this.#start
+    for (const c of this.#chunks) {
+      const a = Math.max(off, pos)
+      const b = Math.min(off + got, pos + c.byteLength)
+      if (a < b) parts.push(c.subarray(a - pos, b - pos))
+      pos += c.byteLength
+    }
+    return [new Blob(parts), got, this.#done && off + got === this.#end]
+  }
+
+  // release lets go of the bytes before off: the server confirmed them.
+  release (off) {
+    while (this.#chunks.length && this.#start + this.#chunks[0].byteLength <= off) {
+      this.#start += this.#chunks.shift().byteLength
+    }
+    if (this.#chunks.length && off > this.#start) {
+      this.#chunks[0] = this.#chunks[0].slice(off - this.#start) // a copy, so the rest can go
+      this.#start = off
+    }
+  }
+}
+
+const digestNames = { sha1: 'SHA-1', sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512' }
+
+// digest hashes a Blob with SubtleCrypto; null where there is none (not a secure
+// context), and the Go side hashes the bytes itself.
+async function digest (blob, algorithm) {
+  if (!globalThis.crypto?.subtle) return null
+  return new Uint8Array(await crypto.subtle.digest(digestNames[algorithm], await blob.arrayBuffer()))
+}

@@ -1,0 +1,129 @@
+// Where upload URLs are remembered for resuming. Every adapter has the same four
+// methods (get, set, remove, list), may be async, and never fails an upload: a storage
+// that is missing (workers have no localStorage, privacy modes throw), full or corrupt
+// behaves as an empty one. Entries are {fingerprint, url, size, createdAt[, expiresAt]}:
+// never headers, credentials or metadata.
+
+const prefix = 'tuswasm::'
+
+// valid keeps an entry only when it has the fields a resume needs.
+function valid (e, fingerprint) {
+  return e && typeof e === 'object' && typeof e.url === 'string' && e.url !== '' &&
+    typeof e.size === 'number' && e.fingerprint === fingerprint
+}
+
+function webStorage () {
+  try {
+    return globalThis.localStorage ?? null // throws SecurityError in some sandboxes
+  } catch {
+    return null
+  }
+}
+
+/** localStorage, under keys `tuswasm::<fingerprint>`, entries as JSON. */
+export const localStore = {
+  get (fp) {
+    const ls = webStorage()
+    const text = ls?.getItem(prefix + fp)
+    if (text == null) return null
+    try {
+      const e = JSON.parse(text)
+      if (valid(e, fp)) return e
+    } catch {}
+    ls.removeItem(prefix + fp) // corrupt: forget it
+    return null
+  },
+  set (fp, entry) {
+    webStorage()?.setItem(prefix + fp, JSON.stringify(entry)) // QuotaExceededError: the engine goes on without
+  },
+  remove (fp) {
+    webStorage()?.removeItem(prefix + fp)
+  },
+  list () {
+    const ls = webStorage()
+    if (!ls) return []
+    const keys = []
+    for (let i = 0; i < ls.length; i++) {
+      const k = ls.key(i)
+      if (k?.startsWith(prefix)) keys.push(k.slice(prefix.length))
+    }
+    return keys.map((fp) => this.get(fp)).filter(Boolean)
+  },
+}
+
+// One IndexedDB database per realm: "tuswasm", object store "uploads" keyed by
+// fingerprint. A database that cannot be opened behaves as an empty storage.
+let db = null
+
+function openDB () {
+  if (!db) {
+    db = new Promise((resolve) => {
+      try {
+        const req = globalThis.indexedDB.open('tuswasm', 1)
+        req.onupgradeneeded = () => req.result.createObjectStore('uploads', { keyPath: 'fingerprint' })
+        req.onsuccess = () => resolve(req.result)
+        req.onerror = () => resolve(null)
+        req.onblocked = () => resolve(null)
+      } catch {
+        resolve(null)
+      }
+    })
+  }
+  return db
+}
+
+async function idb (mode, op) {
+  const d = await openDB()
+  if (!d) return undefined
+  return new Promise((resolve) => {
+    const tx = d.transaction('uploads', mode)
+    const req = op(tx.objectStore('uploads'))
+    tx.oncomplete = () => resolve(req.result)
+    tx.onerror = tx.onabort = () => resolve(undefined)
+  })
+}
+
+/** IndexedDB (database "tuswasm", store "uploads"): the default where there is no localStorage. */
+export const indexedDBStore = {
+  async get (fp) {
+    const e = await idb('readonly', (s) => s.get(fp))
+    if (e === undefined) return null
+    if (valid(e, fp)) return e
+    await this.remove(fp)
+    return null
+  },
+  async set (fp, entry) {
+    await idb('readwrite', (s) => s.put({ ...entry, fingerprint: fp }))
+  },
+  async remove (fp) {
+    await idb('readwrite', (s) => s.delete(fp))
+  },
+  async list () {
+    const all = (await idb('readonly', (s) => s.getAll())) ?? []
+    return all.filter((e) => valid(e, e?.fingerprint))
+  },
+}
+
+// memory: this realm's Map, for storage: 'memory' (pause and resume, nothing written).
+const memory = new Map()
+export const memoryStore = {
+  get: (fp) => memory.get(fp) ?? null,
+  set: (fp, entry) => void memory.set(fp, entry),
+  remove: (fp) => void memory.delete(fp),
+  list: () => [...memory.values()],
+}
+
+/**
+ * The adapter for a storage kind: 'default' is localStorage where there is one,
+ * otherwise IndexedDB where there is one (workers), otherwise none (null).
+ */
+export function storageFor (kind) {
+  switch (kind) {
+    case 'memory': return memoryStore
+    case 'indexeddb': return globalThis.indexedDB ? indexedDBStore : null
+    case 'default':
+      if (webStorage()) return localStore
+      return globalThis.indexedDB ? indexedDBStore : null
+  }
+  return null
+}
