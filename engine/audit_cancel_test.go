@@ -1,0 +1,239 @@
+package engine_test
+
+// Audit probes: cancellation at every request boundary and mid-body, Store
+// misbehaviour, concurrency (run with -race).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tuswasm/tuswasm/engine"
+	"github.com/tuswasm/tuswasm/internal/tusdtest"
+)
+
+// Cancelling before or after any request of a call (with a 5xx and a 409 in the way
+// so HEADs happen too) leaves an upload the next CreateAndUpload resumes from Store,
+// byte-exact, re-sending at most one chunk.
+func TestAuditCancelAtEveryRequest(t *testing.T) {
+	const size = 5*testChunk + 3
+	data := randomBytes(size, 90)
+	for k := 1; k <= 9; k++ {
+		for _, after := range []bool{false, true} {
+			t.Run(fmt.Sprintf("req%d-after=%v", k, after), func(t *testing.T) {
+				srv, endpoint := newTusd(t)
+				srv.Inject(tusdtest.Respond(tusdtest.Nth("PATCH", 2), 503, nil, ""))
+				srv.Inject(tusdtest.Respond(tusdtest.Nth("PATCH", 4), 409, nil, ""))
+				store := engine.NewMemoryStore()
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				var n atomic.Int32
+				c := &engine.Client{Endpoint: endpoint, Store: store, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry,
+					Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+						hit := n.Add(1) == int32(k)
+						if hit && !after {
+							cancel()
+						}
+						resp, err := http.DefaultTransport.RoundTrip(r)
+						if hit && after {
+							cancel()
+						}
+						return resp, err
+					})}
+				f := engine.NewBytesFile("c.bin", data)
+				_, err := c.CreateAndUpload(ctx, f)
+				if err == nil {
+					return // k beyond the call's requests
+				}
+				if engine.Code(err) != engine.CodeAborted {
+					t.Fatalf("cancelled call: %v (code %s), want ABORTED", err, engine.Code(err))
+				}
+				before := srv.PatchBytes.Load()
+				res, err := c.CreateAndUpload(context.Background(), f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				srv.AssertStored(t, res.URL, data)
+				if extra := srv.PatchBytes.Load() - before; srv.Count("POST") == 1 && extra > size-before+2*testChunk {
+					t.Fatalf("resume sent %d bytes with %d already sent", extra, before)
+				}
+				if l, _ := store.List(context.Background()); len(l) != 0 {
+					t.Fatalf("store keeps %+v after success", l)
+				}
+			})
+		}
+	}
+}
+
+// cancelMidBody cancels ctx once a PATCH body has been half read.
+type cancelMidBody struct {
+	*engine.ReaderAtFile
+	cancel func()
+	at     int64
+	once   sync.Once
+}
+
+func (f *cancelMidBody) ReadSection(ctx context.Context, off, n int64) (io.ReadCloser, error) {
+	rc, err := f.ReaderAtFile.ReadSection(ctx, off, n)
+	if err != nil || off+n <= f.at || off > f.at {
+		return rc, err
+	}
+	return &cutReader{ReadCloser: rc, left: f.at - off, f: f}, nil
+}
+
+type cutReader struct {
+	io.ReadCloser
+	left int64
+	f    *cancelMidBody
+}
+
+func (r *cutReader) Read(p []byte) (int, error) {
+	if r.left <= 0 {
+		r.f.once.Do(r.f.cancel)
+		time.Sleep(20 * time.Millisecond)
+	}
+	if r.left > 0 && int64(len(p)) > r.left {
+		p = p[:r.left]
+	}
+	n, err := r.ReadCloser.Read(p)
+	r.left -= int64(n)
+	return n, err
+}
+
+func TestAuditCancelMidBodyResumes(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	data := randomBytes(4*testChunk, 91)
+	store := engine.NewMemoryStore()
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &cancelMidBody{ReaderAtFile: engine.NewBytesFile("m.bin", data), cancel: cancel, at: testChunk + testChunk/2}
+	c := &engine.Client{Endpoint: endpoint, Store: store, ChunkSize: 2 * testChunk, FixedChunkSize: true, Retry: fastRetry}
+	if _, err := c.CreateAndUpload(ctx, f); engine.Code(err) != engine.CodeAborted {
+		t.Fatalf("got %v", err)
+	}
+	res, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("m.bin", data))
+	if err != nil || !res.Resumed {
+		t.Fatalf("%+v %v", res, err)
+	}
+	srv.AssertStored(t, res.URL, data)
+}
+
+// badStore fails or returns garbage in every way a Store can.
+type badStore struct {
+	mode string
+	mu   sync.Mutex
+	puts int
+}
+
+var errStore = errors.New("quota exceeded")
+
+func (s *badStore) Get(_ context.Context, fp string) (engine.StoredUpload, bool, error) {
+	switch s.mode {
+	case "get error":
+		return engine.StoredUpload{}, true, errStore
+	case "garbage":
+		return engine.StoredUpload{Fingerprint: fp, URL: "http://[::1", Size: -1}, true, nil
+	case "zero":
+		return engine.StoredUpload{}, true, nil
+	case "other fp":
+		return engine.StoredUpload{Fingerprint: "tus1-other", URL: "http://127.0.0.1:1/x", Size: 1}, true, nil
+	}
+	return engine.StoredUpload{}, false, nil
+}
+func (s *badStore) Put(context.Context, engine.StoredUpload) error {
+	s.mu.Lock()
+	s.puts++
+	s.mu.Unlock()
+	return errStore
+}
+func (s *badStore) Delete(context.Context, string) error { return errStore }
+func (s *badStore) List(context.Context) ([]engine.StoredUpload, error) {
+	return []engine.StoredUpload{{URL: "::::"}, {}}, errStore
+}
+
+func TestAuditStoreMisbehaviour(t *testing.T) {
+	for _, mode := range []string{"get error", "garbage", "zero", "other fp", "none"} {
+		t.Run(mode, func(t *testing.T) {
+			srv, endpoint := newTusd(t)
+			data := randomBytes(testChunk+1, 92)
+			c := &engine.Client{Endpoint: endpoint, Store: &badStore{mode: mode}, Retry: fastRetry}
+			res, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
+				return c.CreateAndUpload(ctx, engine.NewBytesFile("b", data))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.AssertStored(t, res.URL, data)
+			if err := c.Terminate(context.Background(), engine.UploadURL{URL: res.URL}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.FindPreviousUploads(context.Background(), engine.NewBytesFile("b", data)); mode == "get error" && !errors.Is(err, errStore) {
+				t.Fatalf("FindPreviousUploads hid the store error: %v", err)
+			}
+		})
+	}
+}
+
+// One Client, many concurrent calls (different files, and the same file twice without
+// a lock) under -race: every call either completes byte-exact or fails cleanly.
+func TestAuditConcurrentCalls(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	store := engine.NewMemoryStore()
+	c := &engine.Client{Endpoint: endpoint, Store: store, ChunkSize: testChunk, Retry: fastRetry,
+		Headers:     http.Header{"X-A": {"1"}},
+		OnProgress:  func(int64, int64) {},
+		OnUploadURL: func(string) {}}
+	var wg sync.WaitGroup
+	files := [][]byte{randomBytes(3*testChunk, 93), randomBytes(2*testChunk+5, 94), randomBytes(1, 95)}
+	for i := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			data := files[i%len(files)]
+			res, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile(fmt.Sprint("f", i%len(files)), data))
+			if err != nil {
+				t.Logf("call %d: %v", i, err)
+				return
+			}
+			srv.AssertStored(t, res.URL, data)
+		}()
+	}
+	wg.Wait()
+}
+
+// Two different byte sources with the same name and size (a File without a
+// modification time: NewBytesFile, a ReaderAtFile without Modified, in the browser a
+// Blob without name and lastModified, which becomes "blob" with mtime zero) share a
+// fingerprint. When the first is interrupted, uploading the second "resumes" the
+// first's upload: the call reports success while the server holds a splice of both.
+func TestAuditFingerprintCollisionSplicesFiles(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	store := engine.NewMemoryStore()
+	a, b := randomBytes(4*testChunk, 96), randomBytes(4*testChunk, 97)
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &engine.Client{Endpoint: endpoint, Store: store, ChunkSize: testChunk, FixedChunkSize: true,
+		OnProgress: func(sent, _ int64) {
+			if sent >= 2*testChunk {
+				cancel()
+			}
+		}}
+	if _, err := c.CreateAndUpload(ctx, engine.NewBytesFile("blob", a)); engine.Code(err) != engine.CodeAborted {
+		t.Fatalf("got %v", err)
+	}
+	c.OnProgress = nil
+	res, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("blob", b))
+	if err != nil {
+		t.Fatalf("second file: %v", err)
+	}
+	got := srv.Stored(t, res.URL)
+	if tusdtest.Sum(got) != tusdtest.Sum(b) {
+		t.Fatalf("CreateAndUpload(b) succeeded (Resumed=%v) but the server holds %d bytes that are not b (a[:%d]+b[%d:]: %v)",
+			res.Resumed, len(got), 2*testChunk, 2*testChunk,
+			tusdtest.Sum(got) == tusdtest.Sum(append(append([]byte{}, a[:2*testChunk]...), b[2*testChunk:]...)))
+	}
+}

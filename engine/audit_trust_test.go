@@ -1,0 +1,234 @@
+package engine_test
+
+// Audit probes: options, headers, hooks and trust.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tuswasm/tuswasm/engine"
+	"github.com/tuswasm/tuswasm/internal/tusdtest"
+)
+
+// Headers that no HTTP stack will send (a name that is not an RFC 9110 token, a value
+// with a control character) are bad options: refused before any request, as CR/LF
+// are, not sent, failed as NETWORK and retried.
+func TestAuditInvalidHeadersRefusedBeforeSending(t *testing.T) {
+	cases := map[string]http.Header{
+		"name with (":      {"X-(A)": {"1"}},
+		"non-ASCII name":   {"X-Ä": {"1"}},
+		"name with tab":    {"X\tA": {"1"}},
+		"value with \\x01": {"X-A": {"a\x01b"}},
+		"value with DEL":   {"X-A": {"a\x7fb"}},
+	}
+	for name, h := range cases {
+		t.Run(name, func(t *testing.T) {
+			srv, endpoint := newTusd(t)
+			for _, viaFunc := range []bool{false, true} {
+				c := &engine.Client{Endpoint: endpoint, Retry: fastRetry}
+				if viaFunc {
+					c.HeadersFunc = func(context.Context) (http.Header, error) { return h, nil }
+				} else {
+					c.Headers = h
+				}
+				_, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("h", []byte("x")))
+				if !errors.Is(err, engine.ErrInvalidOption) {
+					t.Errorf("HeadersFunc=%v: got %v (code %s), want INVALID_OPTION", viaFunc, err, engine.Code(err))
+				}
+			}
+			if n := len(srv.Requests()); n != 0 {
+				t.Errorf("%d requests reached the server", n)
+			}
+		})
+	}
+}
+
+// A Lock hook that reports success with a nil release must not crash the caller.
+func TestAuditLockNilReleaseNoPanic(t *testing.T) {
+	_, endpoint := newTusd(t)
+	c := &engine.Client{Endpoint: endpoint,
+		Lock: func(context.Context, string) (func(), error) { return nil, nil }}
+	defer func() {
+		if r := recover(); r != nil {
+			t.Fatalf("CreateAndUpload panicked: %v", r)
+		}
+	}()
+	if _, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("l", []byte("x"))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Trust held in every path the audit tried: the secret header, the hooks and
+// Trusted() stay on configured origins through server Locations on look-alike origins
+// (other port, other scheme, other spelling of the host, protocol-relative), Store
+// entries, OnExpired recreation, Terminate of a server-given URL, capabilities checks
+// and redirects.
+func TestAuditTrustHolds(t *testing.T) {
+	foreign, foreignEndpoint := newTusd(t)
+	var leaks atomic.Int32
+	foreign.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+		if r.Header.Get("Authorization") != "" {
+			leaks.Add(1)
+		}
+		return false
+	})
+	srv, endpoint := newTusd(t)
+	eu, _ := url.Parse(endpoint)
+	fu, _ := url.Parse(foreignEndpoint)
+	_, fport, _ := strings.Cut(fu.Host, ":")
+	var hookedForeign atomic.Int32
+	newClient := func() *engine.Client {
+		return &engine.Client{Endpoint: endpoint, Retry: fastRetry, ChunkSize: testChunk,
+			Headers: http.Header{"Authorization": {"Bearer secret"}},
+			BeforeRequest: func(r *http.Request) error {
+				if r.URL.Host != eu.Host {
+					hookedForeign.Add(1)
+				}
+				return nil
+			},
+			AfterResponse: func(r *http.Request, _ *http.Response) error {
+				if r.URL.Host != eu.Host {
+					hookedForeign.Add(1)
+				}
+				return nil
+			},
+			Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				if engine.Trusted(r) && r.URL.Host != eu.Host {
+					return nil, fmt.Errorf("Trusted(%s)", r.URL)
+				}
+				return http.DefaultTransport.RoundTrip(r)
+			}),
+		}
+	}
+	data := randomBytes(testChunk+7, 80)
+	ctx := context.Background()
+
+	// Locations pointing at the foreign server under various spellings.
+	for _, loc := range []string{
+		"http://localhost:" + fport + "/files/",
+		"//localhost:" + fport + "/files/",
+		"HTTP://LOCALHOST:" + fport + "/files/",
+		"http://127.0.0.1:" + fport + "/files/",
+		"http://[::ffff:127.0.0.1]:" + fport + "/files/",
+	} {
+		var made sync.Once
+		var target string
+		srv2, ep2 := newTusd(t)
+		srv2.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+			if r.Method != http.MethodPost {
+				return false
+			}
+			made.Do(func() {
+				// create the upload on the foreign server, then point at it with loc's spelling
+				u, err := (&engine.Client{Endpoint: foreignEndpoint}).Create(ctx, engine.NewBytesFile("x", data))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				target = loc + strings.TrimPrefix(u, foreignEndpoint)
+			})
+			return reply(w, r, 201, "Location", target)
+		})
+		c := newClient()
+		c.Endpoint = ep2
+		eu, _ = url.Parse(ep2)
+		if _, err := c.CreateAndUpload(ctx, engine.NewBytesFile("x", data)); err != nil {
+			t.Logf("Location %s: %v", loc, err)
+		}
+	}
+	eu, _ = url.Parse(endpoint)
+
+	// A Store entry on the foreign origin; OnExpired recreate; Terminate FromServer;
+	// capabilities for a server-given URL.
+	c := newClient()
+	store := engine.NewMemoryStore()
+	c.Store, c.OnExpired, c.CheckServerCapabilities = store, engine.ExpiredRecreate, true
+	fp := engine.Fingerprint("s", int64(len(data)), time.Time{}, endpoint)
+	_ = store.Put(ctx, engine.StoredUpload{Fingerprint: fp, URL: foreignEndpoint + "zzz", Size: int64(len(data))})
+	res, err := c.CreateAndUpload(ctx, engine.NewBytesFile("s", data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.AssertStored(t, res.URL, data)
+	fURL, err := (&engine.Client{Endpoint: foreignEndpoint}).Create(ctx, engine.NewBytesFile("f", data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Upload(ctx, engine.NewBytesFile("f", data), engine.UploadURL{URL: fURL, FromServer: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Terminate(ctx, engine.UploadURL{URL: fURL, FromServer: true}); err != nil {
+		t.Fatal(err)
+	}
+	// Expired server-given URL: recreated at the endpoint.
+	if _, err := c.Upload(ctx, engine.NewBytesFile("f", data), engine.UploadURL{URL: fURL, FromServer: true}); err != nil {
+		t.Fatal(err)
+	}
+	if n := leaks.Load(); n != 0 {
+		t.Fatalf("Authorization reached the foreign origin %d times", n)
+	}
+	if n := hookedForeign.Load(); n != 0 {
+		t.Fatalf("hooks saw %d foreign requests", n)
+	}
+}
+
+// A redirect is a reply from a trusted origin, yet AfterResponse ("sees each reply
+// from a trusted origin") never sees it.
+func TestAuditAfterResponseSeesRedirect(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	srv.Inject(tusdtest.Respond(method("POST"), http.StatusTemporaryRedirect, http.Header{"Location": {"/elsewhere"}}, ""))
+	var seen []int
+	c := &engine.Client{Endpoint: endpoint, Retry: fastRetry,
+		AfterResponse: func(_ *http.Request, r *http.Response) error { seen = append(seen, r.StatusCode); return nil }}
+	_, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("r", []byte("x")))
+	if !errors.Is(err, engine.ErrRedirect) {
+		t.Fatalf("got %v", err)
+	}
+	if len(seen) != 1 {
+		t.Fatalf("AfterResponse saw %v, want the 307", seen)
+	}
+}
+
+// An API endpoint that creates uploads on a storage origin (tusdtest.CreateOn, the
+// topology TestServerGivenURLKeepsServerTrust covers): the engine stores the
+// server-given URL after creation but then refuses its own entry on the next call
+// (foreign origin), so a reload never resumes: everything is sent again and the old
+// upload is orphaned. README: "Interruptions re-send at most the chunk that was in
+// flight. This holds for pause, reload, ...".
+func TestAuditCrossOriginStorageNeverResumes(t *testing.T) {
+	storage, storageEndpoint := newTusd(t)
+	api, apiEndpoint := newTusd(t)
+	api.Inject(tusdtest.CreateOn(storageEndpoint))
+	store := engine.NewMemoryStore()
+	data := randomBytes(4*testChunk, 81)
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &engine.Client{Endpoint: apiEndpoint, Store: store, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry,
+		OnProgress: func(sent, _ int64) {
+			if sent >= 3*testChunk {
+				cancel() // "reload"
+			}
+		}}
+	if _, err := c.CreateAndUpload(ctx, engine.NewBytesFile("x.bin", data)); engine.Code(err) != engine.CodeAborted {
+		t.Fatalf("got %v", err)
+	}
+	if l, _ := store.List(context.Background()); len(l) != 1 {
+		t.Fatalf("stored %+v", l)
+	}
+	c.OnProgress = nil
+	res, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("x.bin", data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	storage.AssertStored(t, res.URL, data)
+	if !res.Resumed {
+		t.Fatalf("the stored upload was not resumed (%d POSTs, %d bytes sent for %d)", api.Count("POST"), storage.PatchBytes.Load(), len(data))
+	}
+}
