@@ -12,7 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/tuswasm/tuswasm/engine"
 	"github.com/tuswasm/tuswasm/internal/tusdtest"
@@ -151,7 +150,7 @@ func TestAuditTrustHolds(t *testing.T) {
 	c := newClient()
 	store := engine.NewMemoryStore()
 	c.Store, c.OnExpired, c.CheckServerCapabilities = store, engine.ExpiredRecreate, true
-	fp := engine.Fingerprint("s", int64(len(data)), time.Time{}, endpoint)
+	fp, _ := c.Fingerprint(ctx, engine.NewBytesFile("s", data))
 	_ = store.Put(ctx, engine.StoredUpload{Fingerprint: fp, URL: foreignEndpoint + "zzz", Size: int64(len(data))})
 	res, err := c.CreateAndUpload(ctx, engine.NewBytesFile("s", data))
 	if err != nil {
@@ -197,38 +196,41 @@ func TestAuditAfterResponseSeesRedirect(t *testing.T) {
 	}
 }
 
-// An API endpoint that creates uploads on a storage origin (tusdtest.CreateOn, the
-// topology TestServerGivenURLKeepsServerTrust covers): the engine stores the
-// server-given URL after creation but then refuses its own entry on the next call
-// (foreign origin), so a reload never resumes: everything is sent again and the old
-// upload is orphaned. README: "Interruptions re-send at most the chunk that was in
-// flight. This holds for pause, reload, ...".
-func TestAuditCrossOriginStorageNeverResumes(t *testing.T) {
+// Uploads that live on another origin than the endpoint: a stored URL there would be
+// refused on the next call (storage is not trusted input), so none is stored and no
+// orphan is left behind; with that origin in AllowedOrigins the upload is stored and a
+// "reload" resumes it.
+func TestAuditCrossOriginStorage(t *testing.T) {
 	storage, storageEndpoint := newTusd(t)
 	api, apiEndpoint := newTusd(t)
 	api.Inject(tusdtest.CreateOn(storageEndpoint))
-	store := engine.NewMemoryStore()
 	data := randomBytes(4*testChunk, 81)
-	ctx, cancel := context.WithCancel(context.Background())
-	c := &engine.Client{Endpoint: apiEndpoint, Store: store, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry,
-		OnProgress: func(sent, _ int64) {
-			if sent >= 3*testChunk {
-				cancel() // "reload"
-			}
-		}}
-	if _, err := c.CreateAndUpload(ctx, engine.NewBytesFile("x.bin", data)); engine.Code(err) != engine.CodeAborted {
-		t.Fatalf("got %v", err)
-	}
-	if l, _ := store.List(context.Background()); len(l) != 1 {
-		t.Fatalf("stored %+v", l)
-	}
-	c.OnProgress = nil
-	res, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("x.bin", data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	storage.AssertStored(t, res.URL, data)
-	if !res.Resumed {
-		t.Fatalf("the stored upload was not resumed (%d POSTs, %d bytes sent for %d)", api.Count("POST"), storage.PatchBytes.Load(), len(data))
+	for _, allowed := range []bool{false, true} {
+		store := engine.NewMemoryStore()
+		ctx, cancel := context.WithCancel(context.Background())
+		c := &engine.Client{Endpoint: apiEndpoint, Store: store, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry,
+			OnProgress: func(sent, _ int64) {
+				if sent >= 3*testChunk {
+					cancel() // "reload"
+				}
+			}}
+		if allowed {
+			c.AllowedOrigins = []string{storageEndpoint}
+		}
+		if _, err := c.CreateAndUpload(ctx, engine.NewBytesFile("x.bin", data)); engine.Code(err) != engine.CodeAborted {
+			t.Fatalf("got %v", err)
+		}
+		if l, _ := store.List(context.Background()); len(l) != map[bool]int{false: 0, true: 1}[allowed] {
+			t.Fatalf("allowed %v: stored %+v", allowed, l)
+		}
+		c.OnProgress = nil
+		res, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("x.bin", data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		storage.AssertStored(t, res.URL, data)
+		if res.Resumed != allowed {
+			t.Fatalf("allowed %v: resumed %v", allowed, res.Resumed)
+		}
 	}
 }

@@ -26,7 +26,7 @@ type call struct {
 	upload   *url.URL   // the upload's URL, once known
 	origins  []*url.URL // trusted: decided here, from what the caller wrote
 	metadata string
-	fp       string        // a File's fingerprint at endpoint ("" otherwise)
+	fp       string        // a File's fingerprint at endpoint ("" otherwise; see begin)
 	caps     *capabilities // what OPTIONS said, when it was asked
 	created  time.Time     // when the upload was created (for Store)
 	expires  time.Time     // the upload's Upload-Expires, once a reply named one
@@ -85,27 +85,40 @@ func (c *Client) newCall(src Source, u UploadURL) (*call, error) {
 		}
 		cl.size = src.Size()
 		cl.declared = cl.size >= 0
-		if f, ok := src.(File); ok && cl.endpoint != nil {
-			cl.fp = fileFingerprint(f, cl.endpoint.String())
-		}
 	}
 	return cl, nil
 }
 
-// checkHeaders rejects header names and values that would split or corrupt a request.
+// checkHeaders rejects header names and values that would split or corrupt a request
+// or that fetch and net/http refuse: a name must be an RFC 9110 token, a value free of
+// control characters (tab allowed).
 func checkHeaders(h http.Header) error {
 	for name, vs := range h {
-		if name == "" || strings.ContainsAny(name, " :\r\n\x00") {
-			return fmt.Errorf("%w: header name %q", ErrInvalidOption, name)
+		if name == "" || strings.IndexFunc(name, func(r rune) bool { return r >= 0x80 || !tokenChar[r] }) >= 0 {
+			return fmt.Errorf("%w: header name %q is not a token", ErrInvalidOption, name)
 		}
 		for _, v := range vs {
-			if strings.ContainsAny(v, "\r\n\x00") {
-				return fmt.Errorf("%w: header %s contains CR, LF or NUL", ErrInvalidOption, name)
+			if strings.IndexFunc(v, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }) >= 0 {
+				return fmt.Errorf("%w: header %s contains CR, LF, NUL or another control character", ErrInvalidOption, name)
 			}
 		}
 	}
 	return nil
 }
+
+// tokenChar marks the characters of an RFC 9110 token.
+var tokenChar = func() (t [128]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return
+}()
 
 // begin prepares a call with source src: to upload u, or to create a new upload at
 // Endpoint when u is empty. It takes a File's lock (release it when done) and, when
@@ -121,13 +134,24 @@ func (c *Client) begin(ctx context.Context, src Source, u UploadURL) (*call, fun
 		}
 	}
 	release := func() {}
-	if f, ok := src.(File); ok && c.Lock != nil {
+	_, isFile := src.(File)
+	if isFile && cl.endpoint != nil && (c.Store != nil || c.Lock != nil) {
+		if cl.fp, err = cl.fingerprint(ctx, cl.endpoint); err != nil {
+			return nil, nil, err
+		}
+	}
+	if isFile && c.Lock != nil {
 		key := cl.fp
 		if key == "" {
-			key = fileFingerprint(f, cl.upload.String())
+			if key, err = cl.fingerprint(ctx, cl.upload); err != nil {
+				return nil, nil, err
+			}
 		}
 		if release, err = c.Lock(ctx, key); err != nil {
 			return nil, nil, err
+		}
+		if release == nil {
+			release = func() {}
 		}
 	}
 	if c.CheckServerCapabilities || c.Checksum != "" {

@@ -2,10 +2,10 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
+	"errors"
 	"fmt"
 	"hash"
 	"io"

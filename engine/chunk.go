@@ -53,6 +53,12 @@ func (ch *chunker) sent(n int64, d time.Duration) {
 	ch.cur = min(max(want, minChunk), 4*ch.cur, ch.max)
 }
 
+// partial records a PATCH the server accepted only n bytes of: later chunks are about
+// that size (at least the floor), so such a server is not sent far more than it takes.
+func (ch *chunker) partial(n int64) {
+	ch.cur = max(min(ch.cur, n), min(minChunk, ch.max))
+}
+
 // failed halves the chunk after a failed request: a flaky link then loses less.
 func (ch *chunker) failed() {
 	if !ch.fixed {

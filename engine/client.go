@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"time"
@@ -176,8 +177,17 @@ func (c *Client) CreateAndUpload(ctx context.Context, src Source) (Result, error
 // FindPreviousUploads lists what Store remembers for f at Endpoint; an entry past its
 // expiry is left out and removed.
 func (c *Client) FindPreviousUploads(ctx context.Context, f File) ([]StoredUpload, error) {
+	if c.Store == nil {
+		return nil, nil
+	}
 	cl, err := c.newCall(f, UploadURL{})
-	if err != nil || c.Store == nil {
+	if err == nil && cl.endpoint == nil {
+		err = fmt.Errorf("%w: an endpoint is required to find uploads", ErrInvalidOption)
+	}
+	if err == nil {
+		cl.fp, err = cl.fingerprint(ctx, cl.endpoint)
+	}
+	if err != nil {
 		return nil, err
 	}
 	u, found, err := c.Store.Get(ctx, cl.fp)

@@ -103,7 +103,9 @@ func (cl *call) peek(ctx context.Context) error {
 // remember puts the upload in Store (Files only: a stream cannot be read again after
 // a reload).
 func (cl *call) remember(ctx context.Context) {
-	if cl.c.Store != nil && cl.fp != "" && cl.upload != nil {
+	// Only on an origin the call trusts: a later call would refuse another (storage is
+	// not trusted input), so storing it would only leave an orphan.
+	if cl.c.Store != nil && cl.fp != "" && cl.upload != nil && cl.trusts(cl.upload) {
 		_ = cl.c.Store.Put(ctx, StoredUpload{Fingerprint: cl.fp, URL: cl.upload.String(), Size: cl.size,
 			CreatedAt: cl.created, ExpiresAt: cl.expires})
 	}

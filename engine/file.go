@@ -62,8 +62,11 @@ type sectionReader struct {
 func (s *sectionReader) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
 	s.left -= int64(n)
-	if err == io.EOF && s.left > 0 {
+	switch {
+	case err == io.EOF && s.left > 0:
 		return n, fmt.Errorf("%w: source ended %d bytes early", ErrFileChanged, s.left)
+	case err != nil && err != io.EOF:
+		return n, fmt.Errorf("%w: %w", ErrFileChanged, err) // the source can no longer be read
 	}
 	return n, err
 }

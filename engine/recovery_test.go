@@ -323,7 +323,7 @@ func TestFileLock(t *testing.T) {
 		t.Fatal("requests sent without the lock")
 	}
 	// The lock is keyed by the engine's own fingerprint, the one Store uses.
-	if want := engine.Fingerprint("l", 1, time.Time{}, endpoint); key != want {
+	if want, _ := c.Fingerprint(context.Background(), f); key != want {
 		t.Fatalf("locked %q, want the fingerprint %q", key, want)
 	}
 	released := 0

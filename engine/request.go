@@ -79,11 +79,8 @@ func (cl *call) do(ctx context.Context, method string, u *url.URL, body io.ReadC
 	// Success bodies are not read at all: tus replies carry their meaning in headers,
 	// and a server dripping a body must not hold the upload.
 	defer resp.Body.Close()
-	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-		return nil, fmt.Errorf("%w: %s %s answered %d toward %.128q; configure the final URL", ErrRedirect, method, u, resp.StatusCode, resp.Header.Get("Location"))
-	}
 	rep := &reply{method: method, url: u, status: resp.StatusCode, header: resp.Header}
-	if resp.StatusCode >= 300 {
+	if resp.StatusCode >= 400 {
 		rep.body = readSnippet(resp.Body)
 	}
 	if trusted && cl.c.AfterResponse != nil {
@@ -92,6 +89,9 @@ func (cl *call) do(ctx context.Context, method string, u *url.URL, body io.ReadC
 		if err := cl.c.AfterResponse(req, seen); err != nil {
 			return nil, fmt.Errorf("%w: AfterResponse: %w", ErrHook, err)
 		}
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return nil, fmt.Errorf("%w: %s %s answered %d toward %.128q; configure the final URL", ErrRedirect, method, u, resp.StatusCode, resp.Header.Get("Location"))
 	}
 	return rep, nil
 }

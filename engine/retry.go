@@ -22,6 +22,9 @@ type Retry struct {
 	Factor       float64
 }
 
+// maxMaxRetries bounds MaxRetries, so that the failure arithmetic cannot overflow.
+const maxMaxRetries = 1 << 20
+
 // Defaults for Retry's zero fields.
 const (
 	DefaultMaxRetries   = 5
@@ -46,9 +49,10 @@ func (r Retry) withDefaults() Retry {
 	if r.MaxDelay < r.InitialDelay {
 		r.MaxDelay = r.InitialDelay
 	}
-	if r.Factor < 1 {
+	if !(r.Factor >= 1) { // NaN too
 		r.Factor = DefaultFactor
 	}
+	r.MaxRetries = min(r.MaxRetries, maxMaxRetries)
 	return r
 }
 
@@ -103,26 +107,24 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // minProgress is how far the server must move past the highest offset it had
-// confirmed (or to the end, when less remains) for the retry budget to start again: a
-// server that confirms a byte and then fails, or that loses bytes and accepts them
-// again, must not keep a call alive forever.
+// confirmed (or to the end, when less remains; or a chunk, when chunks are smaller) for
+// the retry budget to start again: a server that confirms a byte and then fails, or
+// that loses bytes and accepts them again, must not keep a call alive forever.
 const minProgress = 64 << 10
 
-// maxFailuresFactor bounds the failed attempts of one call, whatever the progress, at
-// this many times MaxRetries+1 (150 with the defaults). A call that hits it can be
-// resumed by calling again.
-const maxFailuresFactor = 25
-
 // attempts is the retry budget of one call. Its rules:
-//   - every failed attempt counts; more than MaxRetries in a row ends the call;
+//   - every failed attempt counts; more than MaxRetries in a row end the call;
 //   - the count starts again only when the server confirms an offset at least
-//     minProgress (or the rest of the file) past the highest one it had confirmed
-//     when the count last started: re-confirming old bytes is not progress;
+//     minProgress (or the rest of the file, or the largest chunk when that is smaller)
+//     past the highest one it had confirmed when the count last started: re-confirming
+//     old bytes is not progress;
 //   - a server that goes back below an offset it confirmed (it lost bytes) more than
-//     MaxRetries times in one call ends it, as do maxFailuresFactor*(MaxRetries+1)
-//     failed attempts in all.
+//     MaxRetries times in one call ends it;
+//   - so a call makes at most MaxRetries+1 failed attempts per step of progress, and
+//     total enforces that bound outright.
 type attempts struct {
-	max         int // Retry.MaxRetries
+	max         int   // Retry.MaxRetries
+	step        int64 // minProgress, or the largest chunk when smaller
 	consecutive int
 	total       int
 	lost        int
@@ -130,15 +132,15 @@ type attempts struct {
 	mark        int64 // best when consecutive last started again
 }
 
-func newAttempts(maxRetries int) attempts {
-	return attempts{max: maxRetries, best: -1, mark: -1}
+func newAttempts(maxRetries int, maxChunk int64) attempts {
+	return attempts{max: maxRetries, step: max(min(minProgress, maxChunk), 1), best: -1, mark: -1}
 }
 
 // confirmed records an offset the server confirmed (by HEAD or PATCH) of an upload of
 // size bytes (-1: not known yet).
 func (a *attempts) confirmed(offset, size int64) {
 	a.best = max(a.best, offset)
-	need := int64(minProgress)
+	need := a.step
 	if size >= 0 {
 		need = min(need, size-a.mark)
 	}
@@ -160,7 +162,8 @@ func (a *attempts) lostBytes(offset int64) error {
 func (a *attempts) failed() bool {
 	a.consecutive++
 	a.total++
-	return a.consecutive <= a.max && a.total <= maxFailuresFactor*(a.max+1)
+	steps := 2 + max(a.best, 0)/a.step
+	return a.consecutive <= a.max && int64(a.total) <= int64(a.max+1)*steps
 }
 
 // errNoProgress: a 204 that confirms none (or too few) of the bytes sent.
@@ -194,6 +197,9 @@ func Recoverable(err error) bool {
 // caused; other failures (aborts, a changed file, protocol violations, redirects,
 // invalid options) are never retried.
 func (cl *call) retryable(err error, attempt int) bool {
+	if errors.Is(err, ErrHook) {
+		return false // a hook's own failure, whatever it wraps
+	}
 	var he *HTTPError
 	fromServer := errors.Is(err, ErrNetwork) || errors.As(err, &he)
 	if cl.c.ShouldRetry != nil && fromServer {
@@ -220,7 +226,12 @@ func (cl *call) backoff(ctx context.Context, err error, a *attempts) error {
 			return stopped(werr)
 		}
 		if waited {
-			return nil // failing while offline says nothing about the server
+			// Failing while offline says nothing about the server: no count. A short
+			// pause still, so that a flapping onLine cannot spin.
+			if err := sleep(ctx, cl.retry.InitialDelay/2); err != nil {
+				return stopped(err)
+			}
+			return nil
 		}
 	}
 	if !a.failed() {
@@ -243,7 +254,7 @@ func (cl *call) backoff(ctx context.Context, err error, a *attempts) error {
 
 // retrying runs op until it succeeds, fails for good or spends the budget.
 func (cl *call) retrying(ctx context.Context, op func() error) error {
-	a := newAttempts(cl.retry.MaxRetries)
+	a := newAttempts(cl.retry.MaxRetries, minProgress)
 	for {
 		err := op()
 		if err == nil {

@@ -188,7 +188,7 @@ func TestStaleStoredEntryReplaced(t *testing.T) {
 	data := randomBytes(2*testChunk, 42)
 	store := engine.NewMemoryStore()
 	c := &engine.Client{Endpoint: endpoint, Store: store, Retry: fastRetry}
-	fp := engine.Fingerprint("s.bin", int64(len(data)), time.Time{}, endpoint)
+	fp, _ := c.Fingerprint(ctx, engine.NewBytesFile("s.bin", data))
 	maker := &engine.Client{Endpoint: endpoint} // makes the uploads the stale entries name
 	other, err := maker.Create(ctx, engine.NewBytesFile("other", randomBytes(len(data)+1, 1)))
 	if err != nil {

@@ -89,9 +89,9 @@ func TestStoredEntryOnForeignOriginIgnored(t *testing.T) {
 	store := engine.NewMemoryStore()
 	data := randomBytes(testChunk, 5)
 	f := engine.NewBytesFile("s.bin", data)
-	fp := engine.Fingerprint("s.bin", int64(len(data)), time.Time{}, endpoint)
-	_ = store.Put(context.Background(), engine.StoredUpload{Fingerprint: fp, URL: foreignEndpoint + "abc", Size: int64(len(data))})
 	c := &engine.Client{Endpoint: endpoint, Store: store, Headers: http.Header{"Authorization": {"Bearer secret"}}}
+	fp, _ := c.Fingerprint(context.Background(), f)
+	_ = store.Put(context.Background(), engine.StoredUpload{Fingerprint: fp, URL: foreignEndpoint + "abc", Size: int64(len(data))})
 	res, err := c.CreateAndUpload(context.Background(), f)
 	if err != nil {
 		t.Fatal(err)

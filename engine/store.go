@@ -4,6 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
 	"maps"
 	"slices"
 	"strconv"
@@ -38,26 +42,93 @@ type Store interface {
 	List(ctx context.Context) ([]StoredUpload, error)
 }
 
-// Fingerprint identifies "this file to this endpoint": the same name, size and
-// modification time (zero when unknown) sent to the same endpoint give the same value,
-// so an entry stored for one endpoint is never used for another. It is a hash, so the
-// file name does not appear in storage keys.
-func Fingerprint(name string, size int64, modTime time.Time, endpoint string) string {
+// Fingerprint identifies "this content to this endpoint": the same name, size,
+// modification time (zero when unknown), content sample (see Client.Fingerprint) and
+// endpoint give the same value, so an entry stored for one file or endpoint is never
+// used for another. It is a hash, so the file name does not appear in storage keys.
+func Fingerprint(name string, size int64, modTime time.Time, endpoint string, sample []byte) string {
 	h := sha256.New()
-	for _, part := range []string{name, strconv.FormatInt(size, 10), strconv.FormatInt(modTime.UnixMilli(), 10), endpoint} {
+	for _, part := range []string{name, strconv.FormatInt(size, 10), strconv.FormatInt(modTime.UnixMilli(), 10), endpoint, string(sample)} {
 		h.Write([]byte(strconv.Itoa(len(part))))
 		h.Write([]byte{':'})
 		h.Write([]byte(part))
 	}
-	return "tus1-" + hex.EncodeToString(h.Sum(nil)[:16])
+	return "tus2-" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-func fileFingerprint(f File, endpoint string) string {
+// Fingerprint is f's fingerprint at c's Endpoint, the key of its Store entry and its
+// Lock. Its content sample is a digest of up to 224 KiB of f (the first and last 64
+// KiB and six 16 KiB ranges between; all of a file up to 256 KiB), so two files alike
+// in name, size and date, or a file rewritten in place, do not share an upload.
+func (c *Client) Fingerprint(ctx context.Context, f File) (string, error) {
+	cl, err := c.newCall(f, UploadURL{})
+	if err != nil {
+		return "", err
+	}
+	return cl.fingerprint(ctx, cl.endpoint)
+}
+
+// fingerprint computes f's fingerprint at endpoint (or at the upload URL when there is
+// no endpoint: a lock key then).
+func (cl *call) fingerprint(ctx context.Context, at *url.URL) (string, error) {
+	f := cl.src.(File)
+	sample, err := contentSample(ctx, f)
+	if err != nil {
+		return "", err
+	}
 	var mt time.Time
 	if m, ok := f.(ModTimer); ok {
 		mt = m.ModTime()
 	}
-	return Fingerprint(f.Name(), f.Size(), mt, endpoint)
+	return Fingerprint(f.Name(), f.Size(), mt, at.String(), sample), nil
+}
+
+// sampleRanges are the [offset, length) ranges of a file of size bytes that its
+// fingerprint reads.
+func sampleRanges(size int64) [][2]int64 {
+	const edge, mid, between = 64 << 10, 16 << 10, 6
+	if size <= 4*edge {
+		return [][2]int64{{0, size}}
+	}
+	r := [][2]int64{{0, edge}}
+	for k := int64(1); k <= between; k++ {
+		r = append(r, [2]int64{size * k / (between + 1), mid})
+	}
+	return append(r, [2]int64{size - edge, edge})
+}
+
+// contentSample is the SHA-256 of the SHA-256s of f's sample ranges. A body that is a
+// Summer digests itself (in the browser: SubtleCrypto, bytes outside wasm).
+func contentSample(ctx context.Context, f File) ([]byte, error) {
+	all := sha256.New()
+	for _, r := range sampleRanges(f.Size()) {
+		body, err := f.ReadSection(ctx, r[0], r[1])
+		if err != nil {
+			return nil, fmt.Errorf("tus: reading %s for its fingerprint: %w", f.Name(), err)
+		}
+		sum, err := sectionSum(ctx, body, r[1])
+		body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("tus: reading %s for its fingerprint: %w", f.Name(), err)
+		}
+		all.Write(sum)
+	}
+	return all.Sum(nil), nil
+}
+
+// sectionSum is the SHA-256 of n bytes of body.
+func sectionSum(ctx context.Context, body io.Reader, n int64) ([]byte, error) {
+	if s, ok := body.(Summer); ok {
+		sum, err := s.Sum(ctx, "sha256")
+		if !errors.Is(err, errors.ErrUnsupported) {
+			return sum, err
+		}
+	}
+	h := sha256.New()
+	if got, err := io.Copy(h, body); err != nil || got != n {
+		return nil, fmt.Errorf("%w: read %d of %d bytes: %v", ErrFileChanged, got, n, err)
+	}
+	return h.Sum(nil), nil
 }
 
 // MemoryStore is a Store in process memory, safe for concurrent use.

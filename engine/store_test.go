@@ -56,7 +56,7 @@ func TestStoreEntryForGoneUploadIsReplaced(t *testing.T) {
 	f := engine.NewBytesFile("g.bin", data)
 	c := &engine.Client{Endpoint: endpoint, Store: store}
 	ctx := context.Background()
-	fp := engine.Fingerprint("g.bin", int64(len(data)), time.Time{}, endpoint)
+	fp, _ := c.Fingerprint(ctx, f)
 	// An entry for an upload the server deleted, and one with a broken URL.
 	gone, err := c.Create(ctx, f)
 	if err != nil {
@@ -79,19 +79,20 @@ func TestStoreEntryForGoneUploadIsReplaced(t *testing.T) {
 }
 
 func TestFingerprint(t *testing.T) {
-	base := engine.Fingerprint("a", 1, time.Unix(5, 0), "http://x/files/")
+	base := engine.Fingerprint("a", 1, time.Unix(5, 0), "http://x/files/", nil)
 	for name, other := range map[string]string{
-		"name":     engine.Fingerprint("b", 1, time.Unix(5, 0), "http://x/files/"),
-		"size":     engine.Fingerprint("a", 2, time.Unix(5, 0), "http://x/files/"),
-		"modtime":  engine.Fingerprint("a", 1, time.Unix(6, 0), "http://x/files/"),
-		"endpoint": engine.Fingerprint("a", 1, time.Unix(5, 0), "http://y/files/"),
-		"boundary": engine.Fingerprint("a1", 1, time.Unix(5, 0), "http://x/files/"),
+		"name":     engine.Fingerprint("b", 1, time.Unix(5, 0), "http://x/files/", nil),
+		"size":     engine.Fingerprint("a", 2, time.Unix(5, 0), "http://x/files/", nil),
+		"modtime":  engine.Fingerprint("a", 1, time.Unix(6, 0), "http://x/files/", nil),
+		"endpoint": engine.Fingerprint("a", 1, time.Unix(5, 0), "http://y/files/", nil),
+		"boundary": engine.Fingerprint("a1", 1, time.Unix(5, 0), "http://x/files/", nil),
+		"content":  engine.Fingerprint("a", 1, time.Unix(5, 0), "http://x/files/", []byte{1}),
 	} {
 		if other == base {
 			t.Errorf("fingerprint ignores %s", name)
 		}
 	}
-	if engine.Fingerprint("a", 1, time.Unix(5, 0), "http://x/files/") != base {
+	if engine.Fingerprint("a", 1, time.Unix(5, 0), "http://x/files/", nil) != base {
 		t.Error("fingerprint not stable")
 	}
 }

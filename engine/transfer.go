@@ -104,7 +104,7 @@ func (cl *call) finish(ctx context.Context, offset int64) (Result, error) {
 // followed by a HEAD and another attempt, within the budget that attempts keeps; a 413
 // halves the chunk size.
 func (cl *call) transfer(ctx context.Context, offset int64) error {
-	a := newAttempts(cl.retry.MaxRetries)
+	a := newAttempts(cl.retry.MaxRetries, cl.chunk.max)
 	needHead := offset < 0
 	if !needHead {
 		a.confirmed(offset, cl.size)
@@ -136,7 +136,11 @@ func (cl *call) transfer(ctx context.Context, offset int64) error {
 			var next, sent int64
 			started := time.Now()
 			if next, sent, err = cl.patch(ctx, offset, n); err == nil {
-				cl.chunk.sent(next-offset, time.Since(started))
+				if next-offset < sent {
+					cl.chunk.partial(next - offset) // the server takes less at a time
+				} else {
+					cl.chunk.sent(sent, time.Since(started))
+				}
 				a.confirmed(next, cl.size)
 				gained := next - offset
 				offset = next

@@ -439,7 +439,7 @@ func readRetry(c *call, rv safejs.Value) error {
 		ms := time.Duration(n * float64(time.Millisecond))
 		switch k {
 		case "maxRetries":
-			r.MaxRetries = int(n)
+			r.MaxRetries = int(min(n, 1<<20)) // the engine's bound; a float beyond int is undefined
 			if n == 0 {
 				r.MaxRetries = -1 // the engine's zero means "default"; JS's 0 means none
 			}
