@@ -45,10 +45,11 @@ test-unit:
 test-wasm: node
 	GOOS=js GOARCH=wasm $(GO) test -exec="$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec" ./wasm
 
-## node: install Debian's Node.js when it is missing (test-wasm runs under it)
+## node: install Debian's Node.js and npm when missing (test-wasm runs under Node; the
+## e2e suite packs the package and builds a Vite app with npm)
 node:
-	@command -v node >/dev/null 2>&1 || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs >/dev/null; }
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm >/dev/null; }
 
 ## fuzz: each fuzz target of the engine (parsers of server input) for FUZZTIME;
 ## engine/testdata/fuzz holds the seed corpus, run by every plain `go test` too
@@ -60,7 +61,7 @@ fuzz:
 ## e2e: headless Chromium against real tusd (builds its own wasm). The test binary
 ## runs directly so its summary lines (fault-matrix: …) reach the log.
 E2E_BIN ?= $(or $(TMPDIR),/tmp)/tuswasm-e2e.test
-e2e: build chromium
+e2e: build chromium node
 	$(GO) test -c -o $(E2E_BIN) ./e2e
 	cd e2e && $(E2E_BIN) -test.count=1 -test.timeout=20m -chromium $(CHROMIUM)
 

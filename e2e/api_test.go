@@ -138,7 +138,7 @@ func TestOptionsCheckedInBrowser(t *testing.T) {
 		`{endpoint: '/files/', onProgress: 'console.log'}`:       "onProgress must be a function, not a string",
 		`{endpoint: '/files/', retry: {maxRetries: '3'}}`:        "retry.maxRetries must be a non-negative number, not a string",
 		`{endpoint: 'http://user:pw@127.0.0.1:1/files/'}`:        "must not carry credentials",
-		`{endpoint: '/files/', headers: {'X-A': 'a\r\nX-B: b'}}`: "CR, LF or NUL",
+		`{endpoint: '/files/', headers: {'X-A': 'a\r\nX-B: b'}}`: "CR, LF, NUL",
 	} {
 		o := eval[outcome](e, `run(() => tus.createAndUpload(makeFile(10, 1), `+opts+`))`)
 		if o.OK || o.Code != "INVALID_OPTION" || !strings.Contains(o.Message, mention) {

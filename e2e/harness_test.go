@@ -135,6 +135,7 @@ type env struct {
 	backend *tusdtest.Backend
 	tusd    *tusdtest.Server // the fault proxy: inject faults, count, check stored bytes
 	origin  string
+	page    string // what new tabs open
 	tab     context.Context
 
 	mu       sync.Mutex
@@ -143,8 +144,15 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t}
-	e.backend, e.tusd, e.origin = serveTusd(t, staticHandler())
+	return newEnvServing(t, staticHandler(), "/test.html")
+}
+
+// newEnvServing is newEnv with other pages: handler serves every path outside /files/,
+// and the tab opens page.
+func newEnvServing(t *testing.T, handler http.Handler, page string) *env {
+	t.Helper()
+	e := &env{t: t, page: page}
+	e.backend, e.tusd, e.origin = serveTusd(t, handler)
 	e.tab = e.newTab()
 	return e
 }
@@ -181,7 +189,7 @@ func (e *env) newTab() context.Context {
 	if err := chromedp.Listen(tab, e.watch); err != nil {
 		e.t.Fatal(err)
 	}
-	e.open(tab, "/test.html")
+	e.open(tab, e.page)
 	return tab
 }
 

@@ -36,4 +36,6 @@ window.bg = (key, fn) => {
   window.run(() => fn(s)).then((o) => { s.outcome = o; s.done = true })
 }
 
-window.tusReady = tus.init().then(() => true)
+// /test.html?worker runs tuswasm in worker mode (init({worker: true})).
+window.tusWorker = new URLSearchParams(location.search).has('worker')
+window.tusReady = tus.init({ worker: window.tusWorker }).then(() => true)
