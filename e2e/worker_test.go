@@ -7,7 +7,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
 )
 
 // newWorkerEnv opens the test page with tuswasm in worker mode (init({worker: true})).
