@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -93,24 +95,118 @@ func TestDemoPageUploads(t *testing.T) {
 	path := screenshot(e, tab, "demo")
 	t.Logf("screenshot: %s", path)
 
-	// Find the upload by its metadata and compare the bytes.
-	infos, _ := filepath.Glob(filepath.Join(uploads, "*.info"))
+	if got := storedNamed(t, uploads, "holiday-video.mp4"); len(got) != len(data) || sum(got) != sum(data) {
+		t.Fatalf("stored %d bytes (sha256 %s), want %d (%s)", len(got), sum(got)[:12], len(data), sum(data)[:12])
+	}
+
+	// A paused upload, after a reload, is listed by its name (which the page keeps, not
+	// the library; while it runs it is not listed) and resumes when picked again. The
+	// link is throttled so that the pause comes before the end.
+	big := pattern(24<<20, 43)
+	file2 := filepath.Join(t.TempDir(), "beach.mov")
+	if err := os.WriteFile(file2, big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	throttle(t, tab, 2<<20)
+	setFiles(t, tab, "#picker", file2)
+	evalIn[bool](e, tab, `new Promise(r => { const t = () => document.querySelector('.uploads .state')?.textContent === 'Uploading…' &&
+		document.querySelector('#resumable-section').hidden ? r(true) : setTimeout(t, 10); t() })`)
+	if err := chromedp.Do(nav, chromedp.Click(".uploads li button")); err != nil { // Pause
+		t.Fatal(err)
+	}
+	evalIn[bool](e, tab, `new Promise(r => { const t = () => document.querySelector('.uploads .state')?.textContent === 'Paused' ? r(true) : setTimeout(t, 10); t() })`)
+	throttle(t, tab, -1)
+	if err := chromedp.Do(nav, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	listed := evalIn[string](e, tab, `new Promise(r => { const t = () => window.tuswasmDemoReady && !document.querySelector('#resumable-section').hidden ?
+		r(document.querySelector('#resumable .name').textContent) : setTimeout(t, 10); t() })`)
+	if listed != "beach.mov" {
+		t.Fatalf("the resumable list shows %q, want the file's name", listed)
+	}
+	setFiles(t, tab, "#picker", file2)
+	if state := demoState(e, tab); !strings.HasPrefix(state, "Done (resumed)") {
+		t.Fatalf("demo shows %q, want a resumed upload", state)
+	}
+	if got := storedNamed(t, uploads, "beach.mov"); len(got) != len(big) || sum(got) != sum(big) {
+		t.Fatalf("stored %d bytes, want %d", len(got), len(big))
+	}
+
+	// The worker switch reloads the page with tuswasm in a Web Worker, which uploads.
+	if err := chromedp.Do(nav, chromedp.Click("#worker")); err != nil {
+		t.Fatal(err)
+	}
+	evalIn[bool](e, tab, `new Promise(r => { const t = () => window.tuswasmDemoReady && location.search === '?worker' ? r(true) : setTimeout(t, 10); t() })`)
+	if status := evalIn[string](e, tab, `document.querySelector('#status').textContent`); !strings.Contains(status, "Web Worker") {
+		t.Fatalf("status %q after switching to worker mode", status)
+	}
+	small := pattern(1<<20+3, 44)
+	file3 := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(file3, small, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	setFiles(t, tab, "#picker", file3)
+	if state := demoState(e, tab); !strings.HasPrefix(state, "Done") {
+		t.Fatalf("worker mode: demo shows %q", state)
+	}
+	if got := storedNamed(t, uploads, "notes.txt"); sum(got) != sum(small) {
+		t.Fatal("worker mode: stored bytes differ")
+	}
+}
+
+// demoState waits for the newest upload on the demo page to end and returns its state.
+func demoState(e *env, tab context.Context) string {
+	return evalIn[string](e, tab, `new Promise((resolve, reject) => {
+		const t0 = Date.now()
+		const tick = () => {
+			const s = document.querySelector('.uploads .state')
+			if (s && (s.classList.contains('done') || s.classList.contains('error'))) return resolve(s.textContent)
+			if (Date.now() - t0 > 60000) return reject(new Error('upload never finished'))
+			setTimeout(tick, 20)
+		}
+		tick()
+	})`)
+}
+
+// throttle limits the tab's upload to bytesPerSecond (-1: no limit, and CDP's Network
+// domain off again: it slows request bodies).
+func throttle(t *testing.T, tab context.Context, bytesPerSecond float64) {
+	t.Helper()
+	var conds []*network.Conditions
+	if bytesPerSecond > 0 {
+		conds = []*network.Conditions{{DownloadThroughput: -1, UploadThroughput: bytesPerSecond}}
+	}
+	if _, err := chromedp.Call(tab, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(tab, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{MatchedNetworkConditions: conds}); err != nil {
+		t.Fatal(err)
+	}
+	if bytesPerSecond <= 0 {
+		if _, err := chromedp.Call(tab, network.Disable, cdp.Empty{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// storedNamed returns the bytes of the upload in dir whose metadata names it.
+func storedNamed(t *testing.T, dir, name string) []byte {
+	t.Helper()
+	infos, _ := filepath.Glob(filepath.Join(dir, "*.info"))
 	for _, info := range infos {
 		b, err := os.ReadFile(info)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var meta struct{ MetaData map[string]string }
-		if json.Unmarshal(b, &meta) == nil && meta.MetaData["filename"] == "holiday-video.mp4" {
+		if json.Unmarshal(b, &meta) == nil && meta.MetaData["filename"] == name {
 			got, err := os.ReadFile(strings.TrimSuffix(info, ".info"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(got) != len(data) || sum(got) != sum(data) {
-				t.Fatalf("stored %d bytes (sha256 %s), want %d (%s)", len(got), sum(got)[:12], len(data), sum(data)[:12])
-			}
-			return
+			return got
 		}
 	}
-	t.Fatalf("no upload named holiday-video.mp4 in %s (%d .info files)", uploads, len(infos))
+	t.Fatalf("no upload named %s in %s (%d .info files)", name, dir, len(infos))
+	return nil
 }

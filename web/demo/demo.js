@@ -2,6 +2,17 @@ import * as tus from '/js/index.js'
 
 const endpoint = '/files/'
 const $ = (sel) => document.querySelector(sel)
+const inWorker = new URLSearchParams(location.search).has('worker')
+
+// The library stores no file names (a name can be personal); this page remembers them
+// itself, by upload URL, to show them in the list of resumable uploads.
+const names = {
+  key: 'tuswasm-demo:names',
+  all () { try { return JSON.parse(localStorage.getItem(this.key)) ?? {} } catch { return {} } },
+  set (url, name) { localStorage.setItem(this.key, JSON.stringify({ ...this.all(), [url]: name })) },
+  forget (url) { const all = this.all(); delete all[url]; localStorage.setItem(this.key, JSON.stringify(all)) },
+}
+const running = new Set() // upload URLs of this page's uploads in progress
 
 const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
 function bytes (n) {
@@ -45,7 +56,12 @@ function addUpload (file) {
   const up = new tus.Upload(file, {
     endpoint,
     metadata: { filename: file.name, filetype: file.type || 'application/octet-stream' },
-    onCreate: () => { state.textContent = 'Uploading…' },
+    onUploadUrlAvailable: (url) => {
+      state.textContent = 'Uploading…'
+      names.set(url, file.name)
+      running.add(url)
+      refreshResumable()
+    },
     onProgress: (sent, total) => {
       const now = performance.now()
       const dt = (now - last.t) / 1000
@@ -73,8 +89,9 @@ function addUpload (file) {
     }
     pauseBtn.disabled = false
   }
-  cancelBtn.onclick = () => up.abort({ terminate: true })
+  cancelBtn.onclick = () => up.abort({ terminate: true }).catch(() => {})
   up.done.then((result) => {
+    names.forget(result.url)
     state.className = 'state done'
     state.replaceChildren(result.resumed ? 'Done (resumed) · ' : 'Done · ', el('a', { href: result.url, target: '_blank' }, 'stored'))
     bar.value = bar.max
@@ -83,20 +100,28 @@ function addUpload (file) {
     state.textContent = describe(err)
   }).finally(() => {
     pauseBtn.disabled = cancelBtn.disabled = true
+    running.delete(up.url)
+    if (up.url && !list.has(up.url)) names.forget(up.url)
     refreshResumable()
   })
   up.start()
   refreshResumable()
 }
 
+// list: the upload URLs storage keeps, as of the last refresh.
+const list = new Set()
+
 async function refreshResumable () {
-  const list = await tus.listUploads()
-  $('#resumable-section').hidden = list.length === 0
-  $('#resumable').replaceChildren(...list.map((u) => {
+  const stored = (await tus.listUploads()).filter((u) => !running.has(u.url))
+  list.clear()
+  for (const u of stored) list.add(u.url)
+  const known = names.all()
+  $('#resumable-section').hidden = stored.length === 0
+  $('#resumable').replaceChildren(...stored.map((u) => {
     const forget = el('button', { type: 'button' }, 'Forget')
-    forget.onclick = async () => { await tus.removeUpload(u.fingerprint); refreshResumable() }
+    forget.onclick = async () => { await tus.removeUpload(u.fingerprint); names.forget(u.url); refreshResumable() }
     return el('li', {}, el('div', { className: 'row' },
-      el('span', { className: 'name' }, u.url),
+      el('span', { className: 'name', title: u.url }, known[u.url] ?? 'a file whose name this page did not keep'),
       el('span', { className: 'meta' }, `${bytes(u.size)} · started ${new Date(u.createdAt).toLocaleString()}`)),
     el('div', { className: 'actions' }, forget))
   }))
@@ -115,10 +140,13 @@ $('#picker').addEventListener('change', (e) => {
   e.target.value = ''
 })
 
+$('#worker').checked = inWorker
+$('#worker').addEventListener('change', (e) => { location.search = e.target.checked ? '?worker' : '' })
+
 try {
   const t0 = performance.now()
-  await tus.init()
-  $('#status').textContent = `Ready (tuswasm loaded in ${Math.round(performance.now() - t0)} ms).`
+  await tus.init({ worker: inWorker })
+  $('#status').textContent = `Ready (tuswasm loaded in ${Math.round(performance.now() - t0)} ms${inWorker ? ', in a Web Worker' : ''}).`
   window.tuswasmDemoReady = true
   refreshResumable()
 } catch (err) {
