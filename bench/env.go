@@ -51,11 +51,11 @@ func startRunner(res *results) (r *runner, stop func(), err error) {
 		return nil, nil, err
 	}
 	undo = append(undo, func() { os.RemoveAll(r.inputs) })
-	origin, tl, err := serve(r.uploads, res)
+	origin, tl, lat, err := serve(r.uploads, res)
 	if err != nil {
 		return nil, nil, err
 	}
-	r.tl = tl
+	r.tl, r.lat = tl, lat
 	tab, closeBrowser, err := startBrowser(res)
 	if err != nil {
 		return nil, nil, err
@@ -71,20 +71,22 @@ func startRunner(res *results) (r *runner, stop func(), err error) {
 	return r, stop, nil
 }
 
-// serve starts tusd (behind a timeline of its requests), the discard handler, the
-// built js/ package, tus-js-client and the bench page on one loopback origin.
-func serve(uploads string, res *results) (string, *timeline, error) {
+// serve starts tusd (behind a timeline of its requests and, in front of that, the
+// added latency, 0 but in the small-files run), the discard handler, the built js/
+// package, tus-js-client and the bench page on one loopback origin.
+func serve(uploads string, res *results) (string, *timeline, *latency, error) {
 	tusd, err := tusdserver.New(uploads, tusdserver.Options{})
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	tl := &timeline{next: tusd}
+	lat := &latency{next: tl}
 	if b, err := os.ReadFile(filepath.Join(*tusJS, "package.json")); err == nil {
 		var pkg struct{ Version string }
 		_ = json.Unmarshal(b, &pkg)
 		res.Versions["tus-js-client"] = pkg.Version
 	} else {
-		return "", nil, fmt.Errorf("tus-js-client not installed (make bench installs it): %w", err)
+		return "", nil, nil, fmt.Errorf("tus-js-client not installed (make bench installs it): %w", err)
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, d := range bi.Deps {
@@ -95,8 +97,8 @@ func serve(uploads string, res *results) (string, *timeline, error) {
 	}
 	pageFS, _ := fs.Sub(page, "page")
 	mux := http.NewServeMux()
-	mux.Handle("/files/", tl)
-	mux.Handle("/files", tl)
+	mux.Handle("/files/", lat)
+	mux.Handle("/files", lat)
 	mux.HandleFunc("/discard", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.WriteHeader(http.StatusNoContent)
@@ -114,10 +116,10 @@ func serve(uploads string, res *results) (string, *timeline, error) {
 	mux.Handle("/", http.FileServer(http.FS(pageFS)))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	go http.Serve(ln, mux)
-	return "http://" + ln.Addr().String(), tl, nil
+	return "http://" + ln.Addr().String(), tl, lat, nil
 }
 
 func startBrowser(res *results) (context.Context, func(), error) {

@@ -10,6 +10,7 @@ import (
 	"log"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 )
 
@@ -26,7 +27,8 @@ var (
 	sizesArg = flag.String("sizes", "64,256,1024", "file sizes in MiB")
 	runs     = flag.Int("runs", 7, "runs per contender and size (the median is reported)")
 	only     = flag.String("only", "", "run only contenders whose label matches this regexp (quick comparisons)")
-	extras   = flag.Bool("extras", true, "also run the chunk size sweep and the progress cadence test")
+	extras   = flag.Bool("extras", true, "also run the extras -extras-list names")
+	extraSet = flag.String("extras-list", strings.Join(extraNames, ","), "with -extras, which extras run: any of "+strings.Join(extraNames, ", "))
 	profile  = flag.String("profile", "", "only profile one upload (the first contender -only matches, first size) and write the V8 CPU profile here")
 	store    = flag.String("store", defaultStore(), "where tusd stores uploads (tmpfs keeps disk noise out of the figures)")
 )
@@ -76,6 +78,7 @@ func bench() error {
 		return err
 	}
 	summarise(res)
+	logExtras(res)
 	res.Seconds = round(time.Since(start).Seconds(), 1)
 	return write(res)
 }

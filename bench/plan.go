@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -38,16 +39,34 @@ type plan struct {
 	sizes      []int       // file sizes in MiB, each uploaded by every contender
 	contenders []contender // those -only matches
 	runs       int         // per contender and size
-	// With -extras: the chunk size sweep (at sweepSize) and the progress cadence test.
-	sweep   []contender
-	cadence bool
+	// With -extras (as -extras-list names them): the chunk size sweep (at sweepSize),
+	// the progress cadence test, many small files over a slow round trip (smallfiles.go)
+	// and a 1 GiB stream of unknown length (stream.go).
+	sweep      []contender
+	cadence    bool
+	smallFiles bool
+	stream     bool
 	// profile, when set, replaces all of the above: one upload of contenders[0] at
 	// sizes[0] under the profiler, written here. Unset when -only matched nothing.
 	profile string
 }
 
+// extraNames are the extras, in the order they run.
+var extraNames = []string{"sweep", "cadence", "small-files", "stream"}
+
 func newPlan() (plan, error) {
-	p := plan{runs: *runs, cadence: *extras}
+	p := plan{runs: *runs}
+	on := map[string]bool{}
+	for _, e := range strings.Split(*extraSet, ",") {
+		if e = strings.TrimSpace(e); e == "" {
+			continue
+		}
+		if !slices.Contains(extraNames, e) {
+			return plan{}, fmt.Errorf("bad -extras-list: %q is none of %s", e, strings.Join(extraNames, ", "))
+		}
+		on[e] = *extras
+	}
+	p.cadence, p.smallFiles, p.stream = on["cadence"], on["small-files"], on["stream"]
 	for _, s := range strings.Split(*sizesArg, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n <= 0 {
@@ -67,7 +86,7 @@ func newPlan() (plan, error) {
 	if *profile != "" && len(p.contenders) > 0 {
 		p.profile = *profile
 	}
-	if *extras {
+	if on["sweep"] {
 		// The default maximum chunk size, chosen from this sweep.
 		for _, c := range []int{4, 8, 16, 32, 64} {
 			p.sweep = append(p.sweep, contender{fmt.Sprintf("tuswasm (%d MiB fixed)", c), "tuswasm", map[string]any{"chunkSize": c * mib}})

@@ -113,6 +113,7 @@ func report(res *results) string {
 		fmt.Fprintf(&b, "| adaptive chunks within 5 %% of the best fixed size, 256 MiB | %.0f vs %.0f MiB/s (%.2f) | %s |\n", def, best, def/best, pass(def >= 0.95*best))
 	}
 
+	b.WriteString(extraTargets(res, pass))
 	b.WriteString(overhead(res))
 	b.WriteString("\n## Chunk size sweep (tuswasm, 256 MiB, fixed chunk sizes)\n\n| chunk | MiB/s | runs |\n|---|--:|---|\n")
 	for _, r := range res.ChunkSweep {
@@ -122,6 +123,7 @@ func report(res *results) string {
 	for _, c := range []contender{tuswasmDefault, tuswasmFixed} {
 		fmt.Fprintf(&b, "- %s: %v s (upload took %v s)\n", c.Label, res.Cadence[c.Label], res.Cadence[c.Label+" seconds"])
 	}
+	b.WriteString(extraSections(res))
 	b.WriteString("\nresults.json holds every run.\n")
 	return b.String()
 }

@@ -40,6 +40,13 @@ type results struct {
 	WasmBrotli           int     `json:"wasm_brotli_bytes"`
 	InitMs               float64 `json:"init_ms"`
 	ProgressGapS         float64 `json:"progress_max_gap_s_at_1mibs"`
+	// The extras' figures, absent when skipped: tuswasm's files/s over those of
+	// tus-js-client with the same options and with its defaults (small_files), and the
+	// 1 GiB stream's peak memory and throughput (stream_1g; absent when it failed).
+	SmallFilesVsTusjs        float64 `json:"small_files_vs_tusjs,omitempty"`
+	SmallFilesVsTusjsDefault float64 `json:"small_files_vs_tusjs_default,omitempty"`
+	StreamPeakMem1G          float64 `json:"stream_peak_mem_1g_mib,omitempty"`
+	StreamMiBs               float64 `json:"stream_mib_per_s,omitempty"`
 
 	WasmRaw    int               `json:"wasm_raw_bytes"`
 	WasmGzip   int               `json:"wasm_gzip_bytes"`
@@ -47,6 +54,8 @@ type results struct {
 	Rows       []row             `json:"rows"`
 	ChunkSweep []row             `json:"chunk_sweep_256mib"`
 	Cadence    map[string]any    `json:"progress_cadence"`
+	SmallFiles *smallResult      `json:"small_files,omitempty"`
+	Stream     *streamResult     `json:"stream_1g,omitempty"`
 	Date       string            `json:"date"`
 	Machine    string            `json:"machine"`
 	Versions   map[string]string `json:"versions"`
@@ -82,6 +91,21 @@ func summarise(res *results) {
 	res.PeakMem64M = round(find(tuswasmDefault, 64).PeakMemMiB, 1)
 	if res.Cadence != nil {
 		res.ProgressGapS = res.Cadence[tuswasmDefault.Label].(float64)
+	}
+	if sf := res.SmallFiles; sf != nil {
+		perS := map[string]float64{}
+		for _, r := range sf.Rows {
+			perS[r.Contender] = r.MedianFilesPerS
+		}
+		if w, t := perS[smallTuswasm.Label], perS[smallTusjs.Label]; t > 0 {
+			res.SmallFilesVsTusjs = round(w/t, 3)
+		}
+		if w, t := perS[smallTuswasm.Label], perS[smallTusjsDefault.Label]; t > 0 {
+			res.SmallFilesVsTusjsDefault = round(w/t, 3)
+		}
+	}
+	if st := res.Stream; st != nil && st.Error == "" {
+		res.StreamPeakMem1G, res.StreamMiBs = st.PeakMemMiB, st.MedianMiBs
 	}
 }
 

@@ -18,6 +18,14 @@ window.pick = () => {
   return blob.size
 }
 
+let files = []
+
+// pickMany takes the many small files the driver put in the second input.
+window.pickMany = () => {
+  files = [...document.querySelector('#files').files]
+  return files.length
+}
+
 const contenders = {
   tuswasm: (o) => tuswasm.createAndUpload(blob, {
     endpoint: '/files/', storage: false, onProgress: o.onProgress,
@@ -51,10 +59,28 @@ const contenders = {
   fetch: () => fetch('/discard', { method: 'POST', body: blob }).then((r) => {
     if (!r.ok) throw new Error(`discard answered ${r.status}`)
   }),
+  // The picked file as a ReadableStream of unknown length (no uploadSize): created with
+  // Upload-Defer-Length, each request's body a Blob of the stream's kept chunks.
+  'tuswasm-stream': (o) => tuswasm.createAndUpload(blob.stream(), {
+    endpoint: '/files/', storage: false, onProgress: o.onProgress,
+  }),
 }
 
-// run uploads the current blob once with one contender, sampling memory meanwhile.
-window.run = async (name, opts = {}) => {
+// Uploaders of the many-small-files run: one file, exactly the options the driver
+// gives (besides the endpoint), resolving to the upload URL.
+const fileUploaders = {
+  tuswasm: (file, options) => tuswasm.createAndUpload(file, { endpoint: '/files/', ...options }).then((r) => r.url),
+  'tus-js-client': (file, options) => new Promise((resolve, reject) => {
+    const up = new window.tus.Upload(file, {
+      endpoint: '/files/', ...options, onSuccess: () => resolve(up.url), onError: reject,
+    })
+    up.start()
+  }),
+}
+
+// sample runs fn(onProgress), sampling memory meanwhile. A failure is rethrown with
+// the bytes the last onProgress reported as e.sent.
+async function sample (fn) {
   if (window.gc) window.gc()
   const wasm = () => tuswasm.stats().wasmMemoryBytes
   const heap = () => performance.memory?.usedJSHeapSize ?? 0
@@ -65,9 +91,13 @@ window.run = async (name, opts = {}) => {
     peakWasm = Math.max(peakWasm, wasm())
   }, 20)
   const stamps = []
+  let sent = 0
   const t0 = performance.now()
   try {
-    await contenders[name]({ ...opts, onProgress: () => stamps.push(performance.now()) })
+    await fn((n) => { stamps.push(performance.now()); sent = n ?? sent })
+  } catch (e) {
+    if (e !== null && typeof e === 'object') e.sent = sent
+    throw e
   } finally {
     clearInterval(timer)
   }
@@ -76,7 +106,40 @@ window.run = async (name, opts = {}) => {
   let maxGap = 0
   let last = t0
   for (const s of stamps) { maxGap = Math.max(maxGap, s - last); last = s }
-  return { seconds, peakHeap, peakWasm, maxGapS: maxGap / 1000, progressCalls: stamps.length }
+  return { seconds, peakHeap, peakWasm, maxGapS: maxGap / 1000, progressCalls: stamps.length, sent }
+}
+
+// run uploads the current blob once with one contender, sampling memory meanwhile.
+window.run = (name, opts = {}) => sample((onProgress) => contenders[name]({ ...opts, onProgress }))
+
+// runCaught is run that reports a failure instead of throwing it: what failed and
+// after how many confirmed bytes (the stream run records a failure as a finding).
+window.runCaught = (name, opts = {}) => window.run(name, opts).catch((e) => ({
+  error: `${e?.name ?? 'Error'}${e?.code ? ` ${e.code}` : ''}${e?.status ? ` (HTTP ${e.status})` : ''}: ${e?.message ?? e}`,
+  sent: e?.sent ?? 0,
+}))
+
+// runMany uploads every picked file with one uploader, `concurrency` at a time (a pool:
+// each worker takes the next file when its last one is done), and returns the run's
+// figures with the upload URLs of those that completed and the first failure.
+window.runMany = (name, options, concurrency) => {
+  localStorage.clear() // tus-js-client's defaults remember every upload there
+  const urls = []
+  let error = ''
+  return sample(async () => {
+    let next = 0
+    const worker = async () => {
+      while (next < files.length) {
+        const f = files[next++]
+        try {
+          urls.push(await fileUploaders[name](f, options))
+        } catch (e) {
+          error ||= `${f.name}: ${e?.message ?? e}`
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: concurrency }, worker))
+  }).then((out) => ({ ...out, completed: urls.length, error }))
 }
 
 window.benchReady = window.initMs.then(() => true)
