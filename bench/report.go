@@ -17,6 +17,9 @@ func write(res *results) error {
 	if err != nil {
 		return err
 	}
+	if err := os.MkdirAll(*outDir, 0o755); err != nil {
+		return err
+	}
 	if err := os.WriteFile(filepath.Join(*outDir, "results.json"), append(b, '\n'), 0o644); err != nil {
 		return err
 	}

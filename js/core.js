@@ -32,7 +32,8 @@ async function instantiate (url, imports) {
 // send is the Go side's fetch: one call out and one Promise back per request, where
 // building the Headers and init objects and reading the reply from Go would cost dozens
 // of Go<->JS crossings. Header lists travel as "name\nvalue\n..." (neither may hold a
-// newline). It resolves to [status, type, headers, body stream or null].
+// newline). It resolves to [status, type, headers, body stream or null]; the body only
+// for error statuses, the one case the engine reads it (a success body is cancelled).
 function send (url, method, headers, body, credentials, signal) {
   const h = new Headers()
   if (headers) {
@@ -42,14 +43,21 @@ function send (url, method, headers, body, credentials, signal) {
   return fetch(url, { method, headers: h, body, credentials, signal, redirect: 'manual' }).then((r) => {
     let out = ''
     for (const [k, v] of r.headers) out += k + '\n' + v + '\n'
+    if (r.status < 400) {
+      r.body?.cancel().catch(() => {})
+      return [r.status, r.type, out, null]
+    }
     return [r.status, r.type, out, r.body]
   })
 }
 
 // A ReadableStream's bytes, read once: StreamSource keeps those not yet confirmed by
-// the server (about a chunk) as the stream's own Uint8Arrays, so they never enter wasm
-// memory, and hands each request a Blob of them (no browser here streams a request
-// body over HTTP/1.1). One StreamSource per stream, so a pause and resume continue it.
+// the server (about a chunk) in one reusable buffer, filled in place by a BYOB reader
+// where the stream is a byte stream (Blob.stream(), fetch bodies), so that reading
+// leaves no garbage behind and memory stays about one chunk; the bytes never enter
+// wasm memory. Each request gets a Blob copied from the buffer (no browser here streams
+// a request body over HTTP/1.1). One StreamSource per stream, so a pause and resume
+// continue it.
 const sources = new WeakMap()
 
 function streamSource (stream) {
@@ -58,15 +66,56 @@ function streamSource (stream) {
   return s
 }
 
+const MiB = 1 << 20
+
 class StreamSource {
   #reader
-  #chunks = [] // kept bytes, from #start to #end
+  #byob = false
+  #buf = new Uint8Array(0) // bytes #start to #end of the stream, from #buf[0]
   #start = 0
   #end = 0
   #done = false
 
   constructor (stream) {
-    this.#reader = stream.getReader() // throws when another reader holds it
+    try {
+      this.#reader = stream.getReader({ mode: 'byob' })
+      this.#byob = true
+    } catch {
+      this.#reader = stream.getReader() // not a byte stream; throws when another reader holds it
+    }
+  }
+
+  // reserve makes room for cap bytes (rounded up to a MiB, never shrinking).
+  #reserve (cap) {
+    if (this.#buf.byteLength >= cap) return
+    const b = new Uint8Array(Math.ceil(cap / MiB) * MiB)
+    b.set(this.#buf.subarray(0, this.#end - this.#start))
+    this.#buf = b
+  }
+
+  async #fill (upto) {
+    while (!this.#done && this.#end < upto) {
+      const used = this.#end - this.#start
+      if (this.#byob) {
+        const { value, done } = await this.#reader.read(new Uint8Array(this.#buf.buffer, used, this.#buf.byteLength - used))
+        if (value) {
+          this.#buf = new Uint8Array(value.buffer) // the read moved the buffer into a new ArrayBuffer
+          this.#end += value.byteLength
+        }
+        this.#done = done
+        continue
+      }
+      const { value, done } = await this.#reader.read()
+      if (done) {
+        this.#done = true
+      } else if (!(value instanceof Uint8Array)) {
+        throw new TypeError(`the stream gave ${Object.prototype.toString.call(value)}, not Uint8Array chunks`)
+      } else {
+        this.#reserve(used + value.byteLength)
+        this.#buf.set(value, used)
+        this.#end += value.byteLength
+      }
+    }
   }
 
   // section resolves to [blob, got, end]: up to n bytes from off, and whether the
@@ -75,37 +124,19 @@ class StreamSource {
     if (off < this.#start || off > this.#end) {
       throw new RangeError(`the stream no longer holds bytes from ${off} (it keeps ${this.#start}-${this.#end})`)
     }
-    while (!this.#done && this.#end <= off + n) {
-      const { value, done } = await this.#reader.read()
-      if (done) {
-        this.#done = true
-      } else if (!(value instanceof Uint8Array)) {
-        throw new TypeError(`the stream gave ${Object.prototype.toString.call(value)}, not Uint8Array chunks`)
-      } else if (value.byteLength > 0) {
-        this.#chunks.push(value)
-        this.#end += value.byteLength
-      }
-    }
+    this.#reserve(off + n + 1 - this.#start)
+    await this.#fill(off + n + 1)
     const got = Math.min(n, this.#end - off)
-    const parts = []
-    let pos = this.#start
-    for (const c of this.#chunks) {
-      const a = Math.max(off, pos)
-      const b = Math.min(off + got, pos + c.byteLength)
-      if (a < b) parts.push(c.subarray(a - pos, b - pos))
-      pos += c.byteLength
-    }
-    return [new Blob(parts), got, this.#done && off + got === this.#end]
+    const from = off - this.#start
+    return [new Blob([this.#buf.subarray(from, from + got)]), got, this.#done && off + got === this.#end]
   }
 
   // release lets go of the bytes before off: the server confirmed them.
   release (off) {
-    while (this.#chunks.length && this.#start + this.#chunks[0].byteLength <= off) {
-      this.#start += this.#chunks.shift().byteLength
-    }
-    if (this.#chunks.length && off > this.#start) {
-      this.#chunks[0] = this.#chunks[0].slice(off - this.#start) // a copy, so the rest can go
-      this.#start = off
+    const drop = Math.min(off, this.#end) - this.#start
+    if (drop > 0) {
+      this.#buf.copyWithin(0, drop, this.#end - this.#start)
+      this.#start += drop
     }
   }
 }

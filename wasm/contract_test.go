@@ -164,7 +164,7 @@ func TestOptionsRejected(t *testing.T) {
 		{inCreateAndUpload, `{retry: {maxRetries: -1}}`, "retry.maxRetries must be a non-negative number"},
 		{inCreateAndUpload, `{metadata: {a: 1}}`, "metadata.a must be a string, not a number"},
 		{inCreateAndUpload, `{headers: ['x']}`, "headers must be an object of strings or a function, not an array"},
-		{inCreateAndUpload, `{storage: 'local'}`, "storage must be false, null, 'memory' or an object"},
+		{inCreateAndUpload, `{storage: 'local'}`, "storage must be false, null, 'memory', 'indexeddb' or an object"},
 		{inCreateAndUpload, `{storage: {get() {}}}`, "needs a set method"},
 		{inCreateAndUpload, `{credentials: 'always'}`, "credentials must be 'omit', 'same-origin' or 'include'"},
 		{inCreateAndUpload, `{signal: {aborted: false}}`, "signal must be an AbortSignal"},

@@ -88,6 +88,7 @@ type call struct {
 	useLock     bool
 	waitLock    bool
 	uploadSize  int64 // -1 when not given
+	storageSet  bool  // the storage option was given (else the default)
 }
 
 func (c *call) close() {
@@ -99,7 +100,7 @@ func (c *call) close() {
 // newCall builds the call for the exported function in from its file (may be
 // undefined), options and index.js's internal argument (see internalArg).
 func newCall(in scope, fileV, opts, internal safejs.Value) (*call, error) {
-	c := &call{ctx: context.Background(), client: &engine.Client{Store: hostStorage("default")}, uploadSize: -1}
+	c := &call{ctx: context.Background(), client: &engine.Client{}, uploadSize: -1}
 	ok := false
 	defer func() {
 		if !ok {
@@ -109,6 +110,9 @@ func newCall(in scope, fileV, opts, internal safejs.Value) (*call, error) {
 	subset, _ := getBool(internal, "subset")
 	if err := readOptions(c, in, opts, subset); err != nil {
 		return nil, err
+	}
+	if !c.storageSet {
+		c.client.Store = hostStorage("default")
 	}
 	if c.waitLock && !c.useLock {
 		return nil, badOption("waitForLock needs useFileLock: true")
@@ -191,9 +195,9 @@ func withCall(in scope, fileV safejs.Value, rest []safejs.Value, fn func(c *call
 	defer c.close()
 	// JS objects a call touched (fetch responses, Blob slices) stay alive while Go
 	// holds references to them, and those go only when a GC runs their finalizers; Go's
-	// heap is so small that it rarely would. One GC per call keeps a long-lived page's
-	// wasm and JS memory flat.
-	defer collectSoon()
+	// heap is so small that it rarely would. A GC after calls (paced) keeps a long-lived
+	// page's wasm and JS memory flat.
+	defer collectAfterCall()
 	return fn(c)
 }
 

@@ -468,6 +468,7 @@ func hostStorage(kind string) engine.Store {
 // readStorage: absent or true → the default; false or null → none; 'memory' and
 // 'indexeddb' → those; an object → its get/set/remove/list methods.
 func readStorage(c *call, v safejs.Value) error {
+	c.storageSet = true
 	switch {
 	case isString(v):
 		kind, _ := v.String()
