@@ -17,6 +17,7 @@ type chunker struct {
 	max, cur int64
 	fixed    bool
 	target   time.Duration
+	rate     float64 // the last measured throughput, bytes per second (0: none yet)
 }
 
 // newChunker sizes chunks up to max (DefaultChunkSize when <= 0), aiming at target
@@ -43,12 +44,15 @@ func (ch *chunker) size() int64 { return ch.cur }
 // enough to reach a large maximum in a few requests on a fast link, while one
 // unusually quick request on a slow link cannot make the next one huge.
 func (ch *chunker) sent(n int64, d time.Duration) {
+	if n > 0 && d > 0 {
+		ch.rate = float64(n) / d.Seconds()
+	}
 	if ch.fixed || n <= 0 {
 		return
 	}
 	want := ch.max
 	if d > 0 {
-		want = int64(float64(n) / d.Seconds() * ch.target.Seconds())
+		want = int64(ch.rate * ch.target.Seconds())
 	}
 	ch.cur = min(max(want, minChunk), 4*ch.cur, ch.max)
 }

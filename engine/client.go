@@ -8,6 +8,10 @@ import (
 	"time"
 )
 
+// DefaultStallTimeout is the floor of the deadline a request gets without
+// RequestTimeout.
+const DefaultStallTimeout = 30 * time.Second
+
 // DefaultChunkSize is the largest PATCH body when Client.ChunkSize is zero. fetch
 // reports no progress inside a request, so a chunk is also the progress granularity;
 // see chunk.go for how the size adapts below this maximum.
@@ -69,8 +73,15 @@ type Client struct {
 	// Upload-Checksum over its bytes; the server must list the algorithm (OPTIONS is
 	// sent first), and a 460 reply re-sends the chunk, counting as a failed attempt.
 	Checksum string
-	// RequestTimeout bounds each request (0: none). A timed-out request is retried.
+	// RequestTimeout bounds each request. A timed-out request is retried. Zero means a
+	// deadline derived per request (see StallTimeout), so that a server that accepts a
+	// request and never answers cannot hold an upload.
 	RequestTimeout time.Duration
+	// StallTimeout is the floor of the derived deadline (zero: DefaultStallTimeout;
+	// negative: no deadline at all). A request is given at least this, and for a body
+	// several times what the measured throughput needs (or, before any measurement,
+	// what 64 KiB/s needs), so slow links never trip it and a dead server always does.
+	StallTimeout time.Duration
 	// WaitOnline, when set, is called after a network error before retrying. It
 	// returns once the network is believed reachable again (the browser's
 	// navigator.onLine), reporting whether it had to wait; time spent offline does not

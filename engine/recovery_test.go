@@ -371,3 +371,45 @@ func TestExpired(t *testing.T) {
 		t.Fatalf("%d POSTs, want 4 (1 + 1 + 2 for the lost upload)", n)
 	}
 }
+
+// Without RequestTimeout a request still has a deadline (StallTimeout's floor, or more
+// for a body at the measured throughput): a server that accepts a request and never
+// answers is abandoned and the request retried, and one that never answers anything
+// ends the call as a network error, in bounded time.
+func TestDefaultDeadline(t *testing.T) {
+	hang := func(match func(*http.Request) bool) tusdtest.Fault {
+		return func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+			if !match(r) {
+				return false
+			}
+			_, _ = io.Copy(io.Discard, r.Body)
+			<-r.Context().Done() // never answers; the client must give up
+			return true
+		}
+	}
+	srv, endpoint := newTusd(t)
+	srv.Inject(hang(tusdtest.Nth("PATCH", 2)))
+	data := randomBytes(4*testChunk, 13)
+	c := &engine.Client{Endpoint: endpoint, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry, StallTimeout: 300 * time.Millisecond}
+	res, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
+		return c.CreateAndUpload(ctx, engine.NewBytesFile("stall", data))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.AssertStored(t, res.URL, data)
+
+	srv.Inject(hang(method("PATCH")))
+	start := time.Now()
+	_, err = withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
+		return c.CreateAndUpload(ctx, engine.NewBytesFile("dead", data))
+	})
+	if !errors.Is(err, engine.ErrNetwork) {
+		t.Fatalf("got %v, want ErrNetwork", err)
+	}
+	// MaxRetries+1 attempts of 300 ms, a HEAD each, and fastRetry's short waits.
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("a dead server held the call %v", took)
+	}
+	t.Logf("dead server: NETWORK after %v", time.Since(start).Round(time.Millisecond))
+}

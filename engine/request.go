@@ -32,9 +32,9 @@ const maxErrorBody = 512
 // HeadersFunc) and the request hooks apply only to trusted origins. body, when not
 // nil, is n bytes and is always closed.
 func (cl *call) do(ctx context.Context, method string, u *url.URL, body io.ReadCloser, n int64, set func(http.Header)) (*reply, error) {
-	if cl.c.RequestTimeout > 0 {
+	if d := cl.deadline(n); d > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, cl.c.RequestTimeout)
+		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
 	trusted := cl.trusts(u)
@@ -94,6 +94,35 @@ func (cl *call) do(ctx context.Context, method string, u *url.URL, body io.ReadC
 		return nil, fmt.Errorf("%w: %s %s answered %d toward %.128q; configure the final URL", ErrRedirect, method, u, resp.StatusCode, resp.Header.Get("Location"))
 	}
 	return rep, nil
+}
+
+// Slack for the derived deadline: the measured throughput may drop this much before a
+// request counts as stalled; assumedRate is the throughput assumed before any
+// measurement (a slow mobile link).
+const (
+	deadlineSlack = 8
+	assumedRate   = 64 << 10 // bytes per second
+)
+
+// deadline is how long a request with a body of n bytes may take: RequestTimeout when
+// set, otherwise derived from StallTimeout and the chunker's measured throughput.
+func (cl *call) deadline(n int64) time.Duration {
+	switch {
+	case cl.c.RequestTimeout > 0:
+		return cl.c.RequestTimeout
+	case cl.c.StallTimeout < 0:
+		return 0
+	}
+	floor := cl.c.StallTimeout
+	if floor == 0 {
+		floor = DefaultStallTimeout
+	}
+	rate, slack := cl.chunk.rate, float64(deadlineSlack)
+	if rate <= 0 {
+		rate, slack = assumedRate, 1
+	}
+	need := time.Duration(float64(n) / rate * slack * float64(time.Second))
+	return max(floor, need)
 }
 
 // customHeaders adds Headers and then what HeadersFunc returns, each value checked.

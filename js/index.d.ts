@@ -104,7 +104,12 @@ export interface CommonOptions extends StorageOptions {
    * (default 'same-origin'); every other origin always gets 'omit'.
    */
   credentials?: 'omit' | 'same-origin' | 'include'
-  /** Per-request timeout; a timed-out request is retried. */
+  /**
+   * Per-request timeout; a timed-out request is retried. Without it each request still
+   * has a deadline: at least 30 s, and for a body several times what the measured
+   * throughput needs (64 KiB/s assumed before any measurement), so a server that never
+   * answers cannot hold an upload.
+   */
   requestTimeoutMs?: number
   retry?: RetryOptions
   /** Called before each request to a trusted origin; may change req.headers. */

@@ -105,7 +105,7 @@ func init() {
 			c.client.Checksum, err = v.String()
 			return err
 		}},
-		{"requestTimeoutMs", "a number of milliseconds (0: none)", requests, isNonNegative, func(c *call, v safejs.Value) error {
+		{"requestTimeoutMs", "a number of milliseconds (0: the derived default)", requests, isNonNegative, func(c *call, v safejs.Value) error {
 			ms, err := v.Float()
 			c.client.RequestTimeout = time.Duration(ms * float64(time.Millisecond))
 			return err
