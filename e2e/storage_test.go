@@ -78,8 +78,13 @@ func TestStorageQuotaExceeded(t *testing.T) {
 	}
 	t.Cleanup(func() { eval[any](e, `localStorage.clear()`) })
 	const size = 2*chunk + 5
-	r := eval[outcome](e, fmt.Sprintf(`run(() => tus.createAndUpload(makeFile(%d, 22), {endpoint: '/files/', chunkSize: %d}))`, size, chunk)).result(t)
-	e.tusd.AssertStored(t, r.URL, pattern(size, 22))
+	o := eval[outcome](e, fmt.Sprintf(`run(() => tus.createAndUpload(makeFile(%d, 22), {endpoint: '/files/', chunkSize: %d}))`, size, chunk))
+	e.tusd.AssertStored(t, o.result(t).URL, pattern(size, 22))
+	var got struct{ StorageFailed bool }
+	mustJSON(t, o.Value, &got)
+	if !got.StorageFailed {
+		t.Fatal("the result does not say that storage refused the entry")
+	}
 }
 
 // A caller's own storage object (async methods) carries the resumption.

@@ -29,11 +29,14 @@ type call struct {
 	fp       string        // a File's fingerprint at endpoint ("" otherwise; see begin)
 	caps     *capabilities // what OPTIONS said, when it was asked
 	created  time.Time     // when the upload was created (for Store)
+	used     time.Time     // when this call continued a stored upload (for Store)
 	expires  time.Time     // the upload's Upload-Expires, once a reply named one
 	reported int64         // highest offset passed to OnProgress for this upload, -1 before
 	offered  int64         // end of the highest byte range sent to this upload in this call
 	// recreated: this call already replaced an expired upload (it does so once).
 	recreated bool
+	// storeFailed: Store refused an entry; the result says so.
+	storeFailed bool
 }
 
 // newCall checks the Client's options for one call with source src (may be nil) and

@@ -98,8 +98,12 @@ type Client struct {
 	CheckServerCapabilities bool
 	Retry                   Retry
 	// Store, when set, makes CreateAndUpload resume uploads it remembers.
-	Store     Store
-	OnExpired ExpiredPolicy
+	Store Store
+	// StoreMaxAge: entries no call created or continued for this long are dropped
+	// whenever the Store is read (zero: DefaultStoreMaxAge; negative: kept until they
+	// complete or expire), so abandoned uploads do not pile up.
+	StoreMaxAge time.Duration
+	OnExpired   ExpiredPolicy
 	// OnCreate receives a new upload's URL before its first byte is sent.
 	OnCreate func(url string)
 	// OnUploadURL receives the URL of the upload the call sends to: after creating it,
@@ -131,6 +135,9 @@ type Result struct {
 	Resumed bool
 	// ExpiresAt is the upload's Upload-Expires, when the server sent one.
 	ExpiresAt time.Time
+	// StoreFailed: the Store refused to keep the upload (a full localStorage), so it
+	// went on without; an interruption would not have been resumable after a reload.
+	StoreFailed bool
 }
 
 // Create makes a new upload for src at Endpoint and returns its URL, sending none of
@@ -175,6 +182,7 @@ func (c *Client) CreateAndUpload(ctx context.Context, src Source) (Result, error
 		return Result{}, err
 	}
 	defer release()
+	cl.prune(ctx)
 	if res, ok, err := cl.resumeStored(ctx); ok || err != nil {
 		return res, err
 	}
@@ -185,8 +193,8 @@ func (c *Client) CreateAndUpload(ctx context.Context, src Source) (Result, error
 	return cl.finish(ctx, offset)
 }
 
-// FindPreviousUploads lists what Store remembers for f at Endpoint; an entry past its
-// expiry is left out and removed.
+// FindPreviousUploads lists what Store remembers for f at Endpoint; a stale entry
+// (past its expiry, or unused for StoreMaxAge) is left out and removed.
 func (c *Client) FindPreviousUploads(ctx context.Context, f File) ([]StoredUpload, error) {
 	if c.Store == nil {
 		return nil, nil
@@ -205,15 +213,14 @@ func (c *Client) FindPreviousUploads(ctx context.Context, f File) ([]StoredUploa
 	if err != nil || !found {
 		return nil, err
 	}
-	if u.expired(time.Now()) {
+	if u.stale(time.Now(), c.storeMaxAge()) {
 		_ = c.Store.Delete(ctx, cl.fp)
 		return nil, nil
 	}
 	return []StoredUpload{u}, nil
 }
 
-// ListUploads lists what Store remembers, leaving out (and removing) entries past
-// their expiry.
+// ListUploads lists what Store remembers, leaving out (and removing) stale entries.
 func (c *Client) ListUploads(ctx context.Context) ([]StoredUpload, error) {
 	if c.Store == nil {
 		return nil, nil
@@ -222,14 +229,21 @@ func (c *Client) ListUploads(ctx context.Context) ([]StoredUpload, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
+	now, maxAge := time.Now(), c.storeMaxAge()
 	return slices.DeleteFunc(list, func(u StoredUpload) bool {
-		if u.expired(now) {
+		if u.stale(now, maxAge) {
 			_ = c.Store.Delete(ctx, u.Fingerprint)
 			return true
 		}
 		return false
 	}), nil
+}
+
+func (c *Client) storeMaxAge() time.Duration {
+	if c.StoreMaxAge == 0 {
+		return DefaultStoreMaxAge
+	}
+	return c.StoreMaxAge
 }
 
 // Terminate deletes the upload at u on the server (termination extension); one that is

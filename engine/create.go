@@ -106,8 +106,9 @@ func (cl *call) remember(ctx context.Context) {
 	// Only on an origin the call trusts: a later call would refuse another (storage is
 	// not trusted input), so storing it would only leave an orphan.
 	if cl.c.Store != nil && cl.fp != "" && cl.upload != nil && cl.trusts(cl.upload) {
-		_ = cl.c.Store.Put(ctx, StoredUpload{Fingerprint: cl.fp, URL: cl.upload.String(), Size: cl.size,
-			CreatedAt: cl.created, ExpiresAt: cl.expires})
+		err := cl.c.Store.Put(ctx, StoredUpload{Fingerprint: cl.fp, URL: cl.upload.String(), Size: cl.size,
+			CreatedAt: cl.created, ExpiresAt: cl.expires, UsedAt: cl.used})
+		cl.storeFailed = cl.storeFailed || err != nil // it goes on without
 	}
 }
 

@@ -212,7 +212,7 @@ func TestStaleStoredEntryReplaced(t *testing.T) {
 		status int
 	}{{"other length", other, 0}, {"403", refused, 403}} {
 		status.Store(int32(tc.status))
-		_ = store.Put(ctx, engine.StoredUpload{Fingerprint: fp, URL: tc.url, Size: int64(len(data))})
+		_ = store.Put(ctx, engine.StoredUpload{Fingerprint: fp, URL: tc.url, Size: int64(len(data)), CreatedAt: time.Now()})
 		res, err := c.CreateAndUpload(ctx, engine.NewBytesFile("s.bin", data))
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
@@ -226,7 +226,7 @@ func TestStaleStoredEntryReplaced(t *testing.T) {
 		}
 	}
 	status.Store(401)
-	_ = store.Put(ctx, engine.StoredUpload{Fingerprint: fp, URL: refused, Size: int64(len(data))})
+	_ = store.Put(ctx, engine.StoredUpload{Fingerprint: fp, URL: refused, Size: int64(len(data)), CreatedAt: time.Now()})
 	var he *engine.HTTPError
 	if _, err := c.CreateAndUpload(ctx, engine.NewBytesFile("s.bin", data)); !errors.As(err, &he) || he.Status != 401 {
 		t.Fatalf("got %v, want the 401", err)

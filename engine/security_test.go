@@ -91,7 +91,7 @@ func TestStoredEntryOnForeignOriginIgnored(t *testing.T) {
 	f := engine.NewBytesFile("s.bin", data)
 	c := &engine.Client{Endpoint: endpoint, Store: store, Headers: http.Header{"Authorization": {"Bearer secret"}}}
 	fp, _ := c.Fingerprint(context.Background(), f)
-	_ = store.Put(context.Background(), engine.StoredUpload{Fingerprint: fp, URL: foreignEndpoint + "abc", Size: int64(len(data))})
+	_ = store.Put(context.Background(), engine.StoredUpload{Fingerprint: fp, URL: foreignEndpoint + "abc", Size: int64(len(data)), CreatedAt: time.Now()})
 	res, err := c.CreateAndUpload(context.Background(), f)
 	if err != nil {
 		t.Fatal(err)

@@ -26,11 +26,24 @@ type StoredUpload struct {
 	// ExpiresAt is when the server said it will discard the upload (its
 	// Upload-Expires); zero when it did not say.
 	ExpiresAt time.Time `json:"expiresAt,omitzero"`
+	// UsedAt is when a call last continued the upload; zero until one did.
+	UsedAt time.Time `json:"usedAt,omitzero"`
 }
 
-// expired reports whether the server has discarded the upload by now, by its word.
-func (u StoredUpload) expired(now time.Time) bool {
-	return !u.ExpiresAt.IsZero() && !now.Before(u.ExpiresAt)
+// DefaultStoreMaxAge is how long an entry lives unused when Client.StoreMaxAge is zero.
+const DefaultStoreMaxAge = 7 * 24 * time.Hour
+
+// stale reports whether an entry is of no more use at now: the server said the upload
+// expired, or nothing used it for maxAge (negative: no limit).
+func (u StoredUpload) stale(now time.Time, maxAge time.Duration) bool {
+	if !u.ExpiresAt.IsZero() && !now.Before(u.ExpiresAt) {
+		return true
+	}
+	last := u.CreatedAt
+	if u.UsedAt.After(last) {
+		last = u.UsedAt
+	}
+	return maxAge >= 0 && now.Sub(last) > maxAge
 }
 
 // Store persists upload URLs by fingerprint so an interrupted upload can be resumed

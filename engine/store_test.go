@@ -66,7 +66,7 @@ func TestStoreEntryForGoneUploadIsReplaced(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, url := range []string{gone, "javascript:alert(1)"} {
-		_ = store.Put(ctx, engine.StoredUpload{Fingerprint: fp, URL: url, Size: int64(len(data))})
+		_ = store.Put(ctx, engine.StoredUpload{Fingerprint: fp, URL: url, Size: int64(len(data)), CreatedAt: time.Now()})
 		res, err := c.CreateAndUpload(ctx, f)
 		if err != nil {
 			t.Fatal(err)
@@ -95,4 +95,40 @@ func TestFingerprint(t *testing.T) {
 	if engine.Fingerprint("a", 1, time.Unix(5, 0), "http://x/files/", nil) != base {
 		t.Error("fingerprint not stable")
 	}
+}
+
+// Entries nobody created or continued for StoreMaxAge are dropped when the Store is
+// read; one in use is kept (and marked used); a Store that refuses entries is reported.
+func TestStorePruningAndFailures(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	ctx := context.Background()
+	store := engine.NewMemoryStore()
+	old := time.Now().Add(-8 * 24 * time.Hour)
+	_ = store.Put(ctx, engine.StoredUpload{Fingerprint: "tus2-abandoned", URL: endpoint + "gone", Size: 5, CreatedAt: old})
+	_ = store.Put(ctx, engine.StoredUpload{Fingerprint: "tus2-used", URL: endpoint + "kept", Size: 5, CreatedAt: old, UsedAt: time.Now()})
+	c := &engine.Client{Endpoint: endpoint, Store: store}
+	data := randomBytes(10, 1)
+	if _, err := c.CreateAndUpload(ctx, engine.NewBytesFile("p", data)); err != nil {
+		t.Fatal(err)
+	}
+	l, _ := store.List(ctx)
+	if len(l) != 1 || l[0].Fingerprint != "tus2-used" {
+		t.Fatalf("after an upload the store holds %+v, want only the recently used entry", l)
+	}
+	c.StoreMaxAge = -1 // never by age
+	_ = store.Put(ctx, engine.StoredUpload{Fingerprint: "tus2-abandoned", URL: endpoint + "gone", Size: 5, CreatedAt: old})
+	if l, _ := c.ListUploads(ctx); len(l) != 2 {
+		t.Fatalf("StoreMaxAge -1 pruned: %+v", l)
+	}
+	res, err := (&engine.Client{Endpoint: endpoint, Store: refusingStore{store}}).CreateAndUpload(ctx, engine.NewBytesFile("q", data))
+	if err != nil || !res.StoreFailed {
+		t.Fatalf("%+v, %v: want success with StoreFailed", res, err)
+	}
+	srv.AssertStored(t, res.URL, data)
+}
+
+type refusingStore struct{ *engine.MemoryStore }
+
+func (refusingStore) Put(context.Context, engine.StoredUpload) error {
+	return errors.New("QuotaExceededError")
 }

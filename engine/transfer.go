@@ -44,13 +44,15 @@ func (cl *call) resumeStored(ctx context.Context) (Result, bool, error) {
 	// expires, and only when its URL is on an origin this call trusts: storage is not
 	// trusted input. Its URL is then treated as a server's: it adds no trust of its own.
 	u, err := parseEndpoint("stored upload URL", prev.URL)
-	if err != nil || prev.Size != cl.size || prev.Fingerprint != cl.fp || !cl.trusts(u) || prev.expired(time.Now()) {
+	if err != nil || prev.Size != cl.size || prev.Fingerprint != cl.fp || !cl.trusts(u) || prev.stale(time.Now(), cl.c.storeMaxAge()) {
 		_ = st.Delete(ctx, cl.fp)
 		return Result{}, false, nil
 	}
 	cl.upload, cl.created, cl.expires = u, prev.CreatedAt, prev.ExpiresAt
 	offset, err := cl.open(ctx)
 	if err == nil {
+		cl.used = time.Now().UTC()
+		cl.remember(ctx)
 		var res Result
 		res, err = cl.finish(ctx, offset)
 		switch {
@@ -96,7 +98,7 @@ func (cl *call) finish(ctx context.Context, offset int64) (Result, error) {
 	if cl.c.Store != nil && cl.fp != "" {
 		_ = cl.c.Store.Delete(ctx, cl.fp)
 	}
-	return Result{URL: cl.upload.String(), Size: cl.size, ExpiresAt: cl.expires}, nil
+	return Result{URL: cl.upload.String(), Size: cl.size, ExpiresAt: cl.expires, StoreFailed: cl.storeFailed}, nil
 }
 
 // transfer is the PATCH loop from offset (-1: ask with a HEAD first), with the
@@ -270,6 +272,13 @@ func (cl *call) expire(ctx context.Context, t time.Time) {
 	}
 	cl.expires = t
 	cl.remember(ctx)
+}
+
+// prune drops the stale entries of Store (see StoredUpload.stale).
+func (cl *call) prune(ctx context.Context) {
+	if cl.c.Store != nil {
+		_, _ = cl.c.ListUploads(ctx)
+	}
 }
 
 // forget removes every Store entry for the upload at url.

@@ -50,6 +50,8 @@ export interface StoredUpload {
   createdAt: string
   /** When the server said it discards the upload (Upload-Expires); entries past it are dropped. */
   expiresAt?: string
+  /** When a call last continued the upload. */
+  usedAt?: string
 }
 
 /** A custom storage for upload URLs; methods may be sync or async. */
@@ -84,6 +86,11 @@ export interface StorageOptions {
    * page only (nothing written); false disables resumption from storage.
    */
   storage?: boolean | null | 'memory' | 'indexeddb' | UrlStorage
+  /**
+   * Entries that no call created or continued for this long are dropped whenever storage
+   * is read (default a week; Infinity keeps them until they complete or expire).
+   */
+  storageMaxAgeMs?: number
   /** Aborts the call; an upload stays resumable. */
   signal?: AbortSignal
 }
@@ -205,6 +212,11 @@ export interface UploadResult {
   resumed: boolean
   /** When the server will discard the upload (Upload-Expires), if it said. */
   expiresAt?: string
+  /**
+   * True when storage refused to keep the upload (a full localStorage): it went on
+   * without, so an interruption would not have been resumable after a reload.
+   */
+  storageFailed?: true
 }
 
 export declare function init(options?: InitOptions): Promise<void>

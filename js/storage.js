@@ -34,7 +34,8 @@ export const localStore = {
     return null
   },
   set (fp, entry) {
-    webStorage()?.setItem(prefix + fp, JSON.stringify(entry)) // QuotaExceededError: the engine goes on without
+    // A QuotaExceededError goes to the engine, which goes on without storage and says so.
+    webStorage()?.setItem(prefix + fp, JSON.stringify(entry))
   },
   remove (fp) {
     webStorage()?.removeItem(prefix + fp)
@@ -72,14 +73,19 @@ function openDB () {
   return db
 }
 
+// idb runs one request in a transaction: reads that fail find nothing; writes that
+// fail reject, so the engine knows the entry was not kept.
 async function idb (mode, op) {
   const d = await openDB()
-  if (!d) return undefined
-  return new Promise((resolve) => {
+  if (!d) {
+    if (mode === 'readwrite') throw new Error('IndexedDB cannot be opened')
+    return undefined
+  }
+  return new Promise((resolve, reject) => {
     const tx = d.transaction('uploads', mode)
     const req = op(tx.objectStore('uploads'))
     tx.oncomplete = () => resolve(req.result)
-    tx.onerror = tx.onabort = () => resolve(undefined)
+    tx.onerror = tx.onabort = () => mode === 'readwrite' ? reject(tx.error ?? new Error('IndexedDB write failed')) : resolve(undefined)
   })
 }
 

@@ -171,6 +171,9 @@ func result(r engine.Result) map[string]any {
 	if !r.ExpiresAt.IsZero() {
 		o["expiresAt"] = r.ExpiresAt.UTC().Format(time.RFC3339)
 	}
+	if r.StoreFailed {
+		o["storageFailed"] = true
+	}
 	return o
 }
 

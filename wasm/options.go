@@ -152,6 +152,18 @@ func init() {
 		{"onBeforeRequest", "a function", requests, isFunction, readBeforeRequest},
 		{"onAfterResponse", "a function", requests, isFunction, readAfterResponse},
 		{"onShouldRetry", "a function", requests, isFunction, readShouldRetry},
+		{"storageMaxAgeMs", "a number of milliseconds (Infinity: no limit)", storing, either(isNonNegative, isInfinity), func(c *call, v safejs.Value) error {
+			ms, err := v.Float()
+			switch {
+			case math.IsInf(ms, 1):
+				c.client.StoreMaxAge = -1
+			case ms == 0:
+				c.client.StoreMaxAge = time.Nanosecond // everything is stale at once
+			default:
+				c.client.StoreMaxAge = time.Duration(min(ms, 1e15) * float64(time.Millisecond))
+			}
+			return err
+		}},
 		{"signal", "an AbortSignal", storing, isAbortSignal, func(c *call, v safejs.Value) error { return c.watchSignal(v) }},
 	}
 }
@@ -299,6 +311,11 @@ func isNumber(v safejs.Value) bool {
 	}
 	f, err := v.Float()
 	return err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
+}
+
+func isInfinity(v safejs.Value) bool {
+	f, err := v.Float()
+	return v.Type() == safejs.TypeNumber && err == nil && math.IsInf(f, 1)
 }
 
 func isPositive(v safejs.Value) bool {

@@ -84,6 +84,9 @@ func storedObject(u engine.StoredUpload) map[string]any {
 	if !u.ExpiresAt.IsZero() {
 		o["expiresAt"] = u.ExpiresAt.UTC().Format(time.RFC3339)
 	}
+	if !u.UsedAt.IsZero() {
+		o["usedAt"] = u.UsedAt.UTC().Format(time.RFC3339)
+	}
 	return o
 }
 
@@ -104,6 +107,9 @@ func storedFrom(v safejs.Value) (u engine.StoredUpload, ok bool) {
 	}
 	if at, _ := getString(v, "expiresAt"); at != "" {
 		u.ExpiresAt, _ = time.Parse(time.RFC3339, at)
+	}
+	if at, _ := getString(v, "usedAt"); at != "" {
+		u.UsedAt, _ = time.Parse(time.RFC3339, at)
 	}
 	return u, true
 }
