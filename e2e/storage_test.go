@@ -49,14 +49,19 @@ func TestStoredEntryFormatKept(t *testing.T) {
 	const size = 4 * chunk
 	upload := fmt.Sprintf(`tus.createAndUpload(makeFile(%d, 24, 'f.bin'), {endpoint: '/files/', chunkSize: %d, signal: window.ctl?.signal})`, size, chunk)
 	pauseAt(t, e, upload)
-	eval[any](e, `Object.keys(localStorage).filter(k => k.startsWith('tuswasm::')).forEach(k => {
-		const v = JSON.parse(localStorage.getItem(k))
-		localStorage.setItem(k, '{"fingerprint":' + JSON.stringify(v.fingerprint) + ',"url":' + JSON.stringify(v.url) +
-			',"size":' + v.size + ',"createdAt":"2026-11-01T10:20:30.123456789Z"}')
-	})`)
+	// An hour ago, with nanoseconds, as Go's encoding/json wrote it.
+	created := eval[string](e, `(() => {
+		const at = new Date(Date.now() - 3600000).toISOString().slice(0, 19)
+		Object.keys(localStorage).filter(k => k.startsWith('tuswasm::')).forEach(k => {
+			const v = JSON.parse(localStorage.getItem(k))
+			localStorage.setItem(k, '{"fingerprint":' + JSON.stringify(v.fingerprint) + ',"url":' + JSON.stringify(v.url) +
+				',"size":' + v.size + ',"createdAt":"' + at + '.123456789Z"}')
+		})
+		return at + 'Z'
+	})()`)
 	prev := eval[[]map[string]any](e, fmt.Sprintf(`tus.findPreviousUploads(makeFile(%d, 24, 'f.bin'), {endpoint: '/files/'})`, size))
-	if len(prev) != 1 || prev[0]["createdAt"] != "2026-11-01T10:20:30Z" || prev[0]["size"] != float64(size) {
-		t.Fatalf("findPreviousUploads = %v", prev)
+	if len(prev) != 1 || prev[0]["createdAt"] != created || prev[0]["size"] != float64(size) {
+		t.Fatalf("findPreviousUploads = %v, want createdAt %s", prev, created)
 	}
 	eval[any](e, `window.ctl = null`)
 	r := eval[outcome](e, `run(() => `+upload+`)`).result(t)
@@ -69,9 +74,13 @@ func TestStoredEntryFormatKept(t *testing.T) {
 // A full localStorage does not fail uploads.
 func TestStorageQuotaExceeded(t *testing.T) {
 	e := newEnv(t)
+	// Fill it to the last byte: chunks of halving size until even one character fails.
 	filled := eval[bool](e, `(() => {
-		try { for (let i = 0; i < 1000; i++) localStorage.setItem('filler' + i, 'x'.repeat(1 << 20)) } catch (e) { return e.name === 'QuotaExceededError' }
-		return false
+		let i = 0, quota = false
+		for (let n = 1 << 20; n >= 1; ) {
+			try { localStorage.setItem('filler' + i++, 'x'.repeat(n)) } catch (e) { quota = e.name === 'QuotaExceededError'; n >>= 1 }
+		}
+		return quota
 	})()`)
 	if !filled {
 		t.Fatal("could not fill localStorage")
