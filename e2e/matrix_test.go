@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -53,14 +54,27 @@ type scenario struct {
 	size int
 	seed uint32
 	k    int // the PATCH (1-based) the fault hits: the middle one
+	// parts: a parallel upload in this many parts (0: one upload).
+	parts int
 	// afterCheck, when set, asserts that the fault really happened.
 	afterCheck func()
 }
 
 // start begins the upload in the background (key "m"); opts are extra JS options.
 func (s *scenario) start(opts string) {
+	if s.parts > 1 {
+		opts = strings.TrimPrefix(opts+fmt.Sprintf(", parallelUploads: %d", s.parts), ", ")
+	}
 	startIn(s.env, s.tab, fmt.Sprintf(`bg('m', () => tus.createAndUpload(makeFile(%d, %d, 'm.bin'),
 		{endpoint: '/files/', chunkSize: %d, retry: {initialDelayMs: 50, maxDelayMs: 1000}, %s}))`, s.size, s.seed, matrixChunk, opts))
+}
+
+// creations is how many POSTs the upload needs: one, or one per part and the final.
+func (s *scenario) creations() int {
+	if s.parts > 1 {
+		return s.parts + 1
+	}
+	return 1
 }
 
 type matrixFault struct {
@@ -167,8 +181,8 @@ var matrixFaults = []matrixFault{
 		waitChan(t, "the reload to abort the PATCH", h.aborted)
 		s.start("") // the new page picks the upload up from localStorage
 		s.afterCheck = func() {
-			if n := s.tusd.Count(http.MethodPost); n != 1 {
-				t.Errorf("%d uploads created: the reloaded page did not resume", n)
+			if n := s.tusd.Count(http.MethodPost); n != s.creations() {
+				t.Errorf("%d uploads created, want %d: the reloaded page did not resume", n, s.creations())
 			}
 		}
 	}},
@@ -188,6 +202,24 @@ func TestFaultMatrix(t *testing.T) {
 				runScenario(t, s, f)
 			})
 		}
+	}
+}
+
+// The parallel cases: four parts, each a connection of its own, under the faults that
+// hit them differently (a reset of one, a burst that meets several, a restart that cuts
+// all of them, a reload that abandons all of them).
+func TestFaultMatrixParallel(t *testing.T) {
+	for _, f := range matrixFaults {
+		switch f.name {
+		case "reset mid-PATCH", "5xx burst", "server restart", "page reload":
+		default:
+			continue
+		}
+		t.Run(f.name+"/parallel 4", func(t *testing.T) {
+			s := &scenario{env: newEnv(t), size: 10 * matrixChunk, seed: 110, parts: 4}
+			s.k = 5
+			runScenario(t, s, f)
+		})
 	}
 }
 
@@ -218,8 +250,8 @@ func runScenario(t *testing.T, s *scenario, f matrixFault) {
 	}
 	complete = true
 	resent = s.tusd.BodyBytes.Load() - int64(s.size)
-	if resent > matrixChunk {
-		t.Errorf("%d bytes re-sent, more than one chunk (%d)", resent, matrixChunk)
+	if limit := int64(matrixChunk * max(1, s.parts)); resent > limit { // one chunk in flight per part
+		t.Errorf("%d bytes re-sent, more than one chunk per part (%d)", resent, limit)
 	}
 	if s.afterCheck != nil {
 		s.afterCheck()

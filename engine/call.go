@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -37,6 +38,13 @@ type call struct {
 	recreated bool
 	// storeFailed: Store refused an entry; the result says so.
 	storeFailed bool
+	// A parallel upload: its parts (URLs as they are created), their progress, and
+	// whether stored parts were taken up; partial marks a part's own call.
+	mu       sync.Mutex
+	parts    []Part
+	partSent []int64
+	resumed  bool
+	partial  bool
 }
 
 // newCall checks the Client's options for one call with source src (may be nil) and
@@ -85,6 +93,9 @@ func (c *Client) newCall(src Source, u UploadURL) (*call, error) {
 	if src != nil {
 		if cl.in, err = newSource(src); err != nil {
 			return nil, err
+		}
+		if _, stream := src.(Stream); stream && (c.ParallelUploads > 1 || len(c.ParallelBoundaries) > 0) {
+			return nil, fmt.Errorf("%w: parallel uploads need a File: a stream is read once, front to back", ErrInvalidOption)
 		}
 		cl.size = src.Size()
 		cl.declared = cl.size >= 0

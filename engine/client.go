@@ -69,6 +69,13 @@ type Client struct {
 	// OPTIONS showed a server without the extension or a Checksum is set; a server or
 	// proxy that refuses it gets the POST again without.
 	DisableCreationWithUpload bool
+	// ParallelUploads, when 2 or more, has CreateAndUpload send a File as that many
+	// parts at once (the concatenation extension; never empty parts), each resumable
+	// on its own, then join them; ParallelBoundaries sets the parts' ranges instead (in
+	// order, covering the file). A server whose OPTIONS lacks concatenation gets one
+	// upload (Result.Parts says which ran). Streams cannot be split: ErrInvalidOption.
+	ParallelUploads    int
+	ParallelBoundaries []Part
 	// Checksum, when set ("sha1", "sha256", "sha384", "sha512"), makes each PATCH carry
 	// Upload-Checksum over its bytes; the server must list the algorithm (OPTIONS is
 	// sent first), and a 460 reply re-sends the chunk, counting as a failed attempt.
@@ -138,6 +145,8 @@ type Result struct {
 	// StoreFailed: the Store refused to keep the upload (a full localStorage), so it
 	// went on without; an interruption would not have been resumable after a reload.
 	StoreFailed bool
+	// Parts is how many partial uploads the file went in (1: a single upload).
+	Parts int
 }
 
 // Create makes a new upload for src at Endpoint and returns its URL, sending none of
@@ -182,15 +191,10 @@ func (c *Client) CreateAndUpload(ctx context.Context, src Source) (Result, error
 		return Result{}, err
 	}
 	defer release()
-	cl.prune(ctx)
-	if res, ok, err := cl.resumeStored(ctx); ok || err != nil {
-		return res, err
+	if cl.parallel() {
+		return cl.uploadParallel(ctx)
 	}
-	offset, err := cl.create(ctx, true)
-	if err != nil {
-		return Result{}, err
-	}
-	return cl.finish(ctx, offset)
+	return cl.sequential(ctx)
 }
 
 // FindPreviousUploads lists what Store remembers for f at Endpoint; a stale entry
@@ -247,22 +251,52 @@ func (c *Client) storeMaxAge() time.Duration {
 }
 
 // Terminate deletes the upload at u on the server (termination extension); one that is
-// already gone (404, 410) counts as deleted. Entries in Store for that URL go too.
+// already gone (404, 410) counts as deleted. A final upload's parts (its HEAD lists
+// them) are deleted too: tusd, for one, keeps them. Store entries for it go as well.
 func (c *Client) Terminate(ctx context.Context, u UploadURL) error {
 	cl, err := c.newCall(nil, u)
 	if err != nil {
 		return err
 	}
-	err = cl.retrying(ctx, func() error {
-		rep, err := cl.do(ctx, http.MethodDelete, cl.upload, nil, 0, nil)
-		if err != nil {
-			return err
-		}
-		return cl.d.readDelete(rep)
-	})
-	if err != nil {
+	if err := cl.deleteUpload(ctx, cl.upload, true); err != nil {
 		return err
 	}
 	cl.forget(ctx, cl.upload.String())
 	return nil
+}
+
+// TerminateStored deletes on the server the upload Store remembers for f at Endpoint
+// (an unfinished parallel upload's parts too) and forgets it: what Upload.abort
+// needs before it knows an upload URL.
+func (c *Client) TerminateStored(ctx context.Context, f File) error {
+	prev, err := c.FindPreviousUploads(ctx, f)
+	if err != nil || len(prev) == 0 {
+		return err
+	}
+	cl, err := c.newCall(nil, UploadURL{})
+	if err != nil {
+		return err
+	}
+	e := prev[0]
+	for _, raw := range append([]string{e.URL}, partURLs(e.Parts)...) {
+		u, err := parseEndpoint("stored upload URL", raw)
+		if err != nil || !cl.trusts(u) {
+			continue // never stored by this engine; nothing of ours to delete there
+		}
+		if err := cl.deleteUpload(ctx, u, false); err != nil {
+			return err
+		}
+	}
+	_ = c.Store.Delete(ctx, e.Fingerprint)
+	return nil
+}
+
+func partURLs(parts []Part) []string {
+	var out []string
+	for _, p := range parts {
+		if p.URL != "" {
+			out = append(out, p.URL)
+		}
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -44,7 +45,7 @@ func (cl *call) create(ctx context.Context, data bool) (int64, error) {
 func (cl *call) post(ctx context.Context, withData bool) (int64, error) {
 	offset := int64(-1)
 	err := cl.retrying(ctx, func() error {
-		c := creation{size: cl.size, metadata: cl.metadata}
+		c := creation{size: cl.size, metadata: cl.metadata, partial: cl.partial}
 		var body io.ReadCloser
 		if withData {
 			b, got, _, err := cl.in.read(ctx, 0, cl.chunk.size())
@@ -103,13 +104,31 @@ func (cl *call) peek(ctx context.Context) error {
 // remember puts the upload in Store (Files only: a stream cannot be read again after
 // a reload).
 func (cl *call) remember(ctx context.Context) {
-	// Only on an origin the call trusts: a later call would refuse another (storage is
-	// not trusted input), so storing it would only leave an orphan.
-	if cl.c.Store != nil && cl.fp != "" && cl.upload != nil && cl.trusts(cl.upload) {
-		err := cl.c.Store.Put(ctx, StoredUpload{Fingerprint: cl.fp, URL: cl.upload.String(), Size: cl.size,
-			CreatedAt: cl.created, ExpiresAt: cl.expires, UsedAt: cl.used})
-		cl.storeFailed = cl.storeFailed || err != nil // it goes on without
+	if cl.c.Store == nil || cl.fp == "" {
+		return
 	}
+	e := StoredUpload{Fingerprint: cl.fp, Size: cl.size, CreatedAt: cl.created, ExpiresAt: cl.expires, UsedAt: cl.used,
+		Parts: append([]Part(nil), cl.parts...)}
+	// Only URLs on origins the call trusts: a later call would refuse others (storage
+	// is not trusted input), so storing them would only leave orphans.
+	urls := []*url.URL{cl.upload}
+	if cl.parts != nil {
+		urls = urls[:0]
+		for _, p := range cl.parts {
+			if u, err := parseEndpoint("part URL", p.URL); err == nil {
+				urls = append(urls, u)
+			}
+		}
+	} else if cl.upload != nil {
+		e.URL = cl.upload.String()
+	}
+	for _, u := range urls {
+		if u == nil || !cl.trusts(u) {
+			return
+		}
+	}
+	err := cl.c.Store.Put(ctx, e)
+	cl.storeFailed = cl.storeFailed || err != nil // it goes on without
 }
 
 // ends records that the source ends at total: a stream's length becomes known, and a

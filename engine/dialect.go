@@ -33,6 +33,10 @@ type creation struct {
 	size     int64 // -1: not known yet (deferred)
 	metadata string
 	body     int64 // bytes of the upload sent in the request itself (creation-with-upload)
+	// concatenation: a partial upload (a part of a parallel upload), or the final
+	// upload made of these parts' URLs (size is then -1 and no length is sent).
+	partial bool
+	final   []string
 }
 
 // appending is what an append (PATCH) request says.
@@ -48,6 +52,7 @@ type state struct {
 	length   int64 // -1 when it names none
 	deferred bool  // the server waits for the length to be declared
 	expires  time.Time
+	parts    []*url.URL // a final upload's parts (Upload-Concat: final;…)
 }
 
 // capabilities is what OPTIONS says.

@@ -28,6 +28,9 @@ type StoredUpload struct {
 	ExpiresAt time.Time `json:"expiresAt,omitzero"`
 	// UsedAt is when a call last continued the upload; zero until one did.
 	UsedAt time.Time `json:"usedAt,omitzero"`
+	// Parts are a parallel upload's ranges and part URLs (URL is then empty until the
+	// parts are joined, which completes the upload and ends the entry).
+	Parts []Part `json:"parts,omitempty"`
 }
 
 // DefaultStoreMaxAge is how long an entry lives unused when Client.StoreMaxAge is zero.

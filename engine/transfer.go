@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -98,7 +99,7 @@ func (cl *call) finish(ctx context.Context, offset int64) (Result, error) {
 	if cl.c.Store != nil && cl.fp != "" {
 		_ = cl.c.Store.Delete(ctx, cl.fp)
 	}
-	return Result{URL: cl.upload.String(), Size: cl.size, ExpiresAt: cl.expires, StoreFailed: cl.storeFailed}, nil
+	return Result{URL: cl.upload.String(), Size: cl.size, ExpiresAt: cl.expires, StoreFailed: cl.storeFailed, Parts: 1}, nil
 }
 
 // transfer is the PATCH loop from offset (-1: ask with a HEAD first), with the
@@ -281,6 +282,32 @@ func (cl *call) prune(ctx context.Context) {
 	}
 }
 
+// deleteUpload sends DELETE to u, retrying; with parts, it asks first (HEAD) whether u
+// is a final upload and deletes its parts after it.
+func (cl *call) deleteUpload(ctx context.Context, u *url.URL, parts bool) error {
+	var concat []*url.URL
+	if parts {
+		if rep, err := cl.do(ctx, http.MethodHead, u, nil, 0, nil); err == nil {
+			if st, err := cl.d.readHead(rep); err == nil {
+				concat = st.parts
+			}
+		}
+	}
+	for _, target := range append([]*url.URL{u}, concat...) {
+		err := cl.retrying(ctx, func() error {
+			rep, err := cl.do(ctx, http.MethodDelete, target, nil, 0, nil)
+			if err != nil {
+				return err
+			}
+			return cl.d.readDelete(rep)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // forget removes every Store entry for the upload at url.
 func (cl *call) forget(ctx context.Context, url string) {
 	if cl.c.Store == nil {
@@ -291,8 +318,11 @@ func (cl *call) forget(ctx context.Context, url string) {
 		return
 	}
 	for _, e := range list {
-		if u, err := parseEndpoint("stored upload URL", e.URL); err == nil && u.String() == url {
-			_ = cl.c.Store.Delete(ctx, e.Fingerprint)
+		for _, raw := range append([]string{e.URL}, partURLs(e.Parts)...) {
+			if u, err := parseEndpoint("stored upload URL", raw); err == nil && u.String() == url {
+				_ = cl.c.Store.Delete(ctx, e.Fingerprint)
+				break
+			}
 		}
 	}
 }

@@ -19,15 +19,23 @@ const (
 	contentType = "application/offset+octet-stream"
 	// statusChecksumMismatch is the checksum extension's answer to corrupted bytes.
 	statusChecksumMismatch = 460
+	// maxParts bounds how many parts of a final upload a HEAD may name.
+	maxParts = 1024
 )
 
 func (tus1) common(h http.Header) { h.Set("Tus-Resumable", tusVersion) }
 
 func (tus1) createHeaders(h http.Header, c creation) {
-	if c.size < 0 {
+	switch {
+	case c.final != nil: // its length is its parts'
+		h.Set("Upload-Concat", "final;"+strings.Join(c.final, " "))
+	case c.size < 0:
 		h.Set("Upload-Defer-Length", "1")
-	} else {
+	default:
 		h.Set("Upload-Length", strconv.FormatInt(c.size, 10))
+	}
+	if c.partial {
+		h.Set("Upload-Concat", "partial")
 	}
 	if c.metadata != "" {
 		h.Set("Upload-Metadata", c.metadata)
@@ -91,6 +99,15 @@ func (d tus1) readHead(rep *reply) (state, error) {
 	}
 	st.deferred = rep.header.Get("Upload-Defer-Length") == "1" && st.length < 0
 	st.expires = parseExpires(rep.header.Get("Upload-Expires"))
+	// A final upload's parts, on its own origin only (a hostile list must not send
+	// DELETEs elsewhere), and a bounded number of them.
+	if list, ok := strings.CutPrefix(rep.header.Get("Upload-Concat"), "final;"); ok {
+		for _, raw := range strings.Fields(list) {
+			if u, err := resolveLocation(rep.url, raw); err == nil && sameOrigin(u, rep.url) && len(st.parts) < maxParts {
+				st.parts = append(st.parts, u)
+			}
+		}
+	}
 	return st, nil
 }
 

@@ -52,6 +52,8 @@ export interface StoredUpload {
   expiresAt?: string
   /** When a call last continued the upload. */
   usedAt?: string
+  /** A parallel upload's parts (url is '' until they are joined). */
+  parts?: { start: number, end: number, url: string }[]
 }
 
 /** A custom storage for upload URLs; methods may be sync or async. */
@@ -195,13 +197,25 @@ export interface UploadOptions extends CreateOptions {
   onProgress?: (sent: number, total: number | null) => void
 }
 
+/** Options of createAndUpload and the Upload class for parallel uploads. */
+export interface ParallelOptions {
+  /**
+   * Send a Blob or File as this many parts at once (the concatenation extension), each
+   * resumable on its own, joined at the end; a server without concatenation gets one
+   * upload (result.parts says which ran). Not for streams (INVALID_OPTION).
+   */
+  parallelUploads?: number
+  /** The parts' byte ranges [start, end), in order, covering the file (instead of even parts). */
+  parallelUploadBoundaries?: { start: number, end: number }[]
+}
+
 /** Options of upload(): an existing upload's URL is required. */
 export interface ExistingUploadOptions extends UploadOptions {
   uploadUrl: string | URL
 }
 
 /** Options of the Upload class: an uploadUrl continues a known upload. */
-export interface UploadClassOptions extends UploadOptions {
+export interface UploadClassOptions extends UploadOptions, ParallelOptions {
   uploadUrl?: string | URL
 }
 
@@ -217,10 +231,12 @@ export interface UploadResult {
    * without, so an interruption would not have been resumable after a reload.
    */
   storageFailed?: true
+  /** How many partial uploads the file went in (1: a single upload). */
+  parts: number
 }
 
 export declare function init(options?: InitOptions): Promise<void>
-export declare function createAndUpload(file: UploadSource, options: UploadOptions): Promise<UploadResult>
+export declare function createAndUpload(file: UploadSource, options: UploadOptions & ParallelOptions): Promise<UploadResult>
 export declare function create(file: UploadSource, options: CreateOptions): Promise<string>
 export declare function upload(file: UploadSource, options: ExistingUploadOptions): Promise<UploadResult>
 export declare function terminate(uploadUrl: string | URL, options?: CommonOptions): Promise<void>

@@ -201,6 +201,18 @@ export class Upload {
   #settled = false
   #resolve
   #reject
+  #parts = null // with parallelUploads and storage: false, this upload's own memory storage
+
+  // storage is what the calls use: the caller's, or for a parallel upload that is not to
+  // be stored, a memory of this Upload's own, so that pause and resume continue its parts.
+  #storage (own) {
+    if (own.storage !== false || !(own.parallelUploads > 1 || own.parallelUploadBoundaries)) return own.storage
+    if (!this.#parts) {
+      const m = new Map()
+      this.#parts = { get: (fp) => m.get(fp) ?? null, set: (fp, e) => void m.set(fp, e), remove: (fp) => void m.delete(fp), list: () => [...m.values()] }
+    }
+    return this.#parts
+  }
 
   constructor (file, options = {}) {
     this.file = file
@@ -227,6 +239,7 @@ export class Upload {
     const signals = [controller.signal, own.signal].filter((s) => s instanceof AbortSignal)
     const options = {
       ...own,
+      storage: this.#storage(own),
       signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
       onUploadUrlAvailable: (url) => {
         this.#url = url
@@ -236,7 +249,7 @@ export class Upload {
     }
     let run
     if (this.#url) {
-      run = call('upload', this.file, { ...options, uploadUrl: this.#url }, { fromServer: this.#fromServer })
+      run = call('upload', this.file, { ...options, uploadUrl: this.#url }, { fromServer: this.#fromServer, subset: true })
     } else {
       delete options.uploadUrl
       run = call('createAndUpload', this.file, options)
@@ -270,9 +283,13 @@ export class Upload {
   async abort ({ terminate: del = false } = {}) {
     try {
       await this.pause()
+      const { signal, ...options } = this.options ?? {}
+      options.storage = this.#storage(options)
       if (del && this.#url) {
-        const { signal, ...options } = this.options ?? {}
         await call('terminate', this.#url, options, { fromServer: this.#fromServer, subset: true })
+      } else if (del && options.storage !== false) {
+        // No URL yet (a parallel upload's parts, or a creation in flight): what storage keeps.
+        await call('terminateStored', this.file, options, { subset: true })
       }
     } finally {
       this.#settle(false, aborted())

@@ -6,9 +6,10 @@
 
 const prefix = 'tuswasm::'
 
-// valid keeps an entry only when it has the fields a resume needs.
+// valid keeps an entry only when it has what a resume needs: an upload URL, or a
+// parallel upload's parts.
 function valid (e, fingerprint) {
-  return e && typeof e === 'object' && typeof e.url === 'string' && e.url !== '' &&
+  return e && typeof e === 'object' && typeof e.url === 'string' && (e.url !== '' || Array.isArray(e.parts)) &&
     typeof e.size === 'number' && e.fingerprint === fingerprint
 }
 

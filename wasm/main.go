@@ -24,6 +24,7 @@ func main() {
 		"create":              export(create),
 		"upload":              export(upload),
 		"terminate":           export(terminate),
+		"terminateStored":     export(terminateStored),
 		"findPreviousUploads": export(findPreviousUploads),
 		"listUploads":         export(listUploads),
 		"removeUpload":        export(removeUpload),
@@ -174,6 +175,9 @@ func result(r engine.Result) map[string]any {
 	if r.StoreFailed {
 		o["storageFailed"] = true
 	}
+	if r.Parts > 0 {
+		o["parts"] = r.Parts
+	}
 	return o
 }
 
@@ -251,6 +255,18 @@ func terminate(args []safejs.Value) (any, error) {
 	}
 	return withCall(inTerminate, safejs.Undefined(), after(args, 1), func(c *call) (any, error) {
 		return nil, c.client.Terminate(c.ctx, engine.UploadURL{URL: u, FromServer: fromServer(arg(args, 2))})
+	})
+}
+
+// terminateStored is index.js's Upload.abort({terminate: true}) before it knows an
+// upload URL (a parallel upload's parts): it deletes what storage keeps for the file.
+func terminateStored(args []safejs.Value) (any, error) {
+	return withSource(inTerminate, args, func(c *call) (any, error) {
+		f, ok := c.src.(*blobFile)
+		if !ok {
+			return nil, nil // a stream is never stored
+		}
+		return nil, c.client.TerminateStored(c.ctx, f)
 	})
 }
 

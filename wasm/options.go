@@ -101,6 +101,12 @@ func init() {
 			c.uploadSize = int64(n)
 			return err
 		}},
+		{"parallelUploads", "a positive integer", inCreateAndUpload, isCount, func(c *call, v safejs.Value) error {
+			n, err := v.Float()
+			c.client.ParallelUploads = int(min(n, 64))
+			return err
+		}},
+		{"parallelUploadBoundaries", "an array of {start, end}", inCreateAndUpload, isArray, readBoundaries},
 		{"checksum", "'sha1', 'sha256', 'sha384' or 'sha512'", sending, oneOf(engine.ChecksumAlgorithms()...), func(c *call, v safejs.Value) (err error) {
 			c.client.Checksum, err = v.String()
 			return err
@@ -311,6 +317,34 @@ func isNumber(v safejs.Value) bool {
 	}
 	f, err := v.Float()
 	return err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
+}
+
+// isCount: a positive integer.
+func isCount(v safejs.Value) bool {
+	f, _ := v.Float()
+	return isPositive(v) && f == math.Trunc(f)
+}
+
+// readBoundaries reads parallelUploadBoundaries: [{start, end}, …] of byte offsets.
+func readBoundaries(c *call, arr safejs.Value) error {
+	n, err := arr.Length()
+	if err != nil {
+		return err
+	}
+	for i := range n {
+		b, _ := arr.Index(i)
+		var p engine.Part
+		for key, to := range map[string]*int64{"start": &p.Start, "end": &p.End} {
+			v, err := b.Get(key)
+			if err != nil || !isNumber(v) {
+				return fmt.Errorf("parallelUploadBoundaries[%d].%s must be a number of bytes", i, key)
+			}
+			f, _ := v.Float()
+			*to = int64(f)
+		}
+		c.client.ParallelBoundaries = append(c.client.ParallelBoundaries, p)
+	}
+	return nil
 }
 
 func isInfinity(v safejs.Value) bool {

@@ -87,15 +87,33 @@ func storedObject(u engine.StoredUpload) map[string]any {
 	if !u.UsedAt.IsZero() {
 		o["usedAt"] = u.UsedAt.UTC().Format(time.RFC3339)
 	}
+	if len(u.Parts) > 0 {
+		parts := make([]any, len(u.Parts))
+		for i, p := range u.Parts {
+			parts[i] = map[string]any{"start": float64(p.Start), "end": float64(p.End), "url": p.URL}
+		}
+		o["parts"] = parts
+	}
 	return o
 }
 
-// storedFrom reads an entry back; ok is false for anything without a URL.
+// storedFrom reads an entry back; ok is false for anything without a URL or parts.
 func storedFrom(v safejs.Value) (u engine.StoredUpload, ok bool) {
 	if isNullish(v) {
 		return u, false
 	}
-	if u.URL, _ = getString(v, "url"); u.URL == "" {
+	u.URL, _ = getString(v, "url")
+	if parts, err := v.Get("parts"); err == nil && isArray(parts) {
+		n, _ := parts.Length()
+		for i := range n {
+			p, _ := parts.Index(i)
+			start, _, _ := getNumber(p, "start")
+			end, _, _ := getNumber(p, "end")
+			url, _ := getString(p, "url")
+			u.Parts = append(u.Parts, engine.Part{Start: int64(start), End: int64(end), URL: url})
+		}
+	}
+	if u.URL == "" && len(u.Parts) == 0 {
 		return u, false
 	}
 	u.Fingerprint, _ = getString(v, "fingerprint")

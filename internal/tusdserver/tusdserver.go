@@ -16,7 +16,9 @@ import (
 // Options tune the server.
 type Options struct {
 	MaxSize int64
-	Cors    *handler.CorsConfig
+	// DisableConcatenation turns the concatenation extension off (a server without it).
+	DisableConcatenation bool
+	Cors                 *handler.CorsConfig
 	// Log receives tusd's log of every request; nil discards it.
 	Log io.Writer
 }
@@ -32,11 +34,12 @@ func New(dir string, opts Options) (http.Handler, error) {
 		logOut = io.Discard
 	}
 	h, err := handler.NewHandler(handler.Config{
-		BasePath:      "/files/",
-		StoreComposer: composer,
-		MaxSize:       opts.MaxSize,
-		Cors:          opts.Cors,
-		Logger:        slog.New(slog.NewTextHandler(logOut, nil)),
+		BasePath:             "/files/",
+		StoreComposer:        composer,
+		MaxSize:              opts.MaxSize,
+		DisableConcatenation: opts.DisableConcatenation,
+		Cors:                 opts.Cors,
+		Logger:               slog.New(slog.NewTextHandler(logOut, nil)),
 	})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,249 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tuswasm/tuswasm/engine"
+	"github.com/tuswasm/tuswasm/internal/tusdtest"
+)
+
+// Parallel uploads against tusd's concatenation extension: 2, 4 and 8 parts, sizes
+// around the part count and a large one, byte-exact, progress monotonic.
+func TestParallelUploads(t *testing.T) {
+	for _, n := range []int{2, 4, 8} {
+		for _, size := range []int64{1, int64(n) - 1, int64(n), int64(n) + 1, 64<<20 + 1} {
+			t.Run(fmt.Sprintf("%d parts %d bytes", n, size), func(t *testing.T) {
+				srv, endpoint := newTusd(t)
+				f := patternFile{size: size}
+				var progress progressLog
+				c := &engine.Client{Endpoint: endpoint, ParallelUploads: n, OnProgress: progress.record,
+					Metadata: map[string]string{"filename": "p.bin"}}
+				res, err := withDeadline(t, 60*time.Second, func(ctx context.Context) (engine.Result, error) {
+					return c.CreateAndUpload(ctx, f)
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, sum := srv.StoredSum(t, res.URL); got != size || sum != f.sum() {
+					t.Fatalf("stored %d bytes, want %d byte-exact", got, size)
+				}
+				if want := int(min(int64(n), size)); res.Parts != want && !(want == 1 && res.Parts == 1) {
+					t.Fatalf("%d parts, want %d", res.Parts, want)
+				}
+				progress.check(t, size)
+				if res.Parts > 1 {
+					if posts := srv.Count(http.MethodPost); posts != res.Parts+1 {
+						t.Fatalf("%d POSTs for %d parts and the final", posts, res.Parts)
+					}
+					md := headMetadata(t, res.URL)
+					if md["filename"] != "p.bin" {
+						t.Fatalf("the final upload's metadata %v", md)
+					}
+				}
+			})
+		}
+	}
+}
+
+func headMetadata(t *testing.T, url string) map[string]string {
+	t.Helper()
+	resp, err := headStatus(t, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := engine.DecodeMetadata(resp.Header.Get("Upload-Metadata"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return md
+}
+
+// A part's connection reset mid-PATCH, and a part that answers 404 (re-created alone),
+// leave the others alone; the file ends byte-exact.
+func TestParallelPartFaults(t *testing.T) {
+	const size = 8 * testChunk
+	data := randomBytes(size, 60)
+	for name, fault := range map[string]func(srv *tusdtest.Server) tusdtest.Fault{
+		"reset": func(*tusdtest.Server) tusdtest.Fault { return tusdtest.Truncate(tusdtest.Nth("PATCH", 3), 1000, true) },
+		"404": func(*tusdtest.Server) tusdtest.Fault {
+			return tusdtest.Respond(tusdtest.Nth("PATCH", 2), http.StatusNotFound, nil, "ERR_UPLOAD_NOT_FOUND")
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv, endpoint := newTusd(t)
+			srv.Inject(fault(srv))
+			c := &engine.Client{Endpoint: endpoint, ParallelUploads: 4, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+			res, err := withDeadline(t, 20*time.Second, func(ctx context.Context) (engine.Result, error) {
+				return c.CreateAndUpload(ctx, engine.NewBytesFile("f", data))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.AssertStored(t, res.URL, data)
+			if res.Parts != 4 {
+				t.Fatalf("%d parts", res.Parts)
+			}
+			t.Logf("%d bytes sent for %d", srv.BodyBytes.Load(), size)
+		})
+	}
+}
+
+// A pause ("reload") with some parts done and some half-done: the next call re-sends
+// only what each part had not confirmed.
+func TestParallelResumePartByPart(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	const size = 16 * testChunk
+	data := randomBytes(size, 61)
+	store := engine.NewMemoryStore()
+	// Part 1 (bytes 0-4 chunks) gets stuck on its second PATCH until the pause; the
+	// others finish.
+	var parts sync.Map
+	stuck := make(chan struct{})
+	srv.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+		if r.Method == http.MethodPatch && tusdtest.Offset(r) == testChunk {
+			if _, first := parts.LoadOrStore(r.URL.Path, true); !first {
+				return false
+			}
+			select {
+			case <-stuck:
+			default:
+				close(stuck)
+			}
+			<-r.Context().Done()
+			return true
+		}
+		return false
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	var sent atomic.Int64
+	c := &engine.Client{Endpoint: endpoint, Store: store, ParallelUploads: 4, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry,
+		OnProgress: func(s, _ int64) { sent.Store(s) }}
+	f := engine.NewBytesFile("p.bin", data)
+	done := make(chan error, 1)
+	go func() { _, err := c.CreateAndUpload(ctx, f); done <- err }()
+	waitUntil(t, "three parts done and one stuck", func() bool { return sent.Load() >= 3*size/4+testChunk })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want the pause", err)
+	}
+	prev, _ := c.FindPreviousUploads(context.Background(), f)
+	if len(prev) != 1 || len(prev[0].Parts) != 4 || prev[0].URL != "" {
+		t.Fatalf("stored %+v, want the four part URLs", prev)
+	}
+	before := srv.BodyBytes.Load()
+	c.OnProgress = nil
+	res, err := c.CreateAndUpload(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.AssertStored(t, res.URL, data)
+	if resent := srv.BodyBytes.Load() - before; resent > size/4 {
+		t.Fatalf("the resumed call sent %d bytes; the stuck part had %d left", resent, size/4-testChunk)
+	}
+	if !res.Resumed {
+		t.Fatal("not marked resumed")
+	}
+	if l, _ := store.List(context.Background()); len(l) != 0 {
+		t.Fatalf("store keeps %+v after completion", l)
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// A server without concatenation gets one upload (a fallback, no error); streams are
+// refused; boundaries are checked.
+func TestParallelFallbacksAndOptions(t *testing.T) {
+	srv := tusdtest.New(t, "", tusdtest.Options{DisableConcatenation: true})
+	endpoint := srv.Start(t)
+	data := randomBytes(4*testChunk, 62)
+	c := &engine.Client{Endpoint: endpoint, ParallelUploads: 4}
+	res, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("f", data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.AssertStored(t, res.URL, data)
+	if res.Parts != 1 || srv.Count(http.MethodPost) != 1 {
+		t.Fatalf("%+v, %d POSTs: want one plain upload", res, srv.Count(http.MethodPost))
+	}
+	if _, err := c.CreateAndUpload(context.Background(), engine.NewReaderStream("s", strings.NewReader("abc"))); !errors.Is(err, engine.ErrInvalidOption) {
+		t.Fatalf("a stream in parts: got %v, want ErrInvalidOption", err)
+	}
+	_, endpoint2 := newTusd(t)
+	c = &engine.Client{Endpoint: endpoint2, ParallelBoundaries: []engine.Part{{Start: 0, End: 10}, {Start: 11, End: int64(len(data))}}}
+	if _, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("f", data)); !errors.Is(err, engine.ErrInvalidOption) {
+		t.Fatalf("a gap in the boundaries: got %v, want ErrInvalidOption", err)
+	}
+	c.ParallelBoundaries = []engine.Part{{Start: 0, End: 10}, {Start: 10, End: int64(len(data))}}
+	res, err = c.CreateAndUpload(context.Background(), engine.NewBytesFile("f", data))
+	if err != nil || res.Parts != 2 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+}
+
+// Terminate on a final upload deletes its parts too (tusd keeps them); TerminateStored
+// deletes an unfinished parallel upload's parts.
+func TestParallelTerminate(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	data := randomBytes(4*testChunk, 63)
+	c := &engine.Client{Endpoint: endpoint, ParallelUploads: 3}
+	res, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("f", data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := headStatus(t, res.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Fields(strings.TrimPrefix(resp.Header.Get("Upload-Concat"), "final;"))
+	if len(parts) != 3 {
+		t.Fatalf("final upload's Upload-Concat %q", resp.Header.Get("Upload-Concat"))
+	}
+	if err := c.Terminate(context.Background(), engine.UploadURL{URL: res.URL}); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range append(parts, res.URL) {
+		if resp, err := headStatus(t, u); err != nil || resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("%s still answers %v after Terminate", u, resp.Status)
+		}
+	}
+
+	// Unfinished: the parts exist, the entry names them.
+	store := engine.NewMemoryStore()
+	srv.Inject(tusdtest.Respond(func(r *http.Request) bool { return strings.HasPrefix(r.Header.Get("Upload-Concat"), "final;") },
+		http.StatusInternalServerError, nil, ""))
+	c = &engine.Client{Endpoint: endpoint, ParallelUploads: 3, Store: store, Retry: engine.Retry{MaxRetries: -1}}
+	f := engine.NewBytesFile("g", data)
+	if _, err := c.CreateAndUpload(context.Background(), f); err == nil {
+		t.Fatal("the final POST was refused, yet the upload succeeded")
+	}
+	prev, _ := c.FindPreviousUploads(context.Background(), f)
+	if len(prev) != 1 || len(prev[0].Parts) != 3 {
+		t.Fatalf("stored %+v", prev)
+	}
+	if err := c.TerminateStored(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range prev[0].Parts {
+		if resp, err := headStatus(t, p.URL); err != nil || resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("part %s still answers %v", p.URL, resp.Status)
+		}
+	}
+	if l, _ := store.List(context.Background()); len(l) != 0 {
+		t.Fatalf("store keeps %+v", l)
+	}
+}
