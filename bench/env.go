@@ -62,6 +62,7 @@ func startRunner(res *results) (r *runner, stop func(), err error) {
 	}
 	r.tab = tab
 	undo = append(undo, closeBrowser)
+	r.origin = origin
 	if err := headless.Navigate(tab, origin+"/bench.html"); err != nil {
 		return nil, nil, err
 	}

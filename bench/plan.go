@@ -15,6 +15,8 @@ type contender struct {
 	Label string         `json:"label"`
 	Name  string         `json:"-"` // the page's contender
 	Opts  map[string]any `json:"-"`
+	// Worker: the page loads tuswasm with init({worker: true}) (bench.html?worker).
+	Worker bool `json:"-"`
 }
 
 // equalChunk is the chunk size tuswasm and tus-js-client are compared at: tuswasm's
@@ -22,13 +24,16 @@ type contender struct {
 const equalChunk = engine.DefaultChunkSize
 
 var (
-	tuswasmDefault = contender{"tuswasm (defaults)", "tuswasm", nil}
-	tuswasmFixed   = contender{fmt.Sprintf("tuswasm (%d MiB fixed)", equalChunk/mib), "tuswasm", map[string]any{"chunkSize": equalChunk}}
-	tusjsEqual     = contender{fmt.Sprintf("tus-js-client (%d MiB)", equalChunk/mib), "tus-js-client", map[string]any{"chunkSize": equalChunk}}
-	tusjsDefault   = contender{"tus-js-client (defaults: one PATCH)", "tus-js-client", nil}
-	rawFetch       = contender{"fetch (one POST, discarded)", "fetch", nil}
-	fetchLoop      = contender{fmt.Sprintf("JS fetch PATCH loop (%d MiB)", equalChunk/mib), "fetch-tus", map[string]any{"chunkSize": equalChunk}}
+	tuswasmDefault = contender{Label: "tuswasm (defaults)", Name: "tuswasm"}
+	tuswasmFixed   = contender{Label: fmt.Sprintf("tuswasm (%d MiB fixed)", equalChunk/mib), Name: "tuswasm", Opts: map[string]any{"chunkSize": equalChunk}}
+	tusjsEqual     = contender{Label: fmt.Sprintf("tus-js-client (%d MiB)", equalChunk/mib), Name: "tus-js-client", Opts: map[string]any{"chunkSize": equalChunk}}
+	tusjsDefault   = contender{Label: "tus-js-client (defaults: one PATCH)", Name: "tus-js-client"}
+	rawFetch       = contender{Label: "fetch (one POST, discarded)", Name: "fetch"}
+	fetchLoop      = contender{Label: fmt.Sprintf("JS fetch PATCH loop (%d MiB)", equalChunk/mib), Name: "fetch-tus", Opts: map[string]any{"chunkSize": equalChunk}}
 	contenders     = []contender{tuswasmDefault, tuswasmFixed, tusjsEqual, tusjsDefault, rawFetch, fetchLoop}
+	// tuswasmWorker runs only in the worker extra (worker.go), at workerSize, paired
+	// with tuswasmDefault: it is the same upload with the Go module in a Worker.
+	tuswasmWorker = contender{Label: "tuswasm (worker, defaults)", Name: "tuswasm", Worker: true}
 )
 
 // sweepSize is the file size (MiB) of the chunk size sweep.
@@ -40,19 +45,21 @@ type plan struct {
 	contenders []contender // those -only matches
 	runs       int         // per contender and size
 	// With -extras (as -extras-list names them): the chunk size sweep (at sweepSize),
-	// the progress cadence test, many small files over a slow round trip (smallfiles.go)
-	// and a 1 GiB stream of unknown length (stream.go).
+	// the progress cadence test, many small files over a slow round trip (smallfiles.go),
+	// a 1 GiB stream of unknown length (stream.go), and worker mode against main-thread
+	// mode (worker.go; also skipped when -only does not match tuswasmWorker's label).
 	sweep      []contender
 	cadence    bool
 	smallFiles bool
 	stream     bool
+	worker     bool
 	// profile, when set, replaces all of the above: one upload of contenders[0] at
 	// sizes[0] under the profiler, written here. Unset when -only matched nothing.
 	profile string
 }
 
 // extraNames are the extras, in the order they run.
-var extraNames = []string{"sweep", "cadence", "small-files", "stream"}
+var extraNames = []string{"sweep", "cadence", "small-files", "stream", "worker"}
 
 func newPlan() (plan, error) {
 	p := plan{runs: *runs}
@@ -83,13 +90,14 @@ func newPlan() (plan, error) {
 			p.contenders = append(p.contenders, c)
 		}
 	}
+	p.worker = on["worker"] && onlyRE.MatchString(tuswasmWorker.Label)
 	if *profile != "" && len(p.contenders) > 0 {
 		p.profile = *profile
 	}
 	if on["sweep"] {
 		// The default maximum chunk size, chosen from this sweep.
 		for _, c := range []int{4, 8, 16, 32, 64} {
-			p.sweep = append(p.sweep, contender{fmt.Sprintf("tuswasm (%d MiB fixed)", c), "tuswasm", map[string]any{"chunkSize": c * mib}})
+			p.sweep = append(p.sweep, contender{Label: fmt.Sprintf("tuswasm (%d MiB fixed)", c), Name: "tuswasm", Opts: map[string]any{"chunkSize": c * mib}})
 		}
 		p.sweep = append(p.sweep, tuswasmDefault)
 	}

@@ -20,25 +20,15 @@ import (
 //
 //	make bench WASM_FLAGS="-trimpath -gcflags=all=-l -tags nethttpomithttp2" BENCH_ARGS="-profile p.cpuprofile -sizes 256"
 func profileRun(tab context.Context, c contender, path string) error {
-	if _, err := chromedp.Call(tab, profiler.Enable, cdp.Empty{}); err != nil {
+	var out runResult
+	prof, err := profiled(tab, 100, func() (err error) {
+		out, err = runOnce(tab, c)
 		return err
-	}
-	if _, err := chromedp.Call(tab, profiler.SetSamplingInterval, profiler.SetSamplingIntervalParams{Interval: 100}); err != nil {
-		return err
-	}
-	if _, err := chromedp.Call(tab, profiler.Start, cdp.Empty{}); err != nil {
-		return err
-	}
-	out, err := runOnce(tab, c)
+	})
 	if err != nil {
 		return err
 	}
-	res, err := chromedp.Call(tab, profiler.Stop, cdp.Empty{})
-	if err != nil {
-		return err
-	}
-	_, _ = chromedp.Call(tab, profiler.Disable, cdp.Empty{})
-	b, err := json.Marshal(res.Profile)
+	b, err := json.Marshal(prof)
 	if err != nil {
 		return err
 	}
@@ -47,15 +37,15 @@ func profileRun(tab context.Context, c contender, path string) error {
 	}
 	self := map[string]float64{} // ms by function
 	names := map[int64]string{}
-	for _, n := range res.Profile.Nodes {
+	for _, n := range prof.Nodes {
 		names[n.ID] = n.CallFrame.FunctionName
 		if names[n.ID] == "" {
 			names[n.ID] = "(anonymous " + n.CallFrame.URL + ")"
 		}
 	}
-	for i, id := range res.Profile.Samples {
-		if i < len(res.Profile.TimeDeltas) {
-			self[names[id]] += float64(res.Profile.TimeDeltas[i]) / 1000
+	for i, id := range prof.Samples {
+		if i < len(prof.TimeDeltas) {
+			self[names[id]] += float64(prof.TimeDeltas[i]) / 1000
 		}
 	}
 	keys := slices.SortedFunc(maps.Keys(self), func(a, b string) int { return cmp.Compare(self[b], self[a]) })
@@ -64,4 +54,65 @@ func profileRun(tab context.Context, c contender, path string) error {
 		log.Printf("  %8.1f ms  %s", self[k], k)
 	}
 	return nil
+}
+
+// profiled runs fn under V8's sampling profiler of tab's page (its main thread only: a
+// worker is another isolate), sampling every intervalUs microseconds.
+func profiled(tab context.Context, intervalUs int64, fn func() error) (*profiler.Profile, error) {
+	if _, err := chromedp.Call(tab, profiler.Enable, cdp.Empty{}); err != nil {
+		return nil, err
+	}
+	defer chromedp.Call(tab, profiler.Disable, cdp.Empty{})
+	if _, err := chromedp.Call(tab, profiler.SetSamplingInterval, profiler.SetSamplingIntervalParams{Interval: intervalUs}); err != nil {
+		return nil, err
+	}
+	if _, err := chromedp.Call(tab, profiler.Start, cdp.Empty{}); err != nil {
+		return nil, err
+	}
+	if err := fn(); err != nil {
+		_, _ = chromedp.Call(tab, profiler.Stop, cdp.Empty{})
+		return nil, err
+	}
+	res, err := chromedp.Call(tab, profiler.Stop, cdp.Empty{})
+	if err != nil {
+		return nil, err
+	}
+	return res.Profile, nil
+}
+
+// threadTime is a profile's time in milliseconds by what the thread did: idle (V8's
+// "(idle)" samples: Blink marks the isolate idle while its event loop waits for work),
+// the rest split into garbage collection, "(program)" (the browser's own code on the
+// thread: task dispatch, fetch and postMessage plumbing) and scripts (JS and wasm).
+type threadTime struct {
+	Idle, GC, Program, Script float64
+}
+
+func (t threadTime) busy() float64 { return t.GC + t.Program + t.Script }
+
+// split sums each sample's interval (the time since the sample before, as DevTools
+// counts self time) into threadTime.
+func split(prof *profiler.Profile) threadTime {
+	kind := map[int64]string{}
+	for _, n := range prof.Nodes {
+		kind[n.ID] = n.CallFrame.FunctionName
+	}
+	var t threadTime
+	for i, id := range prof.Samples {
+		if i >= len(prof.TimeDeltas) {
+			break
+		}
+		ms := float64(prof.TimeDeltas[i]) / 1000
+		switch kind[id] {
+		case "(idle)":
+			t.Idle += ms
+		case "(garbage collector)":
+			t.GC += ms
+		case "(program)":
+			t.Program += ms
+		default:
+			t.Script += ms
+		}
+	}
+	return t
 }

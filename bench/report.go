@@ -127,6 +127,7 @@ func report(res *results) string {
 		fmt.Fprintf(&b, "- %s: %v s (upload took %v s)\n", c.Label, res.Cadence[c.Label], res.Cadence[c.Label+" seconds"])
 	}
 	b.WriteString(extraSections(res))
+	b.WriteString(workerSection(res))
 	b.WriteString("\nresults.json holds every run.\n")
 	return b.String()
 }

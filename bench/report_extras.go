@@ -21,6 +21,9 @@ func extraTargets(res *results, pass func(bool) string) string {
 			fmt.Fprintf(&b, "| peak memory, 1 GiB stream of unknown length ≤ 64 MiB | %.1f MiB at %.0f MiB/s | %s |\n", res.StreamPeakMem1G, res.StreamMiBs, pass(res.StreamPeakMem1G <= 64))
 		}
 	}
+	if w := res.Worker; w != nil {
+		fmt.Fprintf(&b, "| worker mode / main-thread mode (defaults), %d MiB ≥ 0.95 | %.2f (median of per-round ratios %.2f) | %s |\n", w.SizeMiB, res.WorkerVsMain, w.Paired, pass(res.WorkerVsMain >= 0.95))
+	}
 	return b.String()
 }
 
@@ -50,6 +53,35 @@ func extraSections(res *results) string {
 	return b.String()
 }
 
+// workerSection is REPORT.md's section of the worker extra.
+func workerSection(res *results) string {
+	w := res.Worker
+	if w == nil {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n## Worker mode (`init({worker: true})`), %d MiB\n\n", w.SizeMiB)
+	fmt.Fprintf(&b, "The same upload with tuswasm's defaults, the Go module on the page's main thread (`init()`) or in its dedicated Worker (`bench.html?worker`), alternating, a fresh page per run. Worker / main-thread throughput: **%.2f** (medians; median of per-round ratios %.2f).\n\n", res.WorkerVsMain, w.Paired)
+	b.WriteString("| mode | MiB/s | runs | requests | between requests (tusd) | peak memory |\n|---|--:|---|--:|--:|--:|\n")
+	for _, r := range w.Rows {
+		fmt.Fprintf(&b, "| %s | %.0f | %v | %d | %.1f ms | %.1f MiB |\n", r.Contender, r.MedianMiBs, rounded(r.MiBps), r.Requests, median(r.GapMs), r.PeakMemMiB)
+	}
+	b.WriteString("\nPeak memory in worker mode is the page's JS heap plus the worker's wasm memory (as `stats()` reports it when the call ends; it only grows): the worker's own JS heap is not counted.\n\n")
+	b.WriteString("### The page's main thread during the upload\n\n")
+	fmt.Fprintf(&b, "Measured with V8's sampling profiler on the page (CDP `Profiler`, a sample every %d µs; it profiles the page's isolate, not the worker's): the samples that are not `(idle)` (V8 counts a sample idle while Blink's event loop waits for work) summed, each weighted by its interval as DevTools does. These are separate runs (%d per mode, alternating, fresh pages): the profiler slows the page, so the throughput above comes from unprofiled runs. They leave out the bench's 20 ms memory polling and force a GC before the upload, so the time is the upload's and the page's own. A longtask `PerformanceObserver` was not used: it only sees tasks of 50 ms or more, and main-thread mode spreads its work over short tasks. Cross-check: the CPU time of the main thread's tasks over the same runs (CDP `Performance.getMetrics` `TaskDuration`, thread ticks). The floor is a worker-mode page that uploads nothing for as long as a worker-mode upload took, measured the same way; per GiB it is counted over that time.\n\n", busyIntervalUs, len(w.MainThread[0].BusyMs))
+	b.WriteString("| page | main thread busy per GiB | busy per upload (runs) | script / program / GC (medians) | task CPU per GiB | run time (runs) |\n|---|--:|---|---|--:|---|\n")
+	for _, m := range w.MainThread {
+		fmt.Fprintf(&b, "| %s | %.0f ms | %v ms | %.1f / %.1f / %.1f ms | %.0f ms | %v ms |\n", m.Contender, m.BusyMsPerGiB, m.BusyMs, median(m.ScriptMs), median(m.ProgramMs), median(m.GCMs), m.TaskCPUMsPerGiB, m.UploadMs)
+	}
+	if n := len(w.MainThread); n == 3 {
+		fmt.Fprintf(&b, "\nAbove the floor: main-thread mode %.0f ms per GiB, worker mode %.0f ms per GiB.\n", w.MainThread[0].BusyMsPerGiB-w.MainThread[2].BusyMsPerGiB, w.MainThread[1].BusyMsPerGiB-w.MainThread[2].BusyMsPerGiB)
+	}
+	b.WriteString("\n### init() and size\n\n")
+	fmt.Fprintf(&b, "- `init({worker: true})` with the bytes cached: %.0f ms (median of %d reloads: %v); `init()` right before it, measured the same way: %.0f ms (%v; the targets' row is from the bench's first page loads).\n", res.InitMsCachedWorker, len(w.InitRuns), rounded(w.InitRuns), median(w.InitMainRuns), rounded(w.InitMainRuns))
+	fmt.Fprintf(&b, "- The wasm is the same file in both modes: %d B brotli (raw %d, gzip %d). Worker mode also loads `worker.js`, %d B raw.\n", res.WasmBrotli, res.WasmRaw, res.WasmGzip, w.WorkerJSBytes)
+	return b.String()
+}
+
 func methods(m map[string]int) string {
 	var parts []string
 	for _, k := range []string{"OPTIONS", "POST", "HEAD", "PATCH"} {
@@ -64,6 +96,10 @@ func methods(m map[string]int) string {
 func logExtras(res *results) {
 	if res.SmallFiles != nil {
 		log.Printf("small files: tuswasm / tus-js-client %.2f (goal ≥ 1.0), / tus-js-client defaults %.2f (goal ≥ 1.5)", res.SmallFilesVsTusjs, res.SmallFilesVsTusjsDefault)
+	}
+	if w := res.Worker; w != nil {
+		log.Printf("worker mode, %d MiB: throughput / main-thread mode %.2f (goal ≥ 0.95; paired %.2f); main thread busy %.0f ms/GiB (main-thread mode %.0f, idle floor %.0f); init() cached %.0f ms (main-thread mode %.0f)",
+			w.SizeMiB, res.WorkerVsMain, w.Paired, res.MainThreadBusyWorker, res.MainThreadBusyMain, w.MainThread[len(w.MainThread)-1].BusyMsPerGiB, res.InitMsCachedWorker, median(w.InitMainRuns))
 	}
 	if st := res.Stream; st != nil && st.Error != "" {
 		log.Printf("1 GiB stream: FAILED in run %d: %s", st.FailedRun, st.Error)

@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/tuswasm/tuswasm/internal/headless"
 )
 
 // runner is the bench page in its browser tab and the servers it uploads to.
@@ -20,6 +21,8 @@ type runner struct {
 	lat     *latency  // in front of tusd
 	uploads string    // tusd's store, emptied after every upload
 	inputs  string    // the files the page uploads
+	origin  string    // the bench page's
+	worker  bool      // the page loaded is bench.html?worker (tuswasm in worker mode)
 }
 
 // runResult is what the page's run() returns.
@@ -33,18 +36,53 @@ type runResult struct {
 
 // initTimes times init() with the bytes cached: reloads of the page.
 func (r *runner) initTimes(res *results) error {
-	for range 7 {
-		if err := reload(r.tab); err != nil {
-			return err
-		}
-		ms, err := eval[float64](r.tab, `initMs`)
-		if err != nil {
-			return err
-		}
-		res.InitRuns = append(res.InitRuns, ms)
+	var err error
+	if res.InitRuns, err = r.initRuns(); err != nil {
+		return err
 	}
 	res.InitMs = median(res.InitRuns)
 	log.Printf("init with cached bytes: median %.0f ms of %v", res.InitMs, rounded(res.InitRuns))
+	return nil
+}
+
+// initRuns reloads the page 7 times, in the mode it is in, and returns each load's
+// init() time.
+func (r *runner) initRuns() ([]float64, error) {
+	var out []float64
+	for range 7 {
+		if err := reload(r.tab); err != nil {
+			return nil, err
+		}
+		ms, err := eval[float64](r.tab, `initMs`)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ms)
+	}
+	return out, nil
+}
+
+// open gives the next run a fresh page with tuswasm in worker or main-thread mode: a
+// reload when the page is in that mode already (as every run before worker mode was
+// measured), otherwise a navigation to the other URL, checked in the page.
+func (r *runner) open(worker bool) error {
+	if worker == r.worker {
+		return reload(r.tab)
+	}
+	url, want := r.origin+"/bench.html", "main"
+	if worker {
+		url, want = url+"?worker", "worker"
+	}
+	if err := headless.Navigate(r.tab, url); err != nil {
+		return err
+	}
+	if err := settle(r.tab); err != nil {
+		return err
+	}
+	r.worker = worker
+	if got, err := eval[string](r.tab, `mode`); err != nil || got != want {
+		return fmt.Errorf("%s loaded tuswasm in mode %q (%v), want %q", url, got, err, want)
+	}
 	return nil
 }
 
@@ -83,6 +121,12 @@ func (r *runner) run(p plan, res *results) error {
 			return err
 		}
 	}
+	if p.worker {
+		var err error
+		if res.Worker, err = r.workerMode(p.runs); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -116,7 +160,7 @@ func (r *runner) measure(cs []contender, size, runs int) ([]row, error) {
 			i := (j + k) % len(cs) // alternate the order between rounds
 			// A fresh page per run: wasm memory never shrinks, so a peak is only this
 			// upload's own in a fresh instance.
-			if err := reload(r.tab); err != nil {
+			if err := r.open(cs[i].Worker); err != nil {
 				return nil, err
 			}
 			if err := pick(r.tab, path, size); err != nil {

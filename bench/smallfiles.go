@@ -24,11 +24,11 @@ const (
 
 var (
 	// tuswasm's defaults send the bytes with the POST; storage off as in the other runs.
-	smallTuswasm = contender{"tuswasm (creation with upload)", "tuswasm", map[string]any{"storage": false, "uploadDataDuringCreation": true}}
+	smallTuswasm = contender{Label: "tuswasm (creation with upload)", Name: "tuswasm", Opts: map[string]any{"storage": false, "uploadDataDuringCreation": true}}
 	// tus-js-client with the same: one POST with the bytes, no URL storage.
-	smallTusjs = contender{"tus-js-client (creation with upload)", "tus-js-client", map[string]any{"uploadDataDuringCreation": true, "storeFingerprintForResuming": false}}
+	smallTusjs = contender{Label: "tus-js-client (creation with upload)", Name: "tus-js-client", Opts: map[string]any{"uploadDataDuringCreation": true, "storeFingerprintForResuming": false}}
 	// tus-js-client as it comes: an empty POST, then a PATCH; URLs stored.
-	smallTusjsDefault = contender{"tus-js-client (defaults)", "tus-js-client", map[string]any{}}
+	smallTusjsDefault = contender{Label: "tus-js-client (defaults)", Name: "tus-js-client", Opts: map[string]any{}}
 	smallContenders   = []contender{smallTuswasm, smallTusjs, smallTusjsDefault}
 )
 

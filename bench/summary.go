@@ -47,6 +47,14 @@ type results struct {
 	SmallFilesVsTusjsDefault float64 `json:"small_files_vs_tusjs_default,omitempty"`
 	StreamPeakMem1G          float64 `json:"stream_peak_mem_1g_mib,omitempty"`
 	StreamMiBs               float64 `json:"stream_mib_per_s,omitempty"`
+	// Worker mode (the worker extra, at 256 MiB): its throughput over main-thread
+	// mode's (medians), the page's main-thread time per GiB uploaded in each mode (V8 CPU
+	// profile of the page, non-idle samples) and init() with the bytes cached. The wasm
+	// is the same file in both modes: wasm_*_bytes.
+	WorkerVsMain         float64 `json:"worker_vs_main,omitempty"`
+	MainThreadBusyWorker float64 `json:"main_thread_busy_ms_per_gib_worker,omitempty"`
+	MainThreadBusyMain   float64 `json:"main_thread_busy_ms_per_gib_main,omitempty"`
+	InitMsCachedWorker   float64 `json:"init_ms_cached_worker,omitempty"`
 
 	WasmRaw    int               `json:"wasm_raw_bytes"`
 	WasmGzip   int               `json:"wasm_gzip_bytes"`
@@ -56,6 +64,7 @@ type results struct {
 	Cadence    map[string]any    `json:"progress_cadence"`
 	SmallFiles *smallResult      `json:"small_files,omitempty"`
 	Stream     *streamResult     `json:"stream_1g,omitempty"`
+	Worker     *workerResult     `json:"worker_mode,omitempty"`
 	Date       string            `json:"date"`
 	Machine    string            `json:"machine"`
 	Versions   map[string]string `json:"versions"`
@@ -106,6 +115,20 @@ func summarise(res *results) {
 	}
 	if st := res.Stream; st != nil && st.Error == "" {
 		res.StreamPeakMem1G, res.StreamMiBs = st.PeakMemMiB, st.MedianMiBs
+	}
+	if w := res.Worker; w != nil {
+		if m := w.Rows[0].MedianMiBs; m > 0 {
+			res.WorkerVsMain = round(w.Rows[1].MedianMiBs/m, 3)
+		}
+		for _, b := range w.MainThread {
+			switch b.Contender {
+			case tuswasmDefault.Label:
+				res.MainThreadBusyMain = b.BusyMsPerGiB
+			case tuswasmWorker.Label:
+				res.MainThreadBusyWorker = b.BusyMsPerGiB
+			}
+		}
+		res.InitMsCachedWorker = round(median(w.InitRuns), 1)
 	}
 }
 

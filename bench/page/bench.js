@@ -3,10 +3,15 @@ import * as tuswasm from '/js/index.js'
 
 const MiB = 1 << 20
 
+// bench.html?worker loads tuswasm in worker mode (init({worker: true})): the driver
+// navigates there for the worker runs; `mode` lets it check which one it got.
+const worker = new URLSearchParams(location.search).has('worker')
+window.mode = worker ? 'worker' : 'main'
+
 // init() time of this page load: with the bytes in the HTTP cache on reloads.
 window.initMs = (async () => {
   const t0 = performance.now()
-  await tuswasm.init()
+  await tuswasm.init(worker ? { worker: true } : undefined)
   return performance.now() - t0
 })()
 
@@ -64,6 +69,9 @@ const contenders = {
   'tuswasm-stream': (o) => tuswasm.createAndUpload(blob.stream(), {
     endpoint: '/files/', storage: false, onProgress: o.onProgress,
   }),
+  // No upload: the page waits o.ms, the floor of the main-thread measure (profiler,
+  // driver and page with tuswasm loaded but nothing to do).
+  idle: (o) => new Promise((resolve) => setTimeout(resolve, o.ms)),
 }
 
 // Uploaders of the many-small-files run: one file, exactly the options the driver
@@ -78,18 +86,21 @@ const fileUploaders = {
   }),
 }
 
-// sample runs fn(onProgress), sampling memory meanwhile. A failure is rethrown with
-// the bytes the last onProgress reported as e.sent.
-async function sample (fn) {
-  if (window.gc) window.gc()
+// sample runs fn(onProgress), sampling memory meanwhile (unless quiet: the runs that
+// measure the main thread's own time leave out the bench's polling and forced GC). A
+// failure is rethrown with the bytes the last onProgress reported as e.sent.
+async function sample (fn, quiet = false) {
+  if (window.gc && !quiet) window.gc()
   const wasm = () => tuswasm.stats().wasmMemoryBytes
   const heap = () => performance.memory?.usedJSHeapSize ?? 0
   let peakHeap = heap()
   let peakWasm = wasm()
-  const timer = setInterval(() => {
-    peakHeap = Math.max(peakHeap, heap())
-    peakWasm = Math.max(peakWasm, wasm())
-  }, 20)
+  const timer = quiet
+    ? null
+    : setInterval(() => {
+      peakHeap = Math.max(peakHeap, heap())
+      peakWasm = Math.max(peakWasm, wasm())
+    }, 20)
   const stamps = []
   let sent = 0
   const t0 = performance.now()
@@ -103,14 +114,18 @@ async function sample (fn) {
   }
   const seconds = (performance.now() - t0) / 1000
   peakHeap = Math.max(peakHeap, heap())
+  // Wasm memory only grows, so its size now is the peak. In worker mode stats() is the
+  // worker's as of the last call that ended: only this reading sees the upload's.
+  peakWasm = Math.max(peakWasm, wasm())
   let maxGap = 0
   let last = t0
   for (const s of stamps) { maxGap = Math.max(maxGap, s - last); last = s }
   return { seconds, peakHeap, peakWasm, maxGapS: maxGap / 1000, progressCalls: stamps.length, sent }
 }
 
-// run uploads the current blob once with one contender, sampling memory meanwhile.
-window.run = (name, opts = {}) => sample((onProgress) => contenders[name]({ ...opts, onProgress }))
+// run uploads the current blob once with one contender, sampling memory meanwhile
+// unless quiet.
+window.run = (name, opts = {}, quiet = false) => sample((onProgress) => contenders[name]({ ...opts, onProgress }), quiet)
 
 // runCaught is run that reports a failure instead of throwing it: what failed and
 // after how many confirmed bytes (the stream run records a failure as a finding).
