@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -97,17 +98,23 @@ func TestParallelReloadAndTerminate(t *testing.T) {
 		if !hold {
 			return false
 		}
+		// Read the body first: net/http notices a client going away (the reload) only
+		// once it has, and the connection would stay taken otherwise.
+		_, _ = io.Copy(io.Discard, r.Body)
 		<-r.Context().Done() // until the reload abandons it
 		return true
 	})
 	upload := fmt.Sprintf(`tus.createAndUpload(makeFile(%d, 172, 'par.bin'), {endpoint: '/files/', parallelUploads: 4, chunkSize: %d, adaptiveChunkSize: false})`, size, chunk)
 	startIn(e, e.tab, `bg('p', () => `+upload+`)`)
 	waitChan(t, "the stuck part", stuck)
+	t.Log("one part is stuck")
 	waitFor(t, "the other parts to finish", 30e9, func() bool {
 		entry := eval[string](e, `Object.values(localStorage).find(v => v.includes('"parts"')) ?? ''`)
 		return strings.Count(entry, `"url":"http`) == 4 && e.tusd.BodyBytes.Load() >= 3*size/4+chunk
 	})
+	t.Log("the other parts are done; reloading")
 	e.reload(e.tab)
+	t.Log("reloaded")
 	before := e.tusd.BodyBytes.Load()
 	r := eval[outcome](e, `run(() => `+upload+`)`).result(t)
 	e.tusd.AssertStored(t, r.URL, pattern(size, 172))
@@ -117,6 +124,7 @@ func TestParallelReloadAndTerminate(t *testing.T) {
 	if !r.Resumed {
 		t.Fatal("the reloaded page did not resume the parts")
 	}
+	t.Log("resumed after the reload")
 
 	// Upload class: abort({terminate: true}) while the parts run deletes them.
 	h := holdNth(t, e.tusd, http.MethodPatch, 3, true)
