@@ -79,17 +79,7 @@ func TestDemoPageUploads(t *testing.T) {
 		t.Fatal(err)
 	}
 	setFiles(t, tab, "#picker", file)
-	state := evalIn[string](e, tab, `new Promise((resolve, reject) => {
-		const t0 = Date.now()
-		const tick = () => {
-			const s = document.querySelector('.uploads .state')
-			if (s && (s.classList.contains('done') || s.classList.contains('error'))) return resolve(s.textContent)
-			if (Date.now() - t0 > 60000) return reject(new Error('upload never finished'))
-			setTimeout(tick, 20)
-		}
-		tick()
-	})`)
-	if !strings.HasPrefix(state, "Done") {
+	if state := demoState(e, tab); !strings.HasPrefix(state, "Done") {
 		t.Fatalf("demo shows %q", state)
 	}
 	path := screenshot(e, tab, "demo")
