@@ -51,19 +51,16 @@ func startRunner(res *results) (r *runner, stop func(), err error) {
 		return nil, nil, err
 	}
 	undo = append(undo, func() { os.RemoveAll(r.inputs) })
-	origin, tl, lat, err := serve(r.uploads, res)
-	if err != nil {
+	if err := serve(r, res); err != nil {
 		return nil, nil, err
 	}
-	r.tl, r.lat = tl, lat
 	tab, closeBrowser, err := startBrowser(res)
 	if err != nil {
 		return nil, nil, err
 	}
 	r.tab = tab
 	undo = append(undo, closeBrowser)
-	r.origin = origin
-	if err := headless.Navigate(tab, origin+"/bench.html"); err != nil {
+	if err := headless.Navigate(tab, r.origin+"/bench.html"); err != nil {
 		return nil, nil, err
 	}
 	if err := settle(tab); err != nil {
@@ -72,22 +69,25 @@ func startRunner(res *results) (r *runner, stop func(), err error) {
 	return r, stop, nil
 }
 
-// serve starts tusd (behind a timeline of its requests and, in front of that, the
-// added latency, 0 but in the small-files run), the discard handler, the built js/
-// package, tus-js-client and the bench page on one loopback origin.
-func serve(uploads string, res *results) (string, *timeline, *latency, error) {
-	tusd, err := tusdserver.New(uploads, tusdserver.Options{})
+// serve starts tusd (behind a timeline of its requests, the per-connection cap on
+// request bodies, off but in the parallel run, and the added latency, 0 but in the
+// small-files run), the discard handler, the built js/ package, tus-js-client and the
+// bench page on one loopback origin, and sets r's origin, tl, connCap and lat.
+func serve(r *runner, res *results) error {
+	tusd, err := tusdserver.New(r.uploads, tusdserver.Options{})
 	if err != nil {
-		return "", nil, nil, err
+		return err
 	}
-	tl := &timeline{next: tusd}
-	lat := &latency{next: tl}
+	r.tl = &timeline{next: tusd}
+	r.connCap = &connCap{next: r.tl}
+	r.lat = &latency{next: r.connCap}
+	lat := r.lat
 	if b, err := os.ReadFile(filepath.Join(*tusJS, "package.json")); err == nil {
 		var pkg struct{ Version string }
 		_ = json.Unmarshal(b, &pkg)
 		res.Versions["tus-js-client"] = pkg.Version
 	} else {
-		return "", nil, nil, fmt.Errorf("tus-js-client not installed (make bench installs it): %w", err)
+		return fmt.Errorf("tus-js-client not installed (make bench installs it): %w", err)
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, d := range bi.Deps {
@@ -117,10 +117,12 @@ func serve(uploads string, res *results) (string, *timeline, *latency, error) {
 	mux.Handle("/", http.FileServer(http.FS(pageFS)))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, nil, err
+		return err
 	}
-	go http.Serve(ln, mux)
-	return "http://" + ln.Addr().String(), tl, lat, nil
+	// ConnContext: the cap's buckets are per connection.
+	go (&http.Server{Handler: mux, ConnContext: r.connCap.connContext}).Serve(ln)
+	r.origin = "http://" + ln.Addr().String()
+	return nil
 }
 
 func startBrowser(res *results) (context.Context, func(), error) {

@@ -47,19 +47,23 @@ type plan struct {
 	// With -extras (as -extras-list names them): the chunk size sweep (at sweepSize),
 	// the progress cadence test, many small files over a slow round trip (smallfiles.go),
 	// a 1 GiB stream of unknown length (stream.go), and worker mode against main-thread
-	// mode (worker.go; also skipped when -only does not match tuswasmWorker's label).
+	// mode (worker.go; also skipped when -only does not match tuswasmWorker's label), and
+	// a 1 GiB file in parts and in one upload over capped connections (parallel.go;
+	// skipped when -only matches none of its contenders, run whole otherwise: its figures
+	// are ratios between them).
 	sweep      []contender
 	cadence    bool
 	smallFiles bool
 	stream     bool
 	worker     bool
+	parallel   bool
 	// profile, when set, replaces all of the above: one upload of contenders[0] at
 	// sizes[0] under the profiler, written here. Unset when -only matched nothing.
 	profile string
 }
 
 // extraNames are the extras, in the order they run.
-var extraNames = []string{"sweep", "cadence", "small-files", "stream", "worker"}
+var extraNames = []string{"sweep", "cadence", "small-files", "stream", "worker", "parallel"}
 
 func newPlan() (plan, error) {
 	p := plan{runs: *runs}
@@ -91,6 +95,7 @@ func newPlan() (plan, error) {
 		}
 	}
 	p.worker = on["worker"] && onlyRE.MatchString(tuswasmWorker.Label)
+	p.parallel = on["parallel"] && slices.ContainsFunc(parallelContenders, func(c contender) bool { return onlyRE.MatchString(c.Label) })
 	if *profile != "" && len(p.contenders) > 0 {
 		p.profile = *profile
 	}

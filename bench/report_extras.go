@@ -6,8 +6,7 @@ import (
 	"strings"
 )
 
-// extraTargets are the target table's rows of the small-files and stream runs, when
-// they ran.
+// extraTargets are the target table's rows of the extras that ran.
 func extraTargets(res *results, pass func(bool) string) string {
 	var b strings.Builder
 	if sf := res.SmallFiles; sf != nil {
@@ -24,10 +23,21 @@ func extraTargets(res *results, pass func(bool) string) string {
 	if w := res.Worker; w != nil {
 		fmt.Fprintf(&b, "| worker mode / main-thread mode (defaults), %d MiB ≥ 0.95 | %.2f (median of per-round ratios %.2f) | %s |\n", w.SizeMiB, res.WorkerVsMain, w.Paired, pass(res.WorkerVsMain >= 0.95))
 	}
+	if pr := res.Parallel; pr != nil {
+		ratio := func(v, paired float64) string {
+			if v == 0 {
+				return "failed (below)"
+			}
+			return fmt.Sprintf("%.2f (median of per-round ratios %.2f)", v, paired)
+		}
+		fmt.Fprintf(&b, "| %s, %d MiB/s per connection: tuswasm %d parts / one upload ≥ 3.0 | %s | %s |\n", sizeName(pr.SizeMiB), pr.CapMiBs, pr.Parts, ratio(res.Parallel4VsSingle, pr.PairedVsSingle), pass(res.Parallel4VsSingle >= 3))
+		fmt.Fprintf(&b, "| the same: tuswasm %d parts / tus-js-client %d parts ≥ 1.0 | %s | %s |\n", pr.Parts, pr.Parts, ratio(res.Parallel4VsTusjs, pr.PairedVsTusjs), pass(res.Parallel4VsTusjs >= 1))
+		fmt.Fprintf(&b, "| peak memory, tuswasm %d parts, %s ≤ 64 MiB | %.1f MiB | %s |\n", pr.Parts, sizeName(pr.SizeMiB), res.Parallel4PeakMem, pass(res.Parallel4PeakMem > 0 && res.Parallel4PeakMem <= 64))
+	}
 	return b.String()
 }
 
-// extraSections are REPORT.md's sections of the small-files and stream runs.
+// extraSections are REPORT.md's sections of the small-files, stream and parallel runs.
 func extraSections(res *results) string {
 	var b strings.Builder
 	if sf := res.SmallFiles; sf != nil {
@@ -48,6 +58,35 @@ func extraSections(res *results) string {
 		}
 		if st.Error != "" {
 			fmt.Fprintf(&b, "- **run %d failed**: %s; onProgress had confirmed %d bytes (%.0f MiB), tusd held %d\n", st.FailedRun, st.Error, st.ErrorSent, float64(st.ErrorSent)/mib, st.ErrorStored)
+		}
+	}
+	b.WriteString(parallelSection(res))
+	return b.String()
+}
+
+// parallelSection is REPORT.md's section of the parallel run.
+func parallelSection(res *results) string {
+	pr := res.Parallel
+	if pr == nil {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n## Parallel uploads, %s, %d MiB/s per connection\n\n", sizeName(pr.SizeMiB), pr.CapMiBs)
+	fmt.Fprintf(&b, "A handler in front of tusd caps each TCP connection at %d MiB/s: a token bucket per connection (256 KiB deep) that tusd's reads of request bodies pay into, shared by all the requests the connection carries. It models a proxy that shapes each connection, or a long link where one TCP connection moves at most its window per round trip; the connections share no bottleneck but the machine's two cores, and no round trip is added. The file is picked from disk; %d alternating runs, a fresh page each. Every run is checked on the server: tusd holds all %d bytes under the URL the client resolved to, for a parallel upload a final upload of %d partial uploads (tusd's filestore copies them into it), and tuswasm's `result.parts` says as many parts. The time includes the final upload's creation, in which tusd copies the parts.\n\n",
+		pr.CapMiBs, pr.Runs, pr.SizeMiB*mib, pr.Parts)
+	b.WriteString("| contender | MiB/s | runs | sending, MiB/s | final POST (tusd joins the parts) | requests | most bodies at once | peak memory |\n|---|--:|---|--:|--:|--:|--:|--:|\n")
+	for i, r := range pr.Rows {
+		ph := pr.Phases[i]
+		final := "–"
+		if len(ph.FinalPostMs) > 0 {
+			final = fmt.Sprintf("%.0f ms", median(ph.FinalPostMs))
+		}
+		fmt.Fprintf(&b, "| %s | %.0f | %v | %.0f | %s | %d | %d | %.1f MiB |\n", r.Contender, r.MedianMiBs, rounded(r.MiBps), median(ph.SendMiBs), final, r.Requests, pr.MaxConcurrent[i], r.PeakMemMiB)
+	}
+	fmt.Fprintf(&b, "\nSending: the file's size over the time from tusd's first request to the final POST's arrival (to the last reply for one upload); the final POST: tusd's time inside it, where its filestore copies the parts into the final upload, a cost of the server that every client pays alike and the ratios include. tus-js-client's parts send %d MiB chunks, tuswasm's default maximum, which its adaptive chunks reach at this rate. Peak memory as in the throughput table. Requests: tusd's count in the last run; most bodies at once: the most requests whose bodies tusd was reading at the same time, over the runs. Medians.\n", res.ChunkSizeMiB)
+	for _, r := range pr.Rows {
+		if e := pr.Errors[r.Contender]; e != "" {
+			fmt.Fprintf(&b, "- **%s failed** (its later runs skipped): %s\n", r.Contender, e)
 		}
 	}
 	return b.String()
@@ -100,6 +139,13 @@ func logExtras(res *results) {
 	if w := res.Worker; w != nil {
 		log.Printf("worker mode, %d MiB: throughput / main-thread mode %.2f (goal ≥ 0.95; paired %.2f); main thread busy %.0f ms/GiB (main-thread mode %.0f, idle floor %.0f); init() cached %.0f ms (main-thread mode %.0f)",
 			w.SizeMiB, res.WorkerVsMain, w.Paired, res.MainThreadBusyWorker, res.MainThreadBusyMain, w.MainThread[len(w.MainThread)-1].BusyMsPerGiB, res.InitMsCachedWorker, median(w.InitMainRuns))
+	}
+	if pr := res.Parallel; pr != nil {
+		log.Printf("parallel, %s at %d MiB/s per connection: tuswasm %d parts / one upload %.2f (goal ≥ 3.0; paired %.2f), / tus-js-client %d parts %.2f (goal ≥ 1.0; paired %.2f); %.0f / %.0f / %.0f MiB/s; peak memory %.1f MiB (goal ≤ 64)",
+			sizeName(pr.SizeMiB), pr.CapMiBs, pr.Parts, res.Parallel4VsSingle, pr.PairedVsSingle, pr.Parts, res.Parallel4VsTusjs, pr.PairedVsTusjs, res.Parallel4MiBs, res.SingleCappedMiBs, res.TusjsParallel4MiBs, res.Parallel4PeakMem)
+		for c, e := range pr.Errors {
+			log.Printf("parallel: %s FAILED: %s", c, e)
+		}
 	}
 	if st := res.Stream; st != nil && st.Error != "" {
 		log.Printf("1 GiB stream: FAILED in run %d: %s", st.FailedRun, st.Error)

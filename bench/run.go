@@ -19,6 +19,7 @@ type runner struct {
 	tab     context.Context
 	tl      *timeline // tusd's requests
 	lat     *latency  // in front of tusd
+	connCap *connCap  // between the two: the per-connection cap
 	uploads string    // tusd's store, emptied after every upload
 	inputs  string    // the files the page uploads
 	origin  string    // the bench page's
@@ -32,6 +33,10 @@ type runResult struct {
 	PeakWasm      float64 `json:"peakWasm"`
 	MaxGapS       float64 `json:"maxGapS"`
 	ProgressCalls int     `json:"progressCalls"`
+	// What the contender resolved to: the upload's URL (the final upload's for
+	// parallel uploads; '' for fetch), and for tuswasm in how many parts it went.
+	URL   string `json:"url"`
+	Parts int    `json:"parts"`
 }
 
 // initTimes times init() with the bytes cached: reloads of the page.
@@ -124,6 +129,13 @@ func (r *runner) run(p plan, res *results) error {
 	if p.worker {
 		var err error
 		if res.Worker, err = r.workerMode(p.runs); err != nil {
+			return err
+		}
+	}
+	if p.parallel {
+		var err error
+		// At most 3: one upload alone takes ~26 s at the cap.
+		if res.Parallel, err = r.parallel(min(p.runs, 3)); err != nil {
 			return err
 		}
 	}

@@ -55,6 +55,16 @@ type results struct {
 	MainThreadBusyWorker float64 `json:"main_thread_busy_ms_per_gib_worker,omitempty"`
 	MainThreadBusyMain   float64 `json:"main_thread_busy_ms_per_gib_main,omitempty"`
 	InitMsCachedWorker   float64 `json:"init_ms_cached_worker,omitempty"`
+	// The parallel extra (1 GiB, every connection capped at 40 MiB/s): tuswasm in 4 parts
+	// over tuswasm in one upload and over tus-js-client in 4 parts (medians), tuswasm's
+	// peak memory in 4 parts (as the rows'), and each one's MiB/s. A ratio is absent
+	// when a run of either side failed (parallel_capped.errors).
+	Parallel4VsSingle  float64 `json:"parallel4_vs_single_capped,omitempty"`
+	Parallel4VsTusjs   float64 `json:"parallel4_vs_tusjs_capped,omitempty"`
+	Parallel4PeakMem   float64 `json:"parallel4_peak_mem_mib,omitempty"`
+	Parallel4MiBs      float64 `json:"parallel4_mib_per_s_capped,omitempty"`
+	SingleCappedMiBs   float64 `json:"single_mib_per_s_capped,omitempty"`
+	TusjsParallel4MiBs float64 `json:"tusjs_parallel4_mib_per_s_capped,omitempty"`
 
 	WasmRaw    int               `json:"wasm_raw_bytes"`
 	WasmGzip   int               `json:"wasm_gzip_bytes"`
@@ -65,6 +75,7 @@ type results struct {
 	SmallFiles *smallResult      `json:"small_files,omitempty"`
 	Stream     *streamResult     `json:"stream_1g,omitempty"`
 	Worker     *workerResult     `json:"worker_mode,omitempty"`
+	Parallel   *parallelResult   `json:"parallel_capped,omitempty"`
 	Date       string            `json:"date"`
 	Machine    string            `json:"machine"`
 	Versions   map[string]string `json:"versions"`
@@ -129,6 +140,19 @@ func summarise(res *results) {
 			}
 		}
 		res.InitMsCachedWorker = round(median(w.InitRuns), 1)
+	}
+	if pr := res.Parallel; pr != nil {
+		// Rows as parallelContenders: tuswasm in parts, in one upload, tus-js-client.
+		ok := func(i int) bool { return pr.Errors[pr.Rows[i].Contender] == "" && pr.Rows[i].MedianMiBs > 0 }
+		p4, one, tjs := pr.Rows[0].MedianMiBs, pr.Rows[1].MedianMiBs, pr.Rows[2].MedianMiBs
+		res.Parallel4MiBs, res.SingleCappedMiBs, res.TusjsParallel4MiBs = round(p4, 1), round(one, 1), round(tjs, 1)
+		res.Parallel4PeakMem = round(pr.Rows[0].PeakMemMiB, 1)
+		if ok(0) && ok(1) {
+			res.Parallel4VsSingle = round(p4/one, 3)
+		}
+		if ok(0) && ok(2) {
+			res.Parallel4VsTusjs = round(p4/tjs, 3)
+		}
 	}
 }
 

@@ -32,13 +32,18 @@ window.pickMany = () => {
 }
 
 const contenders = {
+  // Each resolves to the upload's URL (the final upload's for parallel uploads), so the
+  // driver can check what the server stored under it; tuswasm's result also says in how
+  // many parts it went.
   tuswasm: (o) => tuswasm.createAndUpload(blob, {
     endpoint: '/files/', storage: false, onProgress: o.onProgress,
     ...(o.chunkSize ? { chunkSize: o.chunkSize, adaptiveChunkSize: false } : {}),
+    ...(o.parallelUploads ? { parallelUploads: o.parallelUploads } : {}),
   }),
   'tus-js-client': (o) => new Promise((resolve, reject) => {
     const up = new window.tus.Upload(blob, {
       endpoint: '/files/', chunkSize: o.chunkSize ?? Infinity, retryDelays: null,
+      ...(o.parallelUploads ? { parallelUploads: o.parallelUploads } : {}),
       storeFingerprintForResuming: false, onSuccess: () => resolve(up.url), onError: reject,
     })
     up.start()
@@ -104,8 +109,9 @@ async function sample (fn, quiet = false) {
   const stamps = []
   let sent = 0
   const t0 = performance.now()
+  let got
   try {
-    await fn((n) => { stamps.push(performance.now()); sent = n ?? sent })
+    got = await fn((n) => { stamps.push(performance.now()); sent = n ?? sent })
   } catch (e) {
     if (e !== null && typeof e === 'object') e.sent = sent
     throw e
@@ -120,7 +126,9 @@ async function sample (fn, quiet = false) {
   let maxGap = 0
   let last = t0
   for (const s of stamps) { maxGap = Math.max(maxGap, s - last); last = s }
-  return { seconds, peakHeap, peakWasm, maxGapS: maxGap / 1000, progressCalls: stamps.length, sent }
+  // url and parts: what the contender resolved to (a URL, or tuswasm's result).
+  const url = typeof got === 'string' ? got : got?.url ?? ''
+  return { seconds, peakHeap, peakWasm, maxGapS: maxGap / 1000, progressCalls: stamps.length, sent, url, parts: got?.parts ?? 0 }
 }
 
 // run uploads the current blob once with one contender, sampling memory meanwhile
