@@ -160,7 +160,6 @@ func (ietf) readOptions(rep *reply) (capabilities, error) {
 		return c, fmt.Errorf("%w: OPTIONS %s answered %d", ErrUnsupportedServer, rep.url, rep.status)
 	}
 	c.limits = readLimits(rep)
-	c.maxSize = max(c.limits.maxSize, 0)
 	return c, nil
 }
 
