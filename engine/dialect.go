@@ -55,8 +55,8 @@ type creation struct {
 // appending is what an append (PATCH) request says.
 type appending struct {
 	offset  int64
-	declare int64 // the upload's length, to declare with this request; -1: none
-	last    bool  // this request carries the upload's last byte
+	declare int64  // the upload's length, to declare with this request; -1: none
+	last    bool   // this request carries the upload's last byte
 	sum     string // "algorithm base64digest" for the checksum extension, or ""
 }
 
