@@ -414,3 +414,53 @@ func TestWireBothDialects(t *testing.T) {
 		})
 	}
 }
+
+// The hostile-server table in the draft dialect, less what only tus has
+// (Tus-Resumable, and 201/204 where the draft takes any 2xx), plus the draft's own
+// lies: an Upload-Complete that is no boolean, or that claims an unfinished upload.
+func TestIETFBrokenServers(t *testing.T) {
+	byMethod := func(_, m string) func(*http.Request) bool {
+		return func(r *http.Request) bool { return m == "" || r.Method == m }
+	}
+	cases := tusdtest.HostileCases(byMethod)
+	onHead := func(name, value string) tusdtest.Fault {
+		return tusdtest.Rewrite(method(http.MethodHead), setHeader(name, value))
+	}
+	cases = append(cases,
+		tusdtest.HostileCase{Name: "Upload-Complete not a boolean", Fault: onHead("Upload-Complete", "yes"), Code: "PROTOCOL", Resume: true},
+		tusdtest.HostileCase{Name: "Upload-Complete ?1 too early", Fault: tusdtest.Rewrite(method(http.MethodHead), func(_ *int, h http.Header) {
+			h.Set("Upload-Complete", "?1")
+			h.Set("Upload-Offset", "10")
+		}), Code: "PROTOCOL", Resume: true},
+		tusdtest.HostileCase{Name: "HEAD without Upload-Offset", Fault: onHead("Upload-Offset", ""), Code: "PROTOCOL", Resume: true},
+	)
+	for _, tc := range cases {
+		switch tc.Name {
+		case "no Tus-Resumable", "Tus-Resumable 0.2.2", "200 instead of 201", "200 instead of 204":
+			continue
+		}
+		if tc.Side == tusdtest.BrowserOnly {
+			continue
+		}
+		t.Run(tc.Name, func(t *testing.T) {
+			data := randomBytes(2*testChunk, 37)
+			srv, endpoint := newDraftTusd(t, tusdtest.Options{})
+			srv.Inject(tc.Fault)
+			c := &engine.Client{Endpoint: endpoint, Protocol: draft, ChunkSize: testChunk, Retry: fastRetry}
+			_, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
+				res, err := c.CreateAndUpload(ctx, engine.NewBytesFile("b", data))
+				if err == nil && tc.Resume {
+					_, err = c.Upload(ctx, engine.NewBytesFile("b", data), engine.UploadURL{URL: res.URL})
+				}
+				return res, err
+			})
+			if got := engine.Code(err); err == nil || got != tc.Code {
+				t.Fatalf("got %s (%v), want %s", got, err, tc.Code)
+			}
+			if n := len(srv.Requests()); n > 2*(fastRetry.MaxRetries+2) {
+				t.Fatalf("%d requests: retried a hopeless server", n)
+			}
+			t.Log(err)
+		})
+	}
+}
