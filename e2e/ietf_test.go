@@ -83,3 +83,26 @@ func TestIETFDraftInBrowser(t *testing.T) {
 		t.Fatalf("%d requests sent with invalid options", n)
 	}
 }
+
+// The Upload class's pause and resume in draft mode: the PATCH in flight is aborted,
+// resume continues the same upload after a HEAD.
+func TestIETFDraftPauseResumeInBrowser(t *testing.T) {
+	e := newEnv(t)
+	const size = 5 * chunk
+	h := holdNth(t, e.tusd, http.MethodPatch, 2, true)
+	startIn(e, e.tab, fmt.Sprintf(`bg('u', async (s) => {
+		window.up = new tus.Upload(makeFile(%d, 24, 'u.bin'), {endpoint: '/files/', protocol: 'ietf-draft-05',
+			chunkSize: %d, storage: false, onProgress: (sent) => s.progress.push(sent)})
+		up.start()
+		return up.done
+	})`, size, chunk))
+	waitChan(t, "the second PATCH", h.arrived)
+	eval[any](e, `up.pause()`)
+	waitChan(t, "pause to abort the PATCH", h.aborted)
+	eval[any](e, `up.resume()`)
+	r := e.waitDone("u").result(t)
+	if posts, heads := e.tusd.Count(http.MethodPost), e.tusd.Count(http.MethodHead); posts != 1 || heads < 1 {
+		t.Fatalf("%d POST and %d HEAD: want the same upload continued after a HEAD", posts, heads)
+	}
+	e.tusd.AssertStored(t, r.URL, pattern(size, 24))
+}
