@@ -267,7 +267,7 @@ func (c *Client) Terminate(ctx context.Context, u UploadURL) error {
 	if err != nil {
 		return err
 	}
-	if err := cl.deleteUpload(ctx, cl.upload, true); err != nil {
+	if err := cl.deleteUpload(ctx, cl.upload, cl.d.concatenation()); err != nil {
 		return err
 	}
 	cl.forget(ctx, cl.upload.String())

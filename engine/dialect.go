@@ -27,6 +27,9 @@ type dialect interface {
 	readDelete(rep *reply) error
 	// readOptions reads what an OPTIONS reply says the server supports.
 	readOptions(rep *reply) (capabilities, error)
+	// concatenation reports whether the protocol has final uploads made of parts, which
+	// termination looks for (a HEAD) and deletes too.
+	concatenation() bool
 }
 
 // newDialect picks the Client's Protocol and checks that the options it is given make

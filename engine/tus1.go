@@ -168,6 +168,8 @@ func (tus1) readOptions(rep *reply) (capabilities, error) {
 	return c, nil
 }
 
+func (tus1) concatenation() bool { return true }
+
 // checksum is the Upload-Checksum value for a digest.
 func checksumHeader(algorithm string, digest []byte) string {
 	return algorithm + " " + base64.StdEncoding.EncodeToString(digest)
