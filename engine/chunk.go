@@ -74,7 +74,8 @@ func (ch *chunker) failed() {
 // tooLarge lowers the ceiling to half of n after something on the way (a proxy's body
 // limit, typically nginx's 1 MiB) refused a body of n bytes with 413; the ceiling
 // holds for the rest of the call, fixed sizes included. It reports false when n was
-// already at the floor, minChunk: then the limit is not about chunk size.
+// already at the floor (minChunk, or the server's minimum append): then the limit is not
+// about chunk size.
 func (ch *chunker) tooLarge(n int64) bool {
 	if n <= ch.floor {
 		return false
