@@ -186,6 +186,7 @@ type soakUpload struct {
 	Caps         bool // checkServerCapabilities
 	FileLock     bool
 	Worker       bool
+	Draft        bool // protocol: 'ietf-draft-05'
 	Faults       []*soakFault
 
 	ran bool // not skipped by -test.run
@@ -287,6 +288,9 @@ func newSoakUpload(seed uint64, index int) *soakUpload {
 		u.Faults = append(u.Faults, f)
 		prev = f
 	}
+	// Drawn last, so the draws above (and the schedules of soakRegressions) stay as
+	// they were before the draft joined.
+	u.Draft = rng.IntN(4) == 0
 	return u
 }
 
@@ -319,6 +323,9 @@ func (u *soakUpload) options() string {
 	}
 	if u.Caps {
 		o["checkServerCapabilities"] = true
+	}
+	if u.Draft {
+		o["protocol"] = "ietf-draft-05"
 	}
 	if u.FileLock {
 		o["useFileLock"] = true
