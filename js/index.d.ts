@@ -56,7 +56,11 @@ export interface StoredUpload {
   parts?: { start: number, end: number, url: string }[]
 }
 
-/** A custom storage for upload URLs; methods may be sync or async. */
+/**
+ * A custom storage for upload URLs; methods may be sync or async. Its failures never fail
+ * an upload; listUploads and removeUpload report them as HOOK. A method that has not
+ * answered within 10 s counts as failed, and the call goes on without storage.
+ */
 export interface UrlStorage {
   get(fingerprint: string): StoredUpload | null | Promise<StoredUpload | null>
   set(fingerprint: string, entry: StoredUpload): void | Promise<void>
@@ -258,12 +262,13 @@ export declare class Upload {
   constructor(file: UploadSource, options: UploadClassOptions)
   readonly file: UploadSource
   readonly options: UploadClassOptions
-  /** The upload URL, once created or resumed. */
+  /** The upload URL (absolute), once created or resumed; the uploadUrl option until then. */
   readonly url: string | null
   /** Settles when the upload completes, fails, or is aborted. */
   readonly done: Promise<UploadResult>
   start(): void
   pause(): Promise<void>
+  /** Continues after pause(), also right after a pause() that was not awaited. */
   resume(): void
   abort(options?: { terminate?: boolean }): Promise<void>
 }

@@ -101,9 +101,17 @@ function resolve (key, value) {
 
 // normalise resolves URLs against the page (the Go side needs absolute ones). Every
 // other check, types included, is the Go side's option table: values of a wrong type
-// are passed on for it to reject, and no key is added.
+// are passed on for it to reject, and no key is added. One check is made here, for
+// worker mode, whose messages would turn them into empty objects: headers and metadata
+// must be plain objects, not a Headers or a Map (entries, but no own keys).
 function normalise (options) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) return options
+  for (const key of ['headers', 'metadata']) {
+    const v = options[key]
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && Symbol.iterator in v) {
+      throw new TusError('INVALID_OPTION', `tuswasm: option ${key} must be a plain object of strings, not a ${v.constructor?.name ?? 'iterable'} (Object.fromEntries(…) makes one)`)
+    }
+  }
   const o = { ...options }
   for (const key of ['endpoint', 'uploadUrl']) {
     if (typeof o[key] === 'string' || o[key] instanceof URL) o[key] = resolve(key, o[key])
@@ -202,6 +210,8 @@ export class Upload {
   #resolve
   #reject
   #parts = null // with parallelUploads and storage: false, this upload's own memory storage
+  #given = null // the caller's uploadUrl, absolute: the one URL that is not a server's
+  #restart = false // resume() came while a pause was still ending: start once it has
 
   // storage is what the calls use: the caller's, or for a parallel upload that is not to
   // be stored, a memory of this Upload's own, so that pause and resume continue its parts.
@@ -217,7 +227,15 @@ export class Upload {
   constructor (file, options = {}) {
     this.file = file
     this.options = options
-    this.#url = options?.uploadUrl ?? null
+    const given = options?.uploadUrl
+    try {
+      // Absolute, as onUploadUrlAvailable reports it: the comparison that keeps the
+      // caller's trust in it, and what the url getter promises (a string).
+      this.#given = typeof given === 'string' || given instanceof URL ? resolve('uploadUrl', given) : given ?? null
+    } catch {
+      this.#given = given // start() rejects it with INVALID_OPTION
+    }
+    this.#url = this.#given
     this.done = new Promise((resolve, reject) => {
       this.#resolve = resolve
       this.#reject = reject
@@ -230,12 +248,25 @@ export class Upload {
     return this.#url
   }
 
-  /** Starts or resumes the upload; a no-op while it runs or after it ended. */
+  /**
+   * Starts or resumes the upload; a no-op while it runs or after it ended. Called while
+   * a pause is ending (pause() not awaited), it starts again once it has.
+   */
   start () {
-    if (this.#running || this.#settled) return
+    if (this.#settled) return
+    if (this.#running) {
+      // pause() without awaiting it, then resume(): start again once the pause ended.
+      if (this.#controller?.signal.aborted) this.#restart = true
+      return
+    }
     const controller = new AbortController()
     this.#controller = controller
     const own = this.options ?? {}
+    if (own.signal !== undefined && !(own.signal instanceof AbortSignal)) {
+      // The AbortSignal.any below would drop it silently; createAndUpload rejects it.
+      this.#settle(false, new TusError('INVALID_OPTION', `tuswasm: option signal must be an AbortSignal, not ${own.signal === null ? 'null' : 'a ' + (own.signal?.constructor?.name ?? typeof own.signal)}`))
+      return
+    }
     const signals = [controller.signal, own.signal].filter((s) => s instanceof AbortSignal)
     const options = {
       ...own,
@@ -243,7 +274,7 @@ export class Upload {
       signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
       onUploadUrlAvailable: (url) => {
         this.#url = url
-        this.#fromServer = url !== own.uploadUrl
+        this.#fromServer = url !== this.#given
         own.onUploadUrlAvailable?.(url)
       },
     }
@@ -260,11 +291,18 @@ export class Upload {
         if (controller.signal.aborted && !own.signal?.aborted) return // paused
         this.#settle(false, err)
       },
-    ).finally(() => { this.#running = null })
+    ).finally(() => {
+      this.#running = null
+      if (this.#restart) {
+        this.#restart = false
+        this.start()
+      }
+    })
   }
 
   /** Stops sending; resolves once the in-flight request is abandoned. */
   async pause () {
+    this.#restart = false
     this.#controller?.abort()
     await this.#running
   }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/hack-pad/safejs"
 	"github.com/tuswasm/tuswasm/engine"
@@ -47,12 +48,46 @@ func thrown(err error) error {
 
 // notify calls an event callback (onProgress, onCreate, …): its result is ignored, and
 // a throw in it is reported on the console instead of failing the upload.
+// An async callback's rejection is reported the same way (worker mode does so too),
+// never left unhandled.
 func (c *call) notify(fn safejs.Value, args ...any) {
-	if _, err := fn.Invoke(args...); err != nil {
+	v, err := fn.Invoke(args...)
+	if err != nil {
+		// thrown, not err.Error(): syscall/js's Error() panics on a thrown string.
 		if console, cerr := safejs.Global().Get("console"); cerr == nil {
-			_, _ = console.Call("error", "tuswasm: a callback threw:", err.Error())
+			_, _ = console.Call("error", "tuswasm: a callback threw:", thrown(err).Error())
+		}
+		return
+	}
+	if v.Type() == safejs.TypeObject {
+		if then, err := v.Get("then"); err == nil && isFunction(then) {
+			_, _ = then.Call("call", v, safejs.Undefined(), callbackRejected())
 		}
 	}
+}
+
+var (
+	onRejectedOnce sync.Once
+	onRejected     safejs.Value
+)
+
+// callbackRejected is the one function (never released) that reports an event
+// callback's rejection on the console.
+func callbackRejected() safejs.Value {
+	onRejectedOnce.Do(func() {
+		f, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+			if console, cerr := safejs.Global().Get("console"); cerr == nil {
+				_, _ = console.Call("error", "tuswasm: a callback threw:", jsErrorOf(arg(args, 0)).Error())
+			}
+			return nil
+		})
+		if err == nil {
+			onRejected = f.Value()
+		} else {
+			onRejected = safejs.Undefined()
+		}
+	})
+	return onRejected
 }
 
 // readHeaders: headers is an object (sent as it is) or a function returning one.
@@ -112,8 +147,30 @@ func readBeforeRequest(c *call, fn safejs.Value) error {
 		if err != nil {
 			return err
 		}
+		if err := checkHeaderMap(m); err != nil {
+			return fmt.Errorf("onBeforeRequest left req.headers %w", err)
+		}
 		req.Header = header(m)
 		return nil
+	}
+	return nil
+}
+
+// checkHeaderMap rejects what fetch would refuse or what would split a request: a
+// name that is not an RFC 9110 token, a value with a control character (tab allowed).
+// The engine checks headers and the headers function's result alike; this is for
+// what onBeforeRequest leaves, which would otherwise fail every attempt as a network
+// error.
+func checkHeaderMap(m map[string]string) error {
+	for k, v := range m {
+		if k == "" || strings.IndexFunc(k, func(r rune) bool {
+			return r <= ' ' || r >= 0x7f || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r)
+		}) >= 0 {
+			return fmt.Errorf("with the header name %q, which is not a token", k)
+		}
+		if strings.IndexFunc(v, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }) >= 0 {
+			return fmt.Errorf("with header %s containing CR, LF, NUL or another control character", k)
+		}
 	}
 	return nil
 }

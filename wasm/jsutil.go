@@ -144,6 +144,23 @@ func arg(args []safejs.Value, i int) safejs.Value {
 
 func isNullish(v safejs.Value) bool { return v.IsUndefined() || v.IsNull() }
 
+var (
+	jsReflect  = safejs.MustGetGlobal("Reflect")
+	jsIterator = func() safejs.Value {
+		sym, _ := safejs.MustGetGlobal("Symbol").Get("iterator")
+		return sym
+	}()
+)
+
+// isIterable: an object with a Symbol.iterator (a Headers, Map, URLSearchParams, an array).
+func isIterable(v safejs.Value) bool {
+	if v.Type() != safejs.TypeObject || v.IsNull() {
+		return false
+	}
+	ok, err := jsReflect.Call("has", v, jsIterator)
+	return err == nil && isTrue(ok)
+}
+
 func isTrue(v safejs.Value) bool {
 	b, err := v.Bool()
 	return err == nil && b

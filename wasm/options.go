@@ -427,8 +427,16 @@ func ownKeys(v safejs.Value) ([]string, error) {
 	return keys, nil
 }
 
-// stringMap reads a plain object of string values ({filename: "a"}).
+// stringMap reads a plain object of string values ({filename: "a"}). A Headers, Map or
+// other iterable is refused: its entries are no own keys, so it would read as empty.
 func stringMap(obj safejs.Value, what string) (map[string]string, error) {
+	if isIterable(obj) {
+		name := "iterable"
+		if c, err := obj.Get("constructor"); err == nil {
+			name, _ = getString(c, "name")
+		}
+		return nil, fmt.Errorf("%s must be a plain object of strings, not a %s (Object.fromEntries(…) makes one)", what, name)
+	}
 	keys, err := ownKeys(obj)
 	if err != nil {
 		return nil, err
@@ -517,7 +525,7 @@ func hostStorage(kind string) engine.Store {
 	if err != nil || isNullish(s) {
 		return nil
 	}
-	return jsStore{obj: s}
+	return &jsStore{obj: s}
 }
 
 // readStorage: absent or true → the default; false or null → none; 'memory' and
@@ -538,7 +546,7 @@ func readStorage(c *call, v safejs.Value) error {
 				return fmt.Errorf("the storage object needs a %s method", m)
 			}
 		}
-		c.client.Store = jsStore{obj: v}
+		c.client.Store = &jsStore{obj: v, custom: true}
 	}
 	return nil
 }

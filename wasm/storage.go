@@ -15,21 +15,55 @@ import (
 // or async, to engine.Store: the caller's own storage, or index.js's localStorage,
 // IndexedDB and memory adapters (storage.js), the one implementation of each for the
 // page and the worker. Entries cross as plain objects with the StoredUpload fields.
-type jsStore struct{ obj safejs.Value }
+//
+// Storage never holds an upload: a method whose Promise has not settled after
+// storageTimeout fails, and the rest of the call goes on without this storage (a
+// blocked IndexedDB open, a caller's adapter that never answers). A caller's own
+// adapter that throws, rejects or answers nonsense fails with ErrHook (what
+// listUploads and removeUpload report; uploads go on without it).
+type jsStore struct {
+	obj    safejs.Value
+	custom bool // the caller's object, not one of storage.js's adapters
+	dead   bool // a method did not answer in time: no more calls
+}
 
-func (s jsStore) call(ctx context.Context, method string, args ...any) (safejs.Value, error) {
+const storageTimeout = 10 * time.Second
+
+func (s *jsStore) call(ctx context.Context, method string, args ...any) (safejs.Value, error) {
+	if s.dead {
+		return safejs.Undefined(), s.fail(method, fmt.Errorf("an earlier call did not answer within %v", storageTimeout))
+	}
 	v, err := s.obj.Call(method, args...)
 	if err != nil {
-		return v, fmt.Errorf("storage.%s: %w", method, err)
+		return v, s.fail(method, thrown(err)) // thrown: a thrown string must not panic in Error()
 	}
 	p, err := jsPromise.Call("resolve", v) // the method may be sync or async
 	if err != nil {
-		return v, err
+		return v, s.fail(method, thrown(err))
 	}
-	return await(ctx, p)
+	tctx, cancel := context.WithTimeout(ctx, storageTimeout)
+	defer cancel()
+	r, err := await(tctx, p)
+	switch {
+	case err == nil:
+		return r, nil
+	case ctx.Err() != nil:
+		return r, ctx.Err()
+	case tctx.Err() != nil:
+		s.dead = true
+		return r, s.fail(method, fmt.Errorf("no answer within %v", storageTimeout))
+	}
+	return r, s.fail(method, err)
 }
 
-func (s jsStore) Get(ctx context.Context, fp string) (engine.StoredUpload, bool, error) {
+func (s *jsStore) fail(method string, err error) error {
+	if s.custom {
+		return fmt.Errorf("%w: storage.%s: %w", engine.ErrHook, method, err)
+	}
+	return fmt.Errorf("storage.%s: %w", method, err)
+}
+
+func (s *jsStore) Get(ctx context.Context, fp string) (engine.StoredUpload, bool, error) {
 	v, err := s.call(ctx, "get", fp)
 	if err != nil || isNullish(v) {
 		return engine.StoredUpload{}, false, err
@@ -42,27 +76,27 @@ func (s jsStore) Get(ctx context.Context, fp string) (engine.StoredUpload, bool,
 	return u, true, nil
 }
 
-func (s jsStore) Put(ctx context.Context, u engine.StoredUpload) error {
+func (s *jsStore) Put(ctx context.Context, u engine.StoredUpload) error {
 	_, err := s.call(ctx, "set", u.Fingerprint, storedObject(u))
 	return err
 }
 
-func (s jsStore) Delete(ctx context.Context, fp string) error {
+func (s *jsStore) Delete(ctx context.Context, fp string) error {
 	_, err := s.call(ctx, "remove", fp)
 	return err
 }
 
-func (s jsStore) List(ctx context.Context) ([]engine.StoredUpload, error) {
+func (s *jsStore) List(ctx context.Context) ([]engine.StoredUpload, error) {
 	v, err := s.call(ctx, "list")
 	if err != nil || isNullish(v) {
 		return nil, err
 	}
 	if isArr, err := jsArray.Call("isArray", v); err != nil || !isTrue(isArr) {
-		return nil, fmt.Errorf("storage.list: want an array of entries")
+		return nil, s.fail("list", fmt.Errorf("want an array of entries, not %s", describe(v)))
 	}
 	n, err := v.Length()
 	if err != nil {
-		return nil, fmt.Errorf("storage.list: %w", err)
+		return nil, s.fail("list", err)
 	}
 	var out []engine.StoredUpload
 	for i := range n {

@@ -62,6 +62,11 @@ func (s *jsStream) Section(ctx context.Context, off, n int64) (io.ReadCloser, in
 		return nil, 0, false, err
 	}
 	end, _ := endV.Bool()
+	if s.size >= 0 && off+int64(got) == s.size && !end {
+		// The stream goes on past the uploadSize the caller declared: sending the
+		// declared bytes would complete the upload with the stream cut short.
+		return nil, 0, false, fmt.Errorf("%w: the stream holds more than its uploadSize of %d bytes", engine.ErrFileChanged, s.size)
+	}
 	return &blobSection{slice: blob, off: off, n: int64(got), ctx: ctx}, int64(got), end, nil
 }
 
