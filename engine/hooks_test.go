@@ -129,3 +129,21 @@ func TestUploadURLReported(t *testing.T) {
 		t.Fatalf("got %v, urls %v", err, urls)
 	}
 }
+
+// An abort while ShouldRetry decides (in the browser: a hook's Promise the abort cuts
+// short, which counts as "stop") ends the call as an abort, not with the failure it was
+// deciding on.
+func TestAbortDuringShouldRetry(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	srv.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+		return reply(w, r, http.StatusServiceUnavailable)
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := &engine.Client{Endpoint: endpoint, Retry: fastRetry,
+		ShouldRetry: func(error, int) bool { cancel(); return false }}
+	_, err := c.CreateAndUpload(ctx, engine.NewBytesFile("abort", randomBytes(100, 51)))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+}

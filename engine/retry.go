@@ -218,6 +218,9 @@ func (cl *call) backoff(ctx context.Context, err error, a *attempts) error {
 		return stopped(ctx.Err())
 	}
 	if !cl.retryable(err, a.consecutive+1) {
+		if ctx.Err() != nil { // the decision (a ShouldRetry hook) was cut short by an abort
+			return stopped(ctx.Err())
+		}
 		return err
 	}
 	if errors.Is(err, ErrNetwork) && cl.c.WaitOnline != nil {

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/hack-pad/safejs"
 	"github.com/tuswasm/tuswasm/engine"
@@ -84,5 +85,43 @@ func (l *webLock) acquire(ctx context.Context) (func(), error) {
 		case <-settled: // the wait ended without a grant
 		}
 		return nil, ctx.Err()
+	}
+}
+
+// pageLocks serialises the calls of this page (or worker) that upload the same file to
+// the same endpoint while storage is on: without it a second call resumes the upload
+// the first is still sending, and the first's progress then looks like a server lying
+// about its offset. The second call waits for the first to end (an abort ends the
+// wait), then continues what it left, or uploads again if it completed. useFileLock's
+// Web Lock does the same across tabs, failing instead of waiting by default.
+var pageLocks = struct {
+	sync.Mutex
+	held map[string]chan struct{}
+}{held: map[string]chan struct{}{}}
+
+func pageLock(ctx context.Context, key string) (func(), error) {
+	for {
+		pageLocks.Lock()
+		busy, taken := pageLocks.held[key]
+		if !taken {
+			done := make(chan struct{})
+			pageLocks.held[key] = done
+			pageLocks.Unlock()
+			var once sync.Once
+			return func() {
+				once.Do(func() {
+					pageLocks.Lock()
+					delete(pageLocks.held, key)
+					pageLocks.Unlock()
+					close(done)
+				})
+			}, nil
+		}
+		pageLocks.Unlock()
+		select {
+		case <-busy:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 }

@@ -121,11 +121,14 @@ func newCall(in scope, fileV, opts, internal safejs.Value) (*call, error) {
 	// Redirects surface as 3xx/opaque replies the engine reports (ErrRedirect).
 	c.client.Transport = &fetchTransport{credentials: c.credentials}
 	c.client.WaitOnline = waitOnline
-	if c.useLock {
+	switch {
+	case c.useLock:
 		wait := c.waitLock
 		c.client.Lock = func(ctx context.Context, fingerprint string) (func(), error) {
 			return (&webLock{name: "tuswasm:" + fingerprint, wait: wait}).acquire(ctx)
 		}
+	case c.client.Store != nil:
+		c.client.Lock = pageLock
 	}
 	if err := c.source(fileV); err != nil {
 		return nil, err
