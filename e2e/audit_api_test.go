@@ -415,3 +415,29 @@ func TestAuditAPIConcurrentSameFile(t *testing.T) {
 		t.Errorf("%d entries left in storage", n)
 	}
 }
+
+// A stream uploaded to its end, given again: nothing is left to read, and the second
+// call must say so rather than upload an empty file as a success. In worker mode the
+// worker lets the finished stream go (its buffers with it).
+func TestAuditAPIStreamGivenAgain(t *testing.T) {
+	for _, mode := range []string{"page", "worker"} {
+		t.Run(mode, func(t *testing.T) {
+			e := auditEnv(t, mode)
+			auditHelpers(e)
+			const size = 3 * chunk
+			o := within(e, fmt.Sprintf(`{
+				window.st = %s
+				return await tus.createAndUpload(st, {endpoint: '/files/', chunkSize: %d})
+			}`, streamJS(size, 270), chunk), 60000)
+			if !o.OK {
+				t.Fatalf("first upload: %+v", o)
+			}
+			e.tusd.AssertStored(t, o.result(t).URL, pattern(size, 270))
+			again := within(e, `tus.createAndUpload(st, {endpoint: '/files/'})`, 30000)
+			if again.OK || again.Hang || again.Code != "FILE_CHANGED" {
+				t.Fatalf("the same stream again: %+v, want FILE_CHANGED", again)
+			}
+			t.Logf("the same stream again: %s %s", again.Code, again.Message)
+		})
+	}
+}

@@ -6,7 +6,7 @@ import { start } from './core.js'
 let api = null
 let memory = null
 const signals = new Map() // call id → AbortController
-const streams = new Map() // stream id → ReadableStream (transferred once, kept for resumes)
+const streams = new Map() // stream id → ReadableStream (transferred once, kept for resumes until read to its end)
 const waiting = new Map() // request id → {resolve, reject}
 let nextRequest = 0
 
@@ -69,9 +69,16 @@ self.onmessage = async ({ data: m }) => {
       if (m.stream !== undefined) {
         if (m.args[0]) streams.set(m.stream, m.args[0])
         args[0] = streams.get(m.stream)
+        if (!args[0]) {
+          signals.delete(m.id)
+          finish(m.id, false, { code: 'FILE_CHANGED', message: 'tus: file changed: this ReadableStream was read to its end by an earlier upload' })
+          break
+        }
       }
       try {
         finish(m.id, true, await api[m.name](...args))
+        // A stream read to its end is of no use to a later call: let its buffers go.
+        if (m.stream !== undefined) streams.delete(m.stream)
       } catch (err) {
         finish(m.id, false, err)
       } finally {
