@@ -73,6 +73,7 @@ func setup(m *testing.M) (int, error) {
 	browserCtx = ctx
 	code := m.Run()
 	printMatrixSummary()
+	printBrowsersSummary()
 	return code, nil
 }
 
