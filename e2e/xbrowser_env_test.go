@@ -36,6 +36,7 @@ func newSmoke(t *testing.T, engine string, page webdriver.Page) *smoke {
 // open loads path on the scenario's origin and waits for tuswasm.
 func (s *smoke) open(path string) {
 	s.t.Helper()
+	s.markOld()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := s.page.Navigate(ctx, s.origin+path); err != nil {
@@ -48,6 +49,7 @@ func (s *smoke) open(path string) {
 func (s *smoke) reload() {
 	s.t.Helper()
 	s.checkProblems()
+	s.markOld()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := s.page.Reload(ctx); err != nil {
@@ -56,8 +58,24 @@ func (s *smoke) reload() {
 	s.settle()
 }
 
+// markOld marks the current document, so that settle can tell the next one from it.
+func (s *smoke) markOld() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, _ = s.page.Eval(ctx, `window.smokeOld = true`) // nothing to mark on the first load
+}
+
+// settle waits for the new document to be loaded and its tuswasm ready. WebKitGTK's
+// driver can answer a navigation or a reload before the new document has run its
+// scripts, so the load is a condition to wait for, not a given.
 func (s *smoke) settle() {
 	s.t.Helper()
+	waitFor(s.t, "the new page", 30*time.Second, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		v, err := s.page.Eval(ctx, `!window.smokeOld && document.readyState === 'complete' && window.tusReady !== undefined`)
+		return err == nil && string(v) == "true"
+	})
 	if !smokeEval[bool](s, `window.tusReady`) {
 		s.t.Fatal("tuswasm did not initialise")
 	}
