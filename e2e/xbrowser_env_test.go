@@ -145,9 +145,15 @@ type chromiumPage struct {
 	cancel context.CancelFunc
 }
 
-func newChromiumPage() *chromiumPage {
+// newChromiumPage opens a tab. The first Run on a chromedp context ties the tab's life
+// to the context it is given, so it gets the tab's own, not a call's shorter one.
+func newChromiumPage() (*chromiumPage, error) {
 	tab, cancel := chromedp.NewContext(browserCtx)
-	return &chromiumPage{tab: tab, cancel: cancel}
+	if err := chromedp.Do(tab); err != nil {
+		cancel()
+		return nil, err
+	}
+	return &chromiumPage{tab: tab, cancel: cancel}, nil
 }
 
 // in derives a context of the tab that ends with ctx too: chromedp takes its target

@@ -66,7 +66,7 @@ func startEngine(t *testing.T, engine string) (webdriver.Page, error) {
 	defer cancel()
 	switch engine {
 	case "chromium":
-		return newChromiumPage(), nil
+		return newChromiumPage()
 	case "firefox":
 		if _, err := os.Stat(*firefoxPath); err != nil {
 			return nil, fmt.Errorf("no Firefox (make test installs firefox-esr): %w", err)
