@@ -30,6 +30,8 @@ var smokeScenarios = []smokeScenario{
 	{name: "hostile-offset", run: smokeHostileOffset},
 	{name: "worker", run: smokeWorker},
 	{name: "stream", run: smokeStream},
+	{name: "worker-stream", run: smokeWorkerStream, skip: map[string]string{
+		"webkit": "WebKitGTK 2.50 cannot transfer a ReadableStream to a worker (postMessage: DataCloneError)"}},
 	{name: "indexeddb", run: smokeIndexedDB},
 	{name: "parallel", run: smokeParallel},
 }
@@ -226,6 +228,28 @@ func smokeStream(s *smoke) {
 	mustJSON(s.t, o.Value, &got)
 	if n := len(got.Totals); n < 2 || got.Totals[0] != nil || got.Totals[n-1] == nil || *got.Totals[n-1] != size {
 		s.t.Fatalf("progress totals %v, want null until the length is known", got.Totals)
+	}
+}
+
+// Worker mode with a ReadableStream: the stream is transferred to the worker on its
+// first use, paused and resumed there through the Upload class.
+func smokeWorkerStream(s *smoke) {
+	s.open("/smoke.html?worker")
+	const size = 6*chunk + 11
+	h := holdNth(s.t, s.tusd, http.MethodPatch, 2, true)
+	s.start(fmt.Sprintf(`bg('s', () => {
+		window.up = new tus.Upload(%s, {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false})
+		up.start()
+		return up.done
+	})`, streamJS(size, 212), chunk))
+	waitChan(s.t, "the stream's second PATCH", h.arrived)
+	s.start(`up.pause()`)
+	waitChan(s.t, "the pause", h.aborted)
+	s.start(`up.resume()`)
+	o := s.waitDone("s")
+	s.tusd.AssertStored(s.t, o.result(s.t).URL, pattern(size, 212))
+	if n := s.tusd.Count(http.MethodPost); n != 1 {
+		s.t.Fatalf("%d POSTs: the resume created a new upload", n)
 	}
 }
 
