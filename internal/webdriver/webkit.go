@@ -20,24 +20,12 @@ func StartWebKit(ctx context.Context, driver, xvfb string) (Page, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
-	if err != nil {
-		x.stop()
-		return nil, err
-	}
-	cmd := exec.Command(driver, "--port="+strconv.Itoa(port))
-	cmd.Env = append(os.Environ(), "DISPLAY="+display)
-	d, err := startProcess(cmd)
+	d, base, err := startDriver(ctx, driver, display)
 	if err != nil {
 		x.stop()
 		return nil, err
 	}
 	stop := func() { d.stop(); x.stop() }
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	if err := awaitReady(ctx, base); err != nil {
-		stop()
-		return nil, err
-	}
 	c, err := NewClassic(ctx, base, map[string]any{"browserName": "MiniBrowser"})
 	if err != nil {
 		stop()
@@ -45,6 +33,31 @@ func StartWebKit(ctx context.Context, driver, xvfb string) (Page, error) {
 	}
 	c.stop = stop
 	return c, nil
+}
+
+// startDriver starts WebKitWebDriver on a free port and waits until it answers. A
+// port is free when picked, not reserved: should another process take it first, the
+// driver exits, and the next of three attempts picks another.
+func startDriver(ctx context.Context, driver, display string) (*process, string, error) {
+	var err error
+	for range 3 {
+		var port int
+		if port, err = freePort(); err != nil {
+			return nil, "", err
+		}
+		cmd := exec.Command(driver, "--port="+strconv.Itoa(port))
+		cmd.Env = append(os.Environ(), "DISPLAY="+display)
+		d, startErr := startProcess(cmd)
+		if startErr != nil {
+			return nil, "", startErr
+		}
+		base := "http://127.0.0.1:" + strconv.Itoa(port)
+		if err = awaitReady(ctx, base, d.done); err == nil {
+			return d, base, nil
+		}
+		d.stop()
+	}
+	return nil, "", err
 }
 
 // startXvfb lets Xvfb pick a free display and report it on a pipe (-displayfd).
@@ -78,8 +91,9 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// awaitReady polls the driver's /status until it answers, within ctx.
-func awaitReady(ctx context.Context, base string) error {
+// awaitReady polls the driver's /status until it answers, within ctx, unless the
+// driver exits (exited is closed) first.
+func awaitReady(ctx context.Context, base string, exited <-chan struct{}) error {
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/status", nil)
 		if err != nil {
@@ -92,6 +106,8 @@ func awaitReady(ctx context.Context, base string) error {
 			}
 		}
 		select {
+		case <-exited:
+			return fmt.Errorf("WebKitWebDriver at %s exited before it was ready", base)
 		case <-ctx.Done():
 			return fmt.Errorf("WebKitWebDriver at %s never became ready: %w", base, ctx.Err())
 		case <-time.After(50 * time.Millisecond):
