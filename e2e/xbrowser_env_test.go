@@ -124,15 +124,10 @@ func (s *smoke) upload(js string) (outcome, result) {
 	return o, o.result(s.t)
 }
 
-// waitDone waits in the page for the background job key (test.js's bg) to settle.
+// waitDone waits for the background job key (test.js's bg) to settle.
 func (s *smoke) waitDone(key string) outcome {
 	s.t.Helper()
-	return smokeEval[outcome](s, fmt.Sprintf(`new Promise((resolve, reject) => {
-		const t0 = Date.now()
-		const tick = () => state[%[1]q].done ? resolve(state[%[1]q].outcome) :
-			Date.now() - t0 > 150000 ? reject(new Error('background job %[1]s never finished')) : setTimeout(tick, 10)
-		tick()
-	})`, key))
+	return smokeEval[outcome](s, bgDoneJS(key))
 }
 
 func (s *smoke) storedEntries(prefix string) int {

@@ -164,14 +164,11 @@ func smokeExpired(s *smoke) {
 }
 
 // Offsets a hostile server sends (from the shared table) end as PROTOCOL within the
-// retry budget; a header names the case so each fault hits only its own requests.
+// retry budget (byCase tells the cases apart).
 func smokeHostileOffset(s *smoke) {
-	is := func(name, m string) func(*http.Request) bool {
-		return func(r *http.Request) bool { return r.Header.Get("X-Case") == name && (m == "" || r.Method == m) }
-	}
 	want := map[string]bool{"offset backwards": true, "offset past length": true}
 	n := 0
-	for _, tc := range tusdtest.HostileCases(is) {
+	for _, tc := range tusdtest.HostileCases(byCase) {
 		if !want[tc.Name] {
 			continue
 		}
