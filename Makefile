@@ -17,7 +17,7 @@ DEMO_ADDR ?= 127.0.0.1:8080
 WASM_FLAGS = -trimpath -ldflags='-s -w' -gcflags=all=-l -tags nethttpomithttp2
 WASM_SRC   = go.mod go.sum $(shell find engine wasm -name '*.go' -not -name '*_test.go')
 
-.PHONY: build demo test vet test-unit test-wasm node e2e fuzz chromium browsers bench clean FORCE
+.PHONY: build demo test vet test-unit test-wasm node e2e soak fuzz chromium browsers bench clean FORCE
 
 ## build: js/ becomes a complete ES-module package (index.js + tuswasm.wasm + wasm_exec.js)
 build: js/tuswasm.wasm js/wasm_exec.js
@@ -65,12 +65,24 @@ fuzz:
 
 ## e2e: headless Chromium against real tusd (builds its own wasm), and the
 ## cross-browser smoke in Chromium, Firefox and WebKit. The test binary runs directly
-## so its summary lines (fault-matrix: …, browsers: …) reach the log.
+## so its summary lines (fault-matrix: …, soak: …, browsers: …) reach the log. Its
+## soak is short and always the same (SOAK_SHORT_SEED, SOAK_SHORT_UPLOADS).
 E2E_BIN ?= $(or $(TMPDIR),/tmp)/tuswasm-e2e.test
+SOAK_SHORT_SEED    ?= 20261125
+SOAK_SHORT_UPLOADS ?= 40
 e2e: build browsers node
 	$(GO) test -c -o $(E2E_BIN) ./e2e
-	cd e2e && $(E2E_BIN) -test.count=1 -test.timeout=20m -chromium $(CHROMIUM) \
+	cd e2e && SOAK_SEED=$(SOAK_SHORT_SEED) SOAK_UPLOADS=$(SOAK_SHORT_UPLOADS) \
+		$(E2E_BIN) -test.count=1 -test.timeout=20m -chromium $(CHROMIUM) \
 		-firefox $(FIREFOX) -webkitdriver $(WEBKITDRIVER) -xvfb $(XVFB)
+
+## soak: the chaos soak alone, long: SOAK_UPLOADS uploads (default 200) under random
+## fault schedules, with a random seed unless SOAK_SEED is set (the seed is printed:
+## SOAK_SEED=<seed> make soak replays a run)
+SOAK_UPLOADS ?= 200
+soak: build chromium
+	$(GO) test -c -o $(E2E_BIN) ./e2e
+	cd e2e && SOAK_UPLOADS=$(SOAK_UPLOADS) $(E2E_BIN) -test.count=1 -test.timeout=15m -test.run '^TestSoak$$' -chromium $(CHROMIUM)
 
 ## chromium: install Debian's Chromium when it is missing
 chromium:

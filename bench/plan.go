@@ -57,13 +57,15 @@ type plan struct {
 	stream     bool
 	worker     bool
 	parallel   bool
+	// fingerprint: what the content-sampled fingerprint costs per file (fingerprint.go).
+	fingerprint bool
 	// profile, when set, replaces all of the above: one upload of contenders[0] at
 	// sizes[0] under the profiler, written here. Unset when -only matched nothing.
 	profile string
 }
 
 // extraNames are the extras, in the order they run.
-var extraNames = []string{"sweep", "cadence", "small-files", "stream", "worker", "parallel"}
+var extraNames = []string{"sweep", "cadence", "small-files", "stream", "worker", "parallel", "fingerprint"}
 
 func newPlan() (plan, error) {
 	p := plan{runs: *runs}
@@ -77,7 +79,7 @@ func newPlan() (plan, error) {
 		}
 		on[e] = *extras
 	}
-	p.cadence, p.smallFiles, p.stream = on["cadence"], on["small-files"], on["stream"]
+	p.cadence, p.smallFiles, p.stream, p.fingerprint = on["cadence"], on["small-files"], on["stream"], on["fingerprint"]
 	for _, s := range strings.Split(*sizesArg, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n <= 0 {

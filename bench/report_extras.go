@@ -34,6 +34,9 @@ func extraTargets(res *results, pass func(bool) string) string {
 		fmt.Fprintf(&b, "| the same: tuswasm %d parts / tus-js-client %d parts ≥ 1.0 | %s | %s |\n", pr.Parts, pr.Parts, ratio(res.Parallel4VsTusjs, pr.PairedVsTusjs), pass(res.Parallel4VsTusjs >= 1))
 		fmt.Fprintf(&b, "| peak memory, tuswasm %d parts, %s ≤ 64 MiB | %.1f MiB | %s |\n", pr.Parts, sizeName(pr.SizeMiB), res.Parallel4PeakMem, pass(res.Parallel4PeakMem > 0 && res.Parallel4PeakMem <= 64))
 	}
+	if len(res.Fingerprint) > 0 {
+		fmt.Fprintf(&b, "| fingerprint before resuming (1 MiB / 1 GiB / 4 GiB file) | %.1f / %.1f / %.1f ms | measured |\n", res.FingerprintMs1M, res.FingerprintMs1G, res.FingerprintMs4G)
+	}
 	return b.String()
 }
 
@@ -146,6 +149,9 @@ func logExtras(res *results) {
 		for c, e := range pr.Errors {
 			log.Printf("parallel: %s FAILED: %s", c, e)
 		}
+	}
+	if len(res.Fingerprint) > 0 {
+		log.Printf("fingerprint: %.1f ms (1 MiB), %.1f ms (1 GiB), %.1f ms (4 GiB)", res.FingerprintMs1M, res.FingerprintMs1G, res.FingerprintMs4G)
 	}
 	if st := res.Stream; st != nil && st.Error != "" {
 		log.Printf("1 GiB stream: FAILED in run %d: %s", st.FailedRun, st.Error)

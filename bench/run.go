@@ -132,6 +132,12 @@ func (r *runner) run(p plan, res *results) error {
 			return err
 		}
 	}
+	if p.fingerprint {
+		var err error
+		if res.Fingerprint, err = r.fingerprint(); err != nil {
+			return err
+		}
+	}
 	if p.parallel {
 		var err error
 		// At most 3: one upload alone takes ~26 s at the cap.

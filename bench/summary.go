@@ -65,23 +65,29 @@ type results struct {
 	Parallel4MiBs      float64 `json:"parallel4_mib_per_s_capped,omitempty"`
 	SingleCappedMiBs   float64 `json:"single_mib_per_s_capped,omitempty"`
 	TusjsParallel4MiBs float64 `json:"tusjs_parallel4_mib_per_s_capped,omitempty"`
+	// The fingerprint extra: ms to fingerprint a picked file of 1 MiB, 1 GiB and 4 GiB
+	// (medians).
+	FingerprintMs1M float64 `json:"fingerprint_ms_1m,omitempty"`
+	FingerprintMs1G float64 `json:"fingerprint_ms_1g,omitempty"`
+	FingerprintMs4G float64 `json:"fingerprint_ms_4g,omitempty"`
 
-	WasmRaw    int               `json:"wasm_raw_bytes"`
-	WasmGzip   int               `json:"wasm_gzip_bytes"`
-	InitRuns   []float64         `json:"init_ms_runs"`
-	Rows       []row             `json:"rows"`
-	ChunkSweep []row             `json:"chunk_sweep_256mib"`
-	Cadence    map[string]any    `json:"progress_cadence"`
-	SmallFiles *smallResult      `json:"small_files,omitempty"`
-	Stream     *streamResult     `json:"stream_1g,omitempty"`
-	Worker     *workerResult     `json:"worker_mode,omitempty"`
-	Parallel   *parallelResult   `json:"parallel_capped,omitempty"`
-	Date       string            `json:"date"`
-	Machine    string            `json:"machine"`
-	Versions   map[string]string `json:"versions"`
-	Seconds    float64           `json:"bench_seconds"`
-	Store      string            `json:"tusd_store"`
-	Runs       int               `json:"runs"`
+	WasmRaw     int               `json:"wasm_raw_bytes"`
+	WasmGzip    int               `json:"wasm_gzip_bytes"`
+	InitRuns    []float64         `json:"init_ms_runs"`
+	Rows        []row             `json:"rows"`
+	ChunkSweep  []row             `json:"chunk_sweep_256mib"`
+	Cadence     map[string]any    `json:"progress_cadence"`
+	SmallFiles  *smallResult      `json:"small_files,omitempty"`
+	Stream      *streamResult     `json:"stream_1g,omitempty"`
+	Worker      *workerResult     `json:"worker_mode,omitempty"`
+	Parallel    *parallelResult   `json:"parallel_capped,omitempty"`
+	Fingerprint []fingerprintRow  `json:"fingerprint,omitempty"`
+	Date        string            `json:"date"`
+	Machine     string            `json:"machine"`
+	Versions    map[string]string `json:"versions"`
+	Seconds     float64           `json:"bench_seconds"`
+	Store       string            `json:"tusd_store"`
+	Runs        int               `json:"runs"`
 }
 
 // summarise fills in the summary figures from the rows and the cadence test: the
@@ -122,6 +128,16 @@ func summarise(res *results) {
 		}
 		if w, t := perS[smallTuswasm.Label], perS[smallTusjsDefault.Label]; t > 0 {
 			res.SmallFilesVsTusjsDefault = round(w/t, 3)
+		}
+	}
+	for _, f := range res.Fingerprint {
+		switch f.SizeMiB {
+		case 1:
+			res.FingerprintMs1M = f.MedianMs
+		case 1024:
+			res.FingerprintMs1G = f.MedianMs
+		case 4096:
+			res.FingerprintMs4G = f.MedianMs
 		}
 	}
 	if st := res.Stream; st != nil && st.Error == "" {

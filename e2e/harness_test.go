@@ -73,6 +73,7 @@ func setup(m *testing.M) (int, error) {
 	browserCtx = ctx
 	code := m.Run()
 	printMatrixSummary()
+	printSoakSummary()
 	printBrowsersSummary()
 	return code, nil
 }
@@ -162,7 +163,9 @@ func newEnvServing(t *testing.T, handler http.Handler, page string) *env {
 // other (when not nil) serving every path outside /files/.
 func serveTusd(t *testing.T, other http.Handler) (*tusdtest.Backend, *tusdtest.Server, string) {
 	t.Helper()
-	backend := tusdtest.StartBackend(t, "", tusdtest.Options{})
+	// tusd speaks the IETF draft only to requests that name its interop version, so
+	// every test may use either protocol.
+	backend := tusdtest.StartBackend(t, "", tusdtest.Options{EnableExperimentalProtocol: true})
 	proxy := tusdtest.NewProxy(backend)
 	mux := http.NewServeMux()
 	mux.Handle("/files/", proxy)

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/tuswasm/tuswasm/engine"
 	"github.com/tuswasm/tuswasm/internal/tusdtest"
 )
 
@@ -32,11 +34,14 @@ var matrixSizes = []struct {
 	{"64MiB", 64 << 20},
 }
 
-// matrixSummary accumulates over the run.
+// matrixSummary accumulates over the run; perProtocol counts scenarios by protocol
+// (parallel ones among tus-v1's).
 var matrixSummary struct {
 	sync.Mutex
 	scenarios, complete, corrupt int
 	maxResent                    int64
+	perProtocol                  map[string]int
+	parallel                     int
 }
 
 func printMatrixSummary() {
@@ -44,7 +49,8 @@ func printMatrixSummary() {
 	m.Lock()
 	defer m.Unlock()
 	if m.scenarios > 0 {
-		fmt.Printf("fault-matrix: %d scenarios, %d complete, %d corrupt, max resent %d bytes\n", m.scenarios, m.complete, m.corrupt, m.maxResent)
+		fmt.Printf("fault-matrix: %d scenarios (tus-v1 %d incl. %d parallel, ietf-draft-05 %d), %d complete, %d corrupt, max resent %d bytes\n",
+			m.scenarios, m.perProtocol[engine.ProtocolTus1], m.parallel, m.perProtocol[engine.ProtocolIETFDraft05], m.complete, m.corrupt, m.maxResent)
 	}
 }
 
@@ -56,6 +62,8 @@ type scenario struct {
 	k    int // the PATCH (1-based) the fault hits: the middle one
 	// parts: a parallel upload in this many parts (0: one upload).
 	parts int
+	// protocol: the JS option (empty: the default, tus-v1).
+	protocol string
 	// afterCheck, when set, asserts that the fault really happened.
 	afterCheck func()
 }
@@ -64,6 +72,9 @@ type scenario struct {
 func (s *scenario) start(opts string) {
 	if s.parts > 1 {
 		opts = strings.TrimPrefix(opts+fmt.Sprintf(", parallelUploads: %d", s.parts), ", ")
+	}
+	if s.protocol != "" {
+		opts = strings.TrimPrefix(opts+fmt.Sprintf(", protocol: '%s'", s.protocol), ", ")
 	}
 	startIn(s.env, s.tab, fmt.Sprintf(`bg('m', () => tus.createAndUpload(makeFile(%d, %d, 'm.bin'),
 		{endpoint: '/files/', chunkSize: %d, retry: {initialDelayMs: 50, maxDelayMs: 1000}, %s}))`, s.size, s.seed, matrixChunk, opts))
@@ -193,11 +204,17 @@ var matrixFaults = []matrixFault{
 	}},
 }
 
-func TestFaultMatrix(t *testing.T) {
+func TestFaultMatrix(t *testing.T) { faultMatrix(t, "") }
+
+// TestFaultMatrixDraft is the same matrix in the IETF draft dialect: the same loop
+// under other headers (tusd's draft mode also cancels a PATCH for a competing HEAD).
+func TestFaultMatrixDraft(t *testing.T) { faultMatrix(t, engine.ProtocolIETFDraft05) }
+
+func faultMatrix(t *testing.T, protocol string) {
 	for _, f := range matrixFaults {
 		for i, sz := range matrixSizes {
 			t.Run(f.name+"/"+sz.name, func(t *testing.T) {
-				s := &scenario{env: newEnv(t), size: sz.size, seed: uint32(100 + i)}
+				s := &scenario{env: newEnv(t), size: sz.size, seed: uint32(100 + i), protocol: protocol}
 				s.k = max(1, (sz.size/matrixChunk)/2)
 				runScenario(t, s, f)
 			})
@@ -231,6 +248,13 @@ func runScenario(t *testing.T, s *scenario, f matrixFault) {
 		m.Lock()
 		defer m.Unlock()
 		m.scenarios++
+		if m.perProtocol == nil {
+			m.perProtocol = map[string]int{}
+		}
+		m.perProtocol[cmp.Or(s.protocol, engine.ProtocolTus1)]++
+		if s.parts > 1 {
+			m.parallel++
+		}
 		if complete {
 			m.complete++
 		}

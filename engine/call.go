@@ -50,8 +50,12 @@ type call struct {
 // newCall checks the Client's options for one call with source src (may be nil) and
 // upload URL u (may be empty), before anything is sent.
 func (c *Client) newCall(src Source, u UploadURL) (*call, error) {
-	cl := &call{c: c, rt: c.Transport, d: tus1{}, src: src, reported: -1, size: -1,
+	cl := &call{c: c, rt: c.Transport, src: src, reported: -1, size: -1,
 		chunk: newChunker(c.ChunkSize, c.FixedChunkSize, c.TargetRequestTime), retry: c.Retry.withDefaults()}
+	var err error
+	if cl.d, err = newDialect(c); err != nil {
+		return nil, err
+	}
 	if cl.rt == nil {
 		if cl.rt = defaultTransport(); cl.rt == nil {
 			return nil, fmt.Errorf("%w: Client.Transport is required under GOOS=js (set it to http.DefaultTransport for Go's own fetch transport)", ErrInvalidOption)
@@ -63,7 +67,6 @@ func (c *Client) newCall(src Source, u UploadURL) (*call, error) {
 	if _, ok := checksumAlgorithms[c.Checksum]; c.Checksum != "" && !ok {
 		return nil, fmt.Errorf("%w: checksum algorithm %q (want one of %v)", ErrInvalidOption, c.Checksum, ChecksumAlgorithms())
 	}
-	var err error
 	if c.Endpoint != "" {
 		if cl.endpoint, err = parseEndpoint("endpoint", c.Endpoint); err != nil {
 			return nil, err
@@ -201,7 +204,10 @@ func (cl *call) checkCapabilities(ctx context.Context, u *url.URL, creating bool
 		return err
 	}
 	cl.caps = &caps
-	return caps.suffice(cl.size, creating, cl.c.Checksum)
+	if err := caps.suffice(cl.size, creating, cl.c.Checksum); err != nil {
+		return err
+	}
+	return cl.bound(caps.limits)
 }
 
 // suffice checks that the server speaks tus 1.0.0 and has what a call needs: creation
@@ -213,7 +219,7 @@ func (c *capabilities) suffice(size int64, creating bool, checksum string) error
 			ErrUnsupportedServer, what, strings.Join(c.extensions, ","), strings.Join(c.checksums, ","))
 	}
 	switch {
-	case !slices.Contains(tokens(c.versions), tusVersion):
+	case !c.speaks:
 		return fmt.Errorf("%w: Tus-Version %.64q does not include 1.0.0", ErrUnsupportedServer, c.versions)
 	case creating && !c.has("creation"):
 		return lacks("the creation extension")

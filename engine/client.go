@@ -17,6 +17,12 @@ const DefaultStallTimeout = 30 * time.Second
 // see chunk.go for how the size adapts below this maximum.
 const DefaultChunkSize = 32 << 20
 
+// Protocol names, as tus-js-client spells them.
+const (
+	ProtocolTus1        = "tus-v1"
+	ProtocolIETFDraft05 = "ietf-draft-05"
+)
+
 // ExpiredPolicy says what to do when an upload URL answers 404 or 410 mid-upload.
 type ExpiredPolicy int
 
@@ -38,6 +44,9 @@ type Client struct {
 	Transport http.RoundTripper
 	// Endpoint is the creation URL (absolute http or https).
 	Endpoint string
+	// Protocol is the wire protocol: ProtocolTus1 ("tus-v1", the default when empty) or
+	// ProtocolIETFDraft05 ("ietf-draft-05"); anything else is ErrInvalidOption.
+	Protocol string
 	// Headers are added to every request sent to a trusted origin: the endpoint's, that
 	// of an UploadURL the caller wrote (not one a server gave), and AllowedOrigins.
 	Headers http.Header
@@ -258,7 +267,7 @@ func (c *Client) Terminate(ctx context.Context, u UploadURL) error {
 	if err != nil {
 		return err
 	}
-	if err := cl.deleteUpload(ctx, cl.upload, true); err != nil {
+	if err := cl.deleteUpload(ctx, cl.upload, cl.d.concatenation()); err != nil {
 		return err
 	}
 	cl.forget(ctx, cl.upload.String())

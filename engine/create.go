@@ -64,6 +64,11 @@ func (cl *call) post(ctx context.Context, withData bool) (int64, error) {
 			return err
 		}
 		cl.upload, cl.offered, cl.expires, offset = u, c.body, st.expires, st.offset
+		if err := cl.bound(st.limits); err != nil {
+			// An upload the server says it will not take whole: not left behind.
+			_ = cl.deleteUpload(ctx, u, false)
+			return err
+		}
 		if offset > 0 {
 			cl.chunk.sent(offset, time.Since(started))
 		}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -26,6 +27,21 @@ type dialect interface {
 	readDelete(rep *reply) error
 	// readOptions reads what an OPTIONS reply says the server supports.
 	readOptions(rep *reply) (capabilities, error)
+	// concatenation reports whether the protocol has final uploads made of parts, which
+	// termination looks for (a HEAD) and deletes too.
+	concatenation() bool
+}
+
+// newDialect picks the Client's Protocol and checks that the options it is given make
+// sense in it.
+func newDialect(c *Client) (dialect, error) {
+	switch c.Protocol {
+	case "", ProtocolTus1:
+		return tus1{}, nil
+	case ProtocolIETFDraft05:
+		return newIETF(c)
+	}
+	return nil, fmt.Errorf("%w: protocol %q (want %q or %q)", ErrInvalidOption, c.Protocol, ProtocolTus1, ProtocolIETFDraft05)
 }
 
 // creation is what a creation request says.
@@ -43,6 +59,7 @@ type creation struct {
 type appending struct {
 	offset  int64
 	declare int64  // the upload's length, to declare with this request; -1: none
+	last    bool   // this request carries the upload's last byte
 	sum     string // "algorithm base64digest" for the checksum extension, or ""
 }
 
@@ -53,12 +70,15 @@ type state struct {
 	deferred bool  // the server waits for the length to be declared
 	expires  time.Time
 	parts    []*url.URL // a final upload's parts (Upload-Concat: final;…)
+	limits   limits     // what the server said it accepts (IETF draft's Upload-Limit)
 }
 
 // capabilities is what OPTIONS says.
 type capabilities struct {
+	speaks     bool // the server speaks the call's protocol
 	versions   string
 	extensions []string
 	checksums  []string
 	maxSize    int64 // 0: none stated
+	limits     limits
 }

@@ -42,11 +42,11 @@ var (
 	ErrUnsupportedServer = newError("CAPABILITY", "tus: server does not support the request",
 		"OPTIONS shows a server that is not a tus 1.0.0 server, or that lacks creation")
 	ErrTooLarge = newError("TOO_LARGE", "tus: file larger than the server accepts",
-		"the file is larger than the server accepts (`Tus-Max-Size`, or 413 on creation)")
+		"the file is larger than the server accepts (`Tus-Max-Size`, the draft's `Upload-Limit` `max-size`, or 413 on creation)")
 	ErrHook = newError("HOOK", "tus: a hook failed",
 		"a function you passed (a `headers` function, `onBeforeRequest`, `onAfterResponse`) threw or rejected; the error's `cause` is what it threw")
 	ErrInvalidOption = newError("INVALID_OPTION", "tus: invalid option",
-		"bad options: an unknown key or a wrong type, a metadata key with a space, comma or non-ASCII character, a header with CR or LF, a URL that is not http(s)")
+		"bad options: an unknown key or a wrong type, a metadata key with a space, comma or non-ASCII character, a header with CR or LF, a URL that is not http(s), an option the chosen `protocol` lacks")
 )
 
 // Rows of the error table that no sentinel carries: never returned, only named.

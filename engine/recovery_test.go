@@ -182,7 +182,14 @@ func TestRealLockInterruption(t *testing.T) {
 	if raceEnabled {
 		t.Skip("tusd itself races when it interrupts a PATCH; see race_test.go")
 	}
-	srv, endpoint := newTusd(t)
+	for _, proto := range []string{engine.ProtocolTus1, engine.ProtocolIETFDraft05} {
+		t.Run(proto, func(t *testing.T) { realLockInterruption(t, proto) })
+	}
+}
+
+func realLockInterruption(t *testing.T, proto string) {
+	srv := tusdtest.New(t, "", tusdtest.Options{EnableExperimentalProtocol: true})
+	endpoint := srv.Start(t)
 	data := randomBytes(4*testChunk, 5)
 	var uploadURL atomic.Value
 	headDone := make(chan struct{})
@@ -207,7 +214,7 @@ func TestRealLockInterruption(t *testing.T) {
 		}
 		close(headDone)
 	}, wait: headDone}
-	c := &engine.Client{Endpoint: endpoint, ChunkSize: 2 * testChunk, Retry: fastRetry, DisableCreationWithUpload: true, // the gate is for a PATCH
+	c := &engine.Client{Endpoint: endpoint, Protocol: proto, ChunkSize: 2 * testChunk, Retry: fastRetry, DisableCreationWithUpload: true, // the gate is for a PATCH
 		OnCreate: func(u string) { uploadURL.Store(u) }}
 	res, err := withDeadline(t, 20*time.Second, func(ctx context.Context) (engine.Result, error) {
 		return c.CreateAndUpload(ctx, f)

@@ -201,6 +201,9 @@ func (cl *call) head(ctx context.Context, baseline bool) (int64, error) {
 	if cl.size, err = judgeHead(st, cl.size, offered); err != nil {
 		return 0, err
 	}
+	if err := cl.bound(st.limits); err != nil {
+		return 0, err
+	}
 	cl.offered = max(cl.offered, st.offset)
 	cl.declared = !st.deferred
 	cl.expire(ctx, st.expires)
@@ -240,7 +243,7 @@ func (cl *call) patch(ctx context.Context, offset, n int64) (next, sent int64, e
 			return 0, got, err
 		}
 	}
-	a := appending{offset: offset, declare: -1}
+	a := appending{offset: offset, declare: -1, last: cl.size >= 0 && offset+got == cl.size}
 	if cl.size >= 0 && !cl.declared {
 		a.declare = cl.size
 	}

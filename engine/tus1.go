@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -155,6 +156,7 @@ func (tus1) readOptions(rep *reply) (capabilities, error) {
 		return c, fmt.Errorf("%w: OPTIONS %s answered %d", ErrUnsupportedServer, rep.url, rep.status)
 	}
 	c.versions = rep.header.Get("Tus-Version")
+	c.speaks = slices.Contains(tokens(c.versions), tusVersion)
 	c.extensions = tokens(rep.header.Get("Tus-Extension"))
 	c.checksums = tokens(rep.header.Get("Tus-Checksum-Algorithm"))
 	if v := rep.header.Get("Tus-Max-Size"); v != "" {
@@ -165,6 +167,8 @@ func (tus1) readOptions(rep *reply) (capabilities, error) {
 	}
 	return c, nil
 }
+
+func (tus1) concatenation() bool { return true }
 
 // checksum is the Upload-Checksum value for a digest.
 func checksumHeader(algorithm string, digest []byte) string {

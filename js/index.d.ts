@@ -102,6 +102,14 @@ export interface CommonOptions extends StorageOptions {
   /** Creation URL of the tus server; relative URLs resolve against the page. */
   endpoint?: string | URL
   /**
+   * Wire protocol: 'tus-v1' (default, tus 1.0.0) or 'ietf-draft-05' (the IETF
+   * "Resumable Uploads for HTTP" draft -05, interop version 6; tusd needs
+   * -enable-experimental-protocol). The draft has no parallel uploads or checksums, and
+   * sends only metadata.filename (Content-Disposition) and metadata.filetype
+   * (Content-Type): other options fail with INVALID_OPTION.
+   */
+  protocol?: 'tus-v1' | 'ietf-draft-05'
+  /**
    * Sent to the endpoint's origin (and allowedOrigins, and the origin of an uploadUrl
    * you pass) only. A function (sync or async) is called before every such request.
    */

@@ -64,6 +64,10 @@ func init() {
 			c.client.Endpoint, err = v.String()
 			return err
 		}},
+		{"protocol", "'tus-v1' or 'ietf-draft-05'", requests, oneOf(engine.ProtocolTus1, engine.ProtocolIETFDraft05), func(c *call, v safejs.Value) (err error) {
+			c.client.Protocol, err = v.String()
+			return err
+		}},
 		{"uploadUrl", "a URL string", inUpload, isString, func(c *call, v safejs.Value) (err error) {
 			c.uploadURL, err = v.String()
 			return err

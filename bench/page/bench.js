@@ -165,4 +165,22 @@ window.runMany = (name, options, concurrency) => {
   }).then((out) => ({ ...out, completed: urls.length, error }))
 }
 
+// fingerprintMs times n fingerprints of the picked file: findPreviousUploads with memory
+// storage computes it (sampled ranges hashed with SubtleCrypto) and finds nothing. The
+// floor is a call that does the rest without a file (listUploads, memory storage).
+window.fingerprintMs = async (n) => {
+  const time = async (fn) => {
+    const out = []
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now()
+      await fn()
+      out.push(performance.now() - t0)
+    }
+    return out
+  }
+  const fp = await time(() => tuswasm.findPreviousUploads(blob, { endpoint: '/files/', storage: 'memory' }))
+  const floor = await time(() => tuswasm.listUploads({ storage: 'memory' }))
+  return { fp, floor }
+}
+
 window.benchReady = window.initMs.then(() => true)

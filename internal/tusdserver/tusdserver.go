@@ -19,6 +19,10 @@ type Options struct {
 	// DisableConcatenation turns the concatenation extension off (a server without it).
 	DisableConcatenation bool
 	Cors                 *handler.CorsConfig
+	// EnableExperimentalProtocol also serves the IETF resumable-upload draft (requests
+	// with Upload-Draft-Interop-Version 3 to 6). CORS then also allows Content-Disposition
+	// (the draft's file name) and exposes Upload-Limit, which tusd's defaults lack.
+	EnableExperimentalProtocol bool
 	// Log receives tusd's log of every request; nil discards it.
 	Log io.Writer
 }
@@ -33,13 +37,24 @@ func New(dir string, opts Options) (http.Handler, error) {
 	if logOut == nil {
 		logOut = io.Discard
 	}
+	cors := opts.Cors
+	if opts.EnableExperimentalProtocol {
+		c := handler.DefaultCorsConfig
+		if cors != nil {
+			c = *cors
+		}
+		c.AllowHeaders += ", Content-Disposition"
+		c.ExposeHeaders += ", Upload-Limit"
+		cors = &c
+	}
 	h, err := handler.NewHandler(handler.Config{
-		BasePath:             "/files/",
-		StoreComposer:        composer,
-		MaxSize:              opts.MaxSize,
-		DisableConcatenation: opts.DisableConcatenation,
-		Cors:                 opts.Cors,
-		Logger:               slog.New(slog.NewTextHandler(logOut, nil)),
+		BasePath:                   "/files/",
+		StoreComposer:              composer,
+		MaxSize:                    opts.MaxSize,
+		DisableConcatenation:       opts.DisableConcatenation,
+		Cors:                       cors,
+		EnableExperimentalProtocol: opts.EnableExperimentalProtocol,
+		Logger:                     slog.New(slog.NewTextHandler(logOut, nil)),
 	})
 	if err != nil {
 		return nil, err

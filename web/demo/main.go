@@ -68,7 +68,9 @@ func run(addr, dir, jsDir string, verbose bool) error {
 }
 
 func newHandler(dir, jsDir string, verbose bool) (http.Handler, error) {
-	var opts tusdserver.Options
+	// The IETF draft too (protocol: 'ietf-draft-05'): tusd answers each request in the
+	// protocol it names, so tus 1.0.0 pages are unaffected.
+	opts := tusdserver.Options{EnableExperimentalProtocol: true}
 	if verbose {
 		opts.Log = os.Stderr
 	}
