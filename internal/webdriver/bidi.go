@@ -108,7 +108,7 @@ func (b *BiDi) call(ctx context.Context, method string, params any) (json.RawMes
 	select {
 	case r, ok := <-ch:
 		if !ok {
-			return nil, b.broken
+			return nil, b.lost()
 		}
 		if r.Type == "error" {
 			return nil, fmt.Errorf("%s: %s: %s", method, r.Error, r.Message)
@@ -165,7 +165,7 @@ func (b *BiDi) Close() error {
 	// browser.close ends the session and the browser; the connection then drops,
 	// which may come before the reply.
 	_, err := b.call(ctx, "browser.close", map[string]any{})
-	if err != nil && b.isBroken() {
+	if err != nil && b.lost() != nil {
 		err = nil
 	}
 	b.conn.CloseNow()
@@ -175,8 +175,9 @@ func (b *BiDi) Close() error {
 	return err
 }
 
-func (b *BiDi) isBroken() bool {
+// lost is why the connection is gone, or nil.
+func (b *BiDi) lost() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.broken != nil
+	return b.broken
 }
