@@ -1,6 +1,11 @@
 # tuswasm: `make demo` to try it, `make test` for everything CI runs.
 GO        ?= go
 CHROMIUM  ?= /usr/bin/chromium
+# The cross-browser smoke's other engines (e2e/xbrowser_test.go): Debian's Firefox ESR,
+# WebKitGTK's WebDriver (it drives MiniBrowser) and the X server MiniBrowser needs.
+FIREFOX      ?= /usr/bin/firefox-esr
+WEBKITDRIVER ?= /usr/bin/WebKitWebDriver
+XVFB         ?= /usr/bin/Xvfb
 # A count, not a duration: Go 1.26's fuzz coordinator can fail a duration run with a
 # spurious "context deadline exceeded" at the deadline (go.dev/issue/75804).
 FUZZTIME  ?= 60000x
@@ -12,7 +17,7 @@ DEMO_ADDR ?= 127.0.0.1:8080
 WASM_FLAGS = -trimpath -ldflags='-s -w' -gcflags=all=-l -tags nethttpomithttp2
 WASM_SRC   = go.mod go.sum $(shell find engine wasm -name '*.go' -not -name '*_test.go')
 
-.PHONY: build demo test vet test-unit test-wasm node e2e soak fuzz chromium bench clean FORCE
+.PHONY: build demo test vet test-unit test-wasm node e2e soak fuzz chromium browsers bench clean FORCE
 
 ## build: js/ becomes a complete ES-module package (index.js + tuswasm.wasm + wasm_exec.js)
 build: js/tuswasm.wasm js/wasm_exec.js
@@ -58,16 +63,18 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) ./engine || exit 1; \
 	done
 
-## e2e: headless Chromium against real tusd (builds its own wasm). The test binary
-## runs directly so its summary lines (fault-matrix: …, soak: …) reach the log. Its
+## e2e: headless Chromium against real tusd (builds its own wasm), and the
+## cross-browser smoke in Chromium, Firefox and WebKit. The test binary runs directly
+## so its summary lines (fault-matrix: …, soak: …, browsers: …) reach the log. Its
 ## soak is short and always the same (SOAK_SHORT_SEED, SOAK_SHORT_UPLOADS).
 E2E_BIN ?= $(or $(TMPDIR),/tmp)/tuswasm-e2e.test
 SOAK_SHORT_SEED    ?= 20261125
 SOAK_SHORT_UPLOADS ?= 40
-e2e: build chromium node
+e2e: build browsers node
 	$(GO) test -c -o $(E2E_BIN) ./e2e
 	cd e2e && SOAK_SEED=$(SOAK_SHORT_SEED) SOAK_UPLOADS=$(SOAK_SHORT_UPLOADS) \
-		$(E2E_BIN) -test.count=1 -test.timeout=20m -chromium $(CHROMIUM)
+		$(E2E_BIN) -test.count=1 -test.timeout=20m -chromium $(CHROMIUM) \
+		-firefox $(FIREFOX) -webkitdriver $(WEBKITDRIVER) -xvfb $(XVFB)
 
 ## soak: the chaos soak alone, long: SOAK_UPLOADS uploads (default 200) under random
 ## fault schedules, with a random seed unless SOAK_SEED is set (the seed is printed:
@@ -83,6 +90,19 @@ chromium:
 		echo "Chromium not found at $(CHROMIUM): installing Debian's package"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+## browsers: Chromium, plus Debian's Firefox ESR, WebKitGTK's WebDriver and Xvfb when
+## any is missing (one apt-get for all)
+browsers: chromium
+	@missing=""; \
+	command -v $(FIREFOX) >/dev/null 2>&1 || missing="$$missing firefox-esr"; \
+	command -v $(WEBKITDRIVER) >/dev/null 2>&1 || missing="$$missing webkit2gtk-driver"; \
+	command -v $(XVFB) >/dev/null 2>&1 || missing="$$missing xvfb"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian's$$missing for the cross-browser smoke"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 ## bench: tuswasm vs tus-js-client vs raw fetch in headless Chromium; writes

@@ -74,6 +74,7 @@ func setup(m *testing.M) (int, error) {
 	code := m.Run()
 	printMatrixSummary()
 	printSoakSummary()
+	printBrowsersSummary()
 	return code, nil
 }
 

@@ -14,15 +14,8 @@ import (
 func TestHostileServers(t *testing.T) {
 	e := newEnv(t)
 	const maxRetries = 2
-	// Every case runs in the one tab; a request header names the case so its fault
-	// hits only its own requests.
-	is := func(name, m string) func(*http.Request) bool {
-		return func(r *http.Request) bool {
-			return r.Header.Get("X-Case") == name && (m == "" || r.Method == m)
-		}
-	}
 	var cases []tusdtest.HostileCase
-	for _, tc := range tusdtest.HostileCases(is) {
+	for _, tc := range tusdtest.HostileCases(byCase) {
 		if tc.Side != tusdtest.EngineOnly {
 			cases = append(cases, tc)
 			e.tusd.Inject(tc.Fault)
@@ -45,5 +38,14 @@ func TestHostileServers(t *testing.T) {
 			}
 			t.Logf("%s after %d requests, %v: %s", o.Code, n, took.Round(time.Millisecond), o.Message)
 		})
+	}
+}
+
+// byCase matches the requests of one hostile case (method "" for any): every case runs
+// against the one server, and the page names its case in a request header so that a
+// fault hits only its own requests.
+func byCase(name, method string) func(*http.Request) bool {
+	return func(r *http.Request) bool {
+		return r.Header.Get("X-Case") == name && (method == "" || r.Method == method)
 	}
 }

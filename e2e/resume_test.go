@@ -60,12 +60,18 @@ func waitChan(t *testing.T, what string, ch <-chan struct{}) {
 
 func (e *env) waitDone(key string) outcome {
 	e.t.Helper()
-	return evalIn[outcome](e, e.tab, fmt.Sprintf(`new Promise((resolve, reject) => {
+	return evalIn[outcome](e, e.tab, bgDoneJS(key))
+}
+
+// bgDoneJS waits in the page for the background job key (test.js's bg) to settle, and
+// is its outcome.
+func bgDoneJS(key string) string {
+	return fmt.Sprintf(`new Promise((resolve, reject) => {
 		const t0 = Date.now()
 		const tick = () => state[%[1]q].done ? resolve(state[%[1]q].outcome) :
 			Date.now() - t0 > 150000 ? reject(new Error('background upload %[1]s never finished')) : setTimeout(tick, 10)
 		tick()
-	})`, key))
+	})`, key)
 }
 
 // Pausing through an AbortSignal aborts the in-flight fetch; the next call resumes

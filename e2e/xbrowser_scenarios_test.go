@@ -1,0 +1,291 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/tuswasm/tuswasm/engine"
+	"github.com/tuswasm/tuswasm/internal/tusdtest"
+)
+
+// smokeScenario is one step of the cross-browser smoke. Each is a short version of a
+// Chromium test elsewhere in this package, chosen to touch every browser API tuswasm
+// leans on: fetch with Blob bodies and AbortSignal, localStorage, IndexedDB, module
+// workers, ReadableStream, SubtleCrypto (fingerprints), wasm itself.
+type smokeScenario struct {
+	name string
+	run  func(s *smoke)
+	// skip names the engines the scenario cannot run in, with the reason (an API the
+	// engine lacks); the summary lists them.
+	skip map[string]string
+}
+
+var smokeScenarios = []smokeScenario{
+	{name: "metadata", run: smokeMetadata},
+	{name: "empty", run: smokeEmpty},
+	{name: "pause-resume", run: smokePauseResume},
+	{name: "reload-resume", run: smokeReloadResume},
+	{name: "reset-mid-patch", run: smokeReset},
+	{name: "expired", run: smokeExpired},
+	{name: "hostile-offset", run: smokeHostileOffset},
+	{name: "worker", run: smokeWorker},
+	{name: "stream", run: smokeStream},
+	{name: "worker-stream", run: smokeWorkerStream, skip: map[string]string{
+		"webkit": "WebKitGTK 2.50 cannot transfer a ReadableStream to a worker (postMessage: DataCloneError)"}},
+	{name: "indexeddb", run: smokeIndexedDB},
+	{name: "parallel", run: smokeParallel},
+}
+
+// A file with metadata in chunks: progress per chunk, metadata byte-exact on tusd.
+func smokeMetadata(s *smoke) {
+	const size = 5*chunk + 7
+	o, r := s.upload(fmt.Sprintf(`(async () => {
+		const progress = []
+		const r = await tus.createAndUpload(makeFile(%d, 201, 'naïve name.bin'), {endpoint: '/files/', chunkSize: %d,
+			metadata: {filename: 'naïve name.bin', filetype: 'application/octet-stream'},
+			onProgress: (sent, total) => progress.push([sent, total])})
+		return {...r, progress}
+	})()`, size, chunk))
+	s.tusd.AssertStored(s.t, r.URL, pattern(size, 201))
+	var got struct{ Progress [][2]int64 }
+	mustJSON(s.t, o.Value, &got)
+	last := int64(-1)
+	for _, p := range got.Progress {
+		if p[1] != size || p[0] <= last {
+			s.t.Fatalf("progress not monotonic: %v", got.Progress)
+		}
+		last = p[0]
+	}
+	if last != size || len(got.Progress) < 6 {
+		s.t.Fatalf("progress %v: want a call per chunk, ending at %d", got.Progress, size)
+	}
+	resp, err := http.DefaultClient.Do(headReq(s.t, r.URL))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	resp.Body.Close()
+	md, err := engine.DecodeMetadata(resp.Header.Get("Upload-Metadata"))
+	if err != nil || md["filename"] != "naïve name.bin" || md["filetype"] != "application/octet-stream" {
+		s.t.Fatalf("server metadata %v, %v", md, err)
+	}
+}
+
+func smokeEmpty(s *smoke) {
+	_, r := s.upload(`tus.createAndUpload(makeFile(0, 202), {endpoint: '/files/'})`)
+	if r.Size != 0 {
+		s.t.Fatalf("result %+v", r)
+	}
+	s.tusd.AssertStored(s.t, r.URL, nil)
+}
+
+// Pause through an AbortSignal mid-PATCH, then resume from localStorage: no new
+// creation, at most the interrupted chunk sent twice.
+func smokePauseResume(s *smoke) {
+	const size = 6 * chunk
+	upload := fmt.Sprintf(`tus.createAndUpload(makeFile(%d, 203, 'p.bin'), {endpoint: '/files/', chunkSize: %d, signal: window.ctl?.signal})`, size, chunk)
+	s.pauseAtSecondPatch(upload)
+	if n := s.storedEntries("tuswasm::"); n != 1 {
+		s.t.Fatalf("%d entries in localStorage after the pause, want 1", n)
+	}
+	s.start(`window.ctl = null`)
+	_, r := s.upload(upload)
+	s.assertResumed(r, size, 203)
+}
+
+// pauseAtSecondPatch runs upload in the background and aborts window.ctl while the
+// second PATCH is in flight (its body read by the server), until it settles.
+func (s *smoke) pauseAtSecondPatch(upload string) {
+	s.t.Helper()
+	h := holdNth(s.t, s.tusd, http.MethodPatch, 2, true)
+	s.start(`bg('paused', () => { window.ctl = new AbortController(); return ` + upload + ` })`)
+	waitChan(s.t, "the second PATCH", h.arrived)
+	s.start(`ctl.abort()`)
+	waitChan(s.t, "the fetch to be aborted", h.aborted)
+	if o := s.waitDone("paused"); o.OK || o.Name != "AbortError" {
+		s.t.Fatalf("paused upload settled with %+v, want AbortError", o)
+	}
+}
+
+func (s *smoke) assertResumed(r result, size int, seed uint32) {
+	s.t.Helper()
+	if !r.Resumed || s.tusd.Count(http.MethodPost) != 1 {
+		s.t.Fatalf("not resumed: %+v, %d POSTs", r, s.tusd.Count(http.MethodPost))
+	}
+	s.tusd.AssertStored(s.t, r.URL, pattern(size, seed))
+	if extra := s.tusd.BodyBytes.Load() - int64(size); extra > chunk {
+		s.t.Fatalf("%d bytes sent twice, more than the interrupted chunk", extra)
+	}
+}
+
+// A reload mid-PATCH; the new page resumes from localStorage.
+func smokeReloadResume(s *smoke) {
+	const size = 8 * chunk
+	h := holdNth(s.t, s.tusd, http.MethodPatch, 3, true)
+	upload := fmt.Sprintf(`tus.createAndUpload(makeFile(%d, 204, 'r.bin'), {endpoint: '/files/', chunkSize: %d})`, size, chunk)
+	s.start(`bg('r', () => ` + upload + `)`)
+	waitChan(s.t, "the third PATCH", h.arrived)
+	s.reload()
+	waitChan(s.t, "the reload to abort the PATCH", h.aborted)
+	if n := s.storedEntries("tuswasm::"); n != 1 {
+		s.t.Fatalf("%d entries in localStorage after the reload, want 1", n)
+	}
+	_, r := s.upload(upload)
+	s.assertResumed(r, size, 204)
+	if n := s.storedEntries("tuswasm::"); n != 0 {
+		s.t.Fatalf("localStorage keeps %d entries after success", n)
+	}
+}
+
+// The connection drops in the middle of a PATCH body (the fault proxy hangs up).
+func smokeReset(s *smoke) {
+	s.tusd.Inject(tusdtest.Truncate(tusdtest.Nth(http.MethodPatch, 2), 1000, true))
+	const size = 4*chunk + 1
+	_, r := s.upload(fmt.Sprintf(`tus.createAndUpload(makeFile(%d, 205), {endpoint: '/files/', chunkSize: %d, retry: {initialDelayMs: 10, maxDelayMs: 50}})`, size, chunk))
+	s.tusd.AssertStored(s.t, r.URL, pattern(size, 205))
+	if n := s.tusd.Count(http.MethodPatch); n < 5 {
+		s.t.Fatalf("%d PATCHes: the reset was not retried", n)
+	}
+}
+
+// A terminated upload is EXPIRED (404); onExpired: 'recreate' starts a new one.
+func smokeExpired(s *smoke) {
+	const size = 2*chunk + 3
+	_, r := s.upload(fmt.Sprintf(`(async () => {
+		const f = makeFile(%d, 206)
+		const url = await tus.create(f, {endpoint: '/files/'})
+		await tus.terminate(url)
+		const err = await tus.upload(f, {uploadUrl: url, endpoint: '/files/'}).then(() => null, e => e)
+		if (!(err instanceof tus.TusError) || err.code !== 'EXPIRED' || err.status !== 404) throw new Error('want EXPIRED, got ' + err)
+		const r = await tus.upload(f, {uploadUrl: url, endpoint: '/files/', onExpired: 'recreate', chunkSize: %d})
+		if (r.url === url) throw new Error('not re-created')
+		return r
+	})()`, size, chunk))
+	s.tusd.AssertStored(s.t, r.URL, pattern(size, 206))
+}
+
+// Offsets a hostile server sends (from the shared table) end as PROTOCOL within the
+// retry budget (byCase tells the cases apart).
+func smokeHostileOffset(s *smoke) {
+	want := map[string]bool{"offset backwards": true, "offset past length": true}
+	n := 0
+	for _, tc := range tusdtest.HostileCases(byCase) {
+		if !want[tc.Name] {
+			continue
+		}
+		n++
+		s.tusd.Inject(tc.Fault)
+		o := smokeEval[outcome](s, fmt.Sprintf(`run(() => tus.createAndUpload(makeFile(%d, 207), {endpoint: '/files/', chunkSize: %d,
+			headers: {'X-Case': %q}, storage: false, retry: {maxRetries: 2, initialDelayMs: 50, maxDelayMs: 200}}))`, 3*chunk, chunk, tc.Name))
+		if o.OK || o.Name != "TusError" || o.Code != tc.Code {
+			s.t.Errorf("%s: got %+v, want TusError %s", tc.Name, o, tc.Code)
+		}
+	}
+	if n != len(want) {
+		s.t.Fatalf("found %d of the %d hostile cases", n, len(want))
+	}
+}
+
+// Worker mode (init({worker: true})): the upload runs in a module worker, callbacks
+// and errors cross back to the page.
+func smokeWorker(s *smoke) {
+	s.open("/smoke.html?worker")
+	if !smokeEval[bool](s, `tusWorker`) {
+		s.t.Fatal("the page did not start tuswasm in worker mode")
+	}
+	const size = 5*chunk + 7
+	o, r := s.upload(fmt.Sprintf(`(async () => {
+		const progress = []
+		const r = await tus.createAndUpload(makeFile(%d, 208, 'w.bin'), {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false,
+			onProgress: (sent) => progress.push(sent)})
+		return {...r, progress}
+	})()`, size, chunk))
+	s.tusd.AssertStored(s.t, r.URL, pattern(size, 208))
+	var got struct{ Progress []int64 }
+	mustJSON(s.t, o.Value, &got)
+	if len(got.Progress) < 5 || got.Progress[len(got.Progress)-1] != size {
+		s.t.Fatalf("progress from the worker: %v", got.Progress)
+	}
+	if e := smokeEval[outcome](s, `run(() => tus.upload(makeFile(1, 1), {uploadUrl: '/files/nope'}))`); e.Code != "EXPIRED" || e.Status != 404 {
+		s.t.Fatalf("an error from the worker: %+v", e)
+	}
+}
+
+// A ReadableStream of unknown length (Upload-Defer-Length), collected chunk by chunk
+// into Blobs: no engine here streams a request body over HTTP/1.1.
+func smokeStream(s *smoke) {
+	const size = 5*chunk + 3
+	o, r := s.upload(fmt.Sprintf(`(async () => {
+		const totals = []
+		const r = await tus.createAndUpload(%s, {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false,
+			onProgress: (sent, total) => totals.push(total)})
+		return {...r, totals}
+	})()`, streamJS(size, 209), chunk))
+	s.tusd.AssertStored(s.t, r.URL, pattern(size, 209))
+	var got struct{ Totals []*int64 }
+	mustJSON(s.t, o.Value, &got)
+	if n := len(got.Totals); n < 2 || got.Totals[0] != nil || got.Totals[n-1] == nil || *got.Totals[n-1] != size {
+		s.t.Fatalf("progress totals %v, want null until the length is known", got.Totals)
+	}
+}
+
+// Worker mode with a ReadableStream: the stream is transferred to the worker on its
+// first use, paused and resumed there through the Upload class.
+func smokeWorkerStream(s *smoke) {
+	s.open("/smoke.html?worker")
+	const size = 6*chunk + 11
+	h := holdNth(s.t, s.tusd, http.MethodPatch, 2, true)
+	s.start(fmt.Sprintf(`bg('s', () => {
+		window.up = new tus.Upload(%s, {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false})
+		up.start()
+		return up.done
+	})`, streamJS(size, 212), chunk))
+	waitChan(s.t, "the stream's second PATCH", h.arrived)
+	s.start(`up.pause()`)
+	waitChan(s.t, "the pause", h.aborted)
+	s.start(`up.resume()`)
+	o := s.waitDone("s")
+	s.tusd.AssertStored(s.t, o.result(s.t).URL, pattern(size, 212))
+	if n := s.tusd.Count(http.MethodPost); n != 1 {
+		s.t.Fatalf("%d POSTs: the resume created a new upload", n)
+	}
+}
+
+// storage: 'indexeddb' on the page: paused, reloaded, resumed from IndexedDB.
+func smokeIndexedDB(s *smoke) {
+	const size = 6 * chunk
+	upload := fmt.Sprintf(`tus.createAndUpload(makeFile(%d, 210, 'i.bin'), {endpoint: '/files/', chunkSize: %d, storage: 'indexeddb', signal: window.ctl?.signal})`, size, chunk)
+	s.pauseAtSecondPatch(upload)
+	if n := s.storedEntries("tuswasm::"); n != 0 {
+		s.t.Fatalf("%d entries in localStorage with storage: 'indexeddb'", n)
+	}
+	s.reload()
+	if n := smokeEval[int](s, `tus.listUploads({storage: 'indexeddb'}).then(l => l.length)`); n != 1 {
+		s.t.Fatalf("%d uploads in IndexedDB after the reload, want 1", n)
+	}
+	_, r := s.upload(upload)
+	s.assertResumed(r, size, 210)
+	if n := smokeEval[int](s, `tus.listUploads({storage: 'indexeddb'}).then(l => l.length)`); n != 0 {
+		s.t.Fatalf("IndexedDB keeps %d uploads after success", n)
+	}
+}
+
+// Four partial uploads at once, joined by a final upload (concatenation).
+func smokeParallel(s *smoke) {
+	const size = 12*chunk + 5
+	o, r := s.upload(fmt.Sprintf(`(async () => {
+		let last = -1, monotonic = true
+		const r = await tus.createAndUpload(makeFile(%d, 211), {endpoint: '/files/', parallelUploads: 4, chunkSize: %d,
+			adaptiveChunkSize: false, storage: false, onProgress: (sent, total) => { monotonic &&= sent > last && total === %d; last = sent }})
+		return {...r, monotonic, last}
+	})()`, size, chunk, size))
+	s.tusd.AssertStored(s.t, r.URL, pattern(size, 211))
+	var got struct {
+		Monotonic bool
+		Last      int
+		Parts     int
+	}
+	mustJSON(s.t, o.Value, &got)
+	if !got.Monotonic || got.Last != size || got.Parts != 4 || s.tusd.Count(http.MethodPost) != 5 {
+		s.t.Fatalf("parallel: %+v, %d POSTs; want 4 parts and a final upload", got, s.tusd.Count(http.MethodPost))
+	}
+}
