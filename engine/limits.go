@@ -15,15 +15,25 @@ type limits struct {
 	maxAppend, minAppend int64
 }
 
+// maxStreamAppend is the largest min-append-size a Stream honours (or its ChunkSize,
+// when larger): a stream keeps every byte of a request in memory, so a server's
+// minimum must not make it buffer without bound.
+const maxStreamAppend = 64 << 20
+
 // bound applies a server's limits to the call: a file above max-size fails at once
 // (ErrTooLarge), and the append sizes bound the chunk size. min-size is not acted on:
-// no file can grow to meet it.
+// no file can grow to meet it. A min-append-size a stream cannot buffer is
+// ErrUnsupportedServer.
 func (cl *call) bound(l limits) error {
 	if !l.known {
 		return nil
 	}
 	if l.maxSize >= 0 && cl.size > l.maxSize {
 		return fmt.Errorf("%w: the file is %d bytes, the server's Upload-Limit max-size is %d", ErrTooLarge, cl.size, l.maxSize)
+	}
+	if _, stream := cl.in.(streamSource); stream && l.minAppend > max(maxStreamAppend, cl.c.ChunkSize) {
+		return fmt.Errorf("%w: the server's Upload-Limit min-append-size is %d bytes, more than a stream buffers for one request (%d)",
+			ErrUnsupportedServer, l.minAppend, max(maxStreamAppend, cl.c.ChunkSize))
 	}
 	cl.chunk.bound(max(l.minAppend, 0), max(l.maxAppend, 0))
 	return nil

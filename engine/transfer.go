@@ -215,6 +215,10 @@ func (cl *call) head(ctx context.Context, baseline bool) (int64, error) {
 // (-1: any, on the baseline HEAD). It returns the size.
 func judgeHead(st state, size, offered int64) (int64, error) {
 	switch {
+	case st.length >= 0 && size < 0 && offered >= 0:
+		// Past the baseline, a stream of unknown length has declared none: a length
+		// (IETF draft: Upload-Complete: ?1) would end it early, unread bytes and all.
+		return size, protocolErr("HEAD names a length (%d) this call never declared", st.length)
 	case st.length >= 0 && size < 0:
 		size = st.length
 	case st.length >= 0 && st.length != size:

@@ -1,0 +1,133 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tuswasm/tuswasm/engine"
+	"github.com/tuswasm/tuswasm/internal/tusdtest"
+)
+
+// Audit of the IETF draft dialect against hostile or odd servers (see audit_*_test.go
+// for the tus 1.0.0 audit's style).
+
+// askStream is a ReaderStream that records the largest section asked of it and refuses
+// absurd ones (instead of allocating them), so a test can see what a server's limits
+// made the engine ask for.
+type askStream struct {
+	*engine.ReaderStream
+	mu     sync.Mutex
+	maxAsk int64
+}
+
+func (s *askStream) Section(ctx context.Context, off, n int64) (io.ReadCloser, int64, bool, error) {
+	s.mu.Lock()
+	s.maxAsk = max(s.maxAsk, n)
+	s.mu.Unlock()
+	if n > 1<<30 {
+		return nil, 0, false, io.ErrShortBuffer
+	}
+	return s.ReaderStream.Section(ctx, off, n)
+}
+
+// A server's min-append-size raises the chunk ceiling to itself; for a stream, which
+// buffers every byte of a request in memory, an absurd minimum (here 10^15-1 bytes)
+// became a request for that many bytes: ReaderStream allocates it (the process dies
+// out of memory). A stream must never be asked for more than it can reasonably keep.
+func TestAuditIETFHugeMinAppendOnStream(t *testing.T) {
+	_, endpoint, _ := limitServer(t, "min-append-size=999999999999999")
+	data := randomBytes(3*testChunk, 41)
+	s := &askStream{ReaderStream: engine.NewReaderStream("s", iotestHalfReader(data))}
+	c := &engine.Client{Endpoint: endpoint, Protocol: draft, ChunkSize: testChunk, Retry: fastRetry, DisableCreationWithUpload: true}
+	_, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
+		return c.CreateAndUpload(ctx, s)
+	})
+	if !errors.Is(err, engine.ErrUnsupportedServer) {
+		t.Errorf("got %v, want ErrUnsupportedServer", err)
+	}
+	if s.maxAsk > 64<<20 {
+		t.Fatalf("the stream was asked for %d bytes in one request", s.maxAsk)
+	}
+}
+
+// A stream of unknown length, mid-way: a HEAD that says Upload-Complete: ?1 with no
+// length fixes the length at the server's offset, and the call reports success though
+// the stream had more bytes, never read (silent truncation).
+func TestAuditIETFStreamHeadCompleteLie(t *testing.T) {
+	srv, endpoint := newDraftTusd(t, tusdtest.Options{})
+	srv.Inject(tusdtest.Respond(tusdtest.Nth("PATCH", 2), 503, http.Header{"Retry-After": {"0"}}, "busy"))
+	srv.Inject(tusdtest.Rewrite(func(r *http.Request) bool { return r.Method == http.MethodHead }, func(_ *int, h http.Header) {
+		h.Del("Upload-Length")
+		h.Set("Upload-Complete", "?1")
+	}))
+	data := randomBytes(6*testChunk, 42)
+	c := &engine.Client{Endpoint: endpoint, Protocol: draft, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+	res, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
+		return c.CreateAndUpload(ctx, engine.NewReaderStream("s", iotestHalfReader(data)))
+	})
+	if err == nil {
+		t.Fatalf("success (size %d) for a stream of %d bytes the server said was complete early", res.Size, len(data))
+	}
+}
+
+// A Store entry made under one protocol, taken up by a call of the other: the
+// fingerprint does not name the protocol, so the entry is shared. Against tusd, which
+// serves both on one upload, the upload must come out whole either way.
+func TestAuditIETFStoreAcrossProtocols(t *testing.T) {
+	for _, tc := range []struct{ first, second string }{{engine.ProtocolTus1, draft}, {draft, engine.ProtocolTus1}} {
+		t.Run(tc.first+"->"+tc.second, func(t *testing.T) {
+			srv, endpoint := newDraftTusd(t, tusdtest.Options{})
+			data := randomBytes(6*testChunk+5, 43)
+			ctx, cancel := context.WithCancel(context.Background())
+			store := engine.NewMemoryStore()
+			c := &engine.Client{Endpoint: endpoint, Protocol: tc.first, ChunkSize: testChunk, FixedChunkSize: true, Store: store,
+				Metadata: map[string]string{"filename": "a.bin"}, Retry: fastRetry,
+				OnProgress: func(sent, _ int64) {
+					if sent >= 2*testChunk {
+						cancel()
+					}
+				}}
+			if _, err := c.CreateAndUpload(ctx, engine.NewBytesFile("p", data)); !errors.Is(err, context.Canceled) {
+				t.Fatalf("got %v, want the pause", err)
+			}
+			c2 := *c
+			c2.OnProgress, c2.Protocol = nil, tc.second
+			res, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
+				return c2.CreateAndUpload(ctx, engine.NewBytesFile("p", data))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("resumed %v, %d POST", res.Resumed, srv.Count(http.MethodPost))
+			srv.AssertStored(t, res.URL, data)
+		})
+	}
+}
+
+// Metadata that needs quoting or encoding in Content-Disposition reaches tusd intact.
+func TestAuditIETFFilenames(t *testing.T) {
+	for _, name := range []string{`a "quoted" \ name.txt`, "crlf\r\nX-Injected: 1.txt", "日本語.txt", "tab\tname", strings.Repeat("n", 4000) + ".bin", "a;b=c, d.txt"} {
+		t.Run(fmt.Sprintf("%.20q", name), func(t *testing.T) {
+			srv, endpoint := newDraftTusd(t, tusdtest.Options{})
+			data := randomBytes(100, 44)
+			c := &engine.Client{Endpoint: endpoint, Protocol: draft, Metadata: map[string]string{"filename": name, "filetype": "text/plain; charset=utf-8"}}
+			res, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
+				return c.CreateAndUpload(ctx, engine.NewBytesFile("f", data))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.AssertStored(t, res.URL, data)
+			if md := storedMetadata(t, srv, res.URL); md["filename"] != name {
+				t.Errorf("tusd stored filename %.60q, want %.60q (metadata %.200v)", md["filename"], name, md)
+			}
+		})
+	}
+}
