@@ -131,3 +131,100 @@ func TestAuditIETFFilenames(t *testing.T) {
 		})
 	}
 }
+
+// Lies and oddities in the draft's headers: every call ends within its deadline, and a
+// success has the whole file stored; the code is the one a careful client would give.
+func TestAuditIETFLies(t *testing.T) {
+	set := func(m func(*http.Request) bool, kv ...string) tusdtest.Fault {
+		return tusdtest.Rewrite(m, func(_ *int, h http.Header) {
+			for i := 0; i < len(kv); i += 2 {
+				if kv[i+1] == "" {
+					h.Del(kv[i])
+				} else {
+					h.Set(kv[i], kv[i+1])
+				}
+			}
+		})
+	}
+	status := func(m func(*http.Request) bool, code int) tusdtest.Fault {
+		return tusdtest.Rewrite(m, func(s *int, _ http.Header) { *s = code })
+	}
+	busy := func() tusdtest.Fault {
+		return tusdtest.Respond(tusdtest.Nth("PATCH", 2), 503, http.Header{"Retry-After": {"0"}}, "busy")
+	}
+	cases := []struct {
+		name   string
+		faults []tusdtest.Fault
+		stream bool
+		code   string // "" : success with the data stored
+	}{
+		{"HEAD complete before the end", []tusdtest.Fault{busy(), set(method("HEAD"), "Upload-Complete", "?1")}, false, "PROTOCOL"},
+		{"HEAD complete, no length, short", []tusdtest.Fault{busy(), set(method("HEAD"), "Upload-Complete", "?1", "Upload-Length", "")}, false, "FILE_CHANGED"},
+		{"HEAD other length", []tusdtest.Fault{busy(), set(method("HEAD"), "Upload-Length", "7")}, false, "FILE_CHANGED"},
+		{"HEAD Upload-Complete junk", []tusdtest.Fault{busy(), set(method("HEAD"), "Upload-Complete", "yes")}, false, "PROTOCOL"},
+		{"HEAD length on a stream", []tusdtest.Fault{busy(), set(method("HEAD"), "Upload-Length", "999999")}, true, "PROTOCOL"},
+		{"PATCH offset past sent", []tusdtest.Fault{set(tusdtest.Nth("PATCH", 2), "Upload-Offset", "99999999")}, false, "PROTOCOL"},
+		{"PATCH 200", []tusdtest.Fault{status(method("PATCH"), 200)}, false, ""},
+		{"PATCH says incomplete after the last", []tusdtest.Fault{set(method("PATCH"), "Upload-Complete", "?0")}, false, ""},
+		{"409 with a lying offset", []tusdtest.Fault{tusdtest.Respond(tusdtest.Nth("PATCH", 2), 409, http.Header{"Upload-Offset": {"99999999"}}, "")}, false, ""},
+		{"POST 200", []tusdtest.Fault{status(method("POST"), 200)}, false, ""},
+		{"POST 204", []tusdtest.Fault{status(method("POST"), 204)}, false, ""},
+		{"POST offset past body", []tusdtest.Fault{set(method("POST"), "Upload-Offset", "99999999")}, false, "PROTOCOL"},
+		{"POST no Location", []tusdtest.Fault{set(method("POST"), "Location", "")}, false, "PROTOCOL"},
+		{"POST javascript Location", []tusdtest.Fault{set(method("POST"), "Location", "javascript:alert(1)")}, false, "PROTOCOL"},
+		{"Upload-Limit malformed", []tusdtest.Fault{set(func(*http.Request) bool { return true }, "Upload-Limit", "max-size=1,,")}, false, ""},
+		{"Upload-Limit max-size 0", []tusdtest.Fault{set(method("POST"), "Upload-Limit", "max-size=0")}, false, "TOO_LARGE"},
+		{"Upload-Limit max-append below min", []tusdtest.Fault{set(method("POST"), "Upload-Limit", "max-append-size=1000, min-append-size=5000")}, false, ""},
+		{"Upload-Limit negative", []tusdtest.Fault{set(method("POST"), "Upload-Limit", "max-size=-1, max-append-size=-7")}, false, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, endpoint := newDraftTusd(t, tusdtest.Options{})
+			for _, f := range tc.faults {
+				srv.Inject(f)
+			}
+			data := randomBytes(5*testChunk+3, 45)
+			var src engine.Source = engine.NewBytesFile("f", data)
+			if tc.stream {
+				src = engine.NewReaderStream("s", iotestHalfReader(data))
+			}
+			c := &engine.Client{Endpoint: endpoint, Protocol: draft, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+			res, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
+				return c.CreateAndUpload(ctx, src)
+			})
+			if got := engine.Code(err); got != tc.code {
+				t.Errorf("code %q (%v), want %q", got, err, tc.code)
+			}
+			if err == nil {
+				srv.AssertStored(t, res.URL, data)
+			}
+		})
+	}
+}
+
+// A server that fakes progress in the draft: every PATCH answered 204 with one byte
+// more, never storing anything. The call must end within the retry budget.
+func TestAuditIETFFakeProgressEnds(t *testing.T) {
+	srv, endpoint := newDraftTusd(t, tusdtest.Options{})
+	srv.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+		if r.Method != http.MethodPatch {
+			return false
+		}
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Upload-Offset", fmt.Sprint(tusdtest.Offset(r)+1))
+		w.WriteHeader(http.StatusNoContent)
+		return true
+	})
+	data := randomBytes(5*testChunk, 46)
+	c := &engine.Client{Endpoint: endpoint, Protocol: draft, ChunkSize: testChunk, Retry: fastRetry, DisableCreationWithUpload: true}
+	_, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
+		return c.CreateAndUpload(ctx, engine.NewBytesFile("f", data))
+	})
+	if err == nil {
+		t.Fatal("success against a server that stores nothing")
+	}
+	if n := srv.Count(http.MethodPatch); n > 4*(fastRetry.MaxRetries+1) {
+		t.Fatalf("%d PATCHes before giving up (%v)", n, err)
+	}
+	t.Logf("%d PATCH: %v", srv.Count(http.MethodPatch), err)
+}
