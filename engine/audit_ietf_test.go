@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -227,4 +229,69 @@ func TestAuditIETFFakeProgressEnds(t *testing.T) {
 		t.Fatalf("%d PATCHes before giving up (%v)", n, err)
 	}
 	t.Logf("%d PATCH: %v", srv.Count(http.MethodPatch), err)
+}
+
+// A stream's last append reaches the server without its Upload-Complete (a proxy drops
+// it) and its reply is lost: the HEAD then shows every byte but no length, and the
+// call must end the upload with an empty append that says Upload-Complete: ?1.
+func TestAuditIETFStreamCompletionLost(t *testing.T) {
+	srv, endpoint := newDraftTusd(t, tusdtest.Options{})
+	var w wire
+	var fired atomic.Bool
+	srv.Inject(func(rw http.ResponseWriter, r *http.Request, next http.Handler) bool {
+		if r.Method != http.MethodPatch || r.Header.Get("Upload-Complete") != "?1" || fired.Swap(true) {
+			return false
+		}
+		r.Header.Set("Upload-Complete", "?0")
+		next.ServeHTTP(httptest.NewRecorder(), r)
+		rw.WriteHeader(http.StatusBadGateway)
+		return true
+	})
+	srv.Inject(w.fault())
+	data := randomBytes(3*testChunk+9, 47)
+	c := &engine.Client{Endpoint: endpoint, Protocol: draft, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+	res, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
+		return c.CreateAndUpload(ctx, engine.NewReaderStream("s", iotestHalfReader(data)))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.AssertStored(t, res.URL, data)
+	if last := w.reqs[len(w.reqs)-1]; last.method != http.MethodPatch || last.header.Get("Upload-Complete") != "?1" {
+		t.Fatalf("last request %s %v", last.method, last.header)
+	}
+	if !fired.Load() {
+		t.Fatal("the fault never fired")
+	}
+}
+
+// A draft creation reply whose Location is on another origin: the caller's headers
+// (credentials) never reach it, as in tus 1.0.0 (TestAuditTrustHolds).
+func TestAuditIETFCrossOriginLocation(t *testing.T) {
+	foreign, foreignEndpoint := newDraftTusd(t, tusdtest.Options{})
+	var leaks atomic.Int32
+	foreign.Inject(func(_ http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+		if r.Header.Get("Authorization") != "" {
+			leaks.Add(1)
+		}
+		return false
+	})
+	data := randomBytes(testChunk+7, 48)
+	target, err := (&engine.Client{Endpoint: foreignEndpoint, Protocol: draft}).Create(context.Background(), engine.NewBytesFile("x", data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, loc := range []string{target, "//" + strings.TrimPrefix(target, "http://")} {
+		srv, endpoint := newDraftTusd(t, tusdtest.Options{})
+		srv.Inject(tusdtest.Rewrite(method("POST"), func(_ *int, h http.Header) { h.Set("Location", loc) }))
+		c := &engine.Client{Endpoint: endpoint, Protocol: draft, ChunkSize: testChunk, Retry: fastRetry,
+			Headers: http.Header{"Authorization": {"Bearer secret"}}}
+		_, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
+			return c.CreateAndUpload(ctx, engine.NewBytesFile("x", data))
+		})
+		t.Logf("Location %s: %v", loc, err)
+	}
+	if n := leaks.Load(); n != 0 {
+		t.Fatalf("Authorization reached the foreign origin %d times", n)
+	}
 }
