@@ -295,3 +295,103 @@ func TestAuditIETFCrossOriginLocation(t *testing.T) {
 		t.Fatalf("Authorization reached the foreign origin %d times", n)
 	}
 }
+
+// A Store entry made with tus 1.0.0 against a server that speaks only tus, taken up by
+// a call set to the draft (a configuration switched by mistake): the call fails, and
+// the entry (a good tus upload) should survive for a call with the right protocol.
+func TestAuditIETFStoreEntryOnTusOnlyServer(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	data := randomBytes(6*testChunk+5, 49)
+	ctx, cancel := context.WithCancel(context.Background())
+	store := engine.NewMemoryStore()
+	c := &engine.Client{Endpoint: endpoint, ChunkSize: testChunk, FixedChunkSize: true, Store: store, Retry: fastRetry,
+		OnProgress: func(sent, _ int64) {
+			if sent >= 2*testChunk {
+				cancel()
+			}
+		}}
+	if _, err := c.CreateAndUpload(ctx, engine.NewBytesFile("p", data)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want the pause", err)
+	}
+	d := *c
+	d.OnProgress, d.Protocol = nil, draft
+	_, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
+		return d.CreateAndUpload(ctx, engine.NewBytesFile("p", data))
+	})
+	t.Logf("draft call: %v; requests %v", err, srv.Requests())
+	c2 := *c
+	c2.OnProgress = nil
+	res, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
+		return c2.CreateAndUpload(ctx, engine.NewBytesFile("p", data))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.AssertStored(t, res.URL, data)
+	if !res.Resumed {
+		t.Errorf("the tus call started anew: the draft call dropped the stored tus upload")
+	}
+}
+
+// The draft's 104 (Upload Resumption Supported) interim reply names the upload before
+// the POST's body is sent, so that a creation whose connection breaks can be resumed.
+// The engine never reads it (fetch cannot see 1xx replies): a POST that carried the
+// whole file and broke after the 104 is sent again from byte 0, as a new upload, and
+// the first is left on the server.
+func TestAuditIETF104Resumption(t *testing.T) {
+	t.Skip("finding: the 104 interim reply's Location is ignored; a broken creation POST is retried as a new upload (re-sending its bytes, orphaning the first); reading it needs httptrace.Got1xxResponse natively and is impossible under fetch: a design decision, not a local fix")
+	srv, endpoint := newDraftTusd(t, tusdtest.Options{})
+	var fired atomic.Bool
+	srv.Inject(func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+		if r.Method != http.MethodPost || fired.Swap(true) {
+			return false
+		}
+		r2 := r.Clone(r.Context())
+		r2.Body, r2.ContentLength = io.NopCloser(io.LimitReader(r.Body, 1000)), 1000
+		r2.Header.Set("Content-Length", "1000")
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r2)
+		w.Header().Set("Location", rec.Header().Get("Location"))
+		w.Header().Set("Upload-Draft-Interop-Version", "6")
+		w.WriteHeader(104)
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
+		return true
+	})
+	data := randomBytes(testChunk, 50)
+	c := &engine.Client{Endpoint: endpoint, Protocol: draft, ChunkSize: 2 * testChunk, Retry: fastRetry}
+	res, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
+		return c.CreateAndUpload(ctx, engine.NewBytesFile("f", data))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.AssertStored(t, res.URL, data)
+	if n := srv.Count(http.MethodPost); n != 1 {
+		t.Fatalf("%d creation POSTs: the 104's upload was not resumed", n)
+	}
+}
+
+// A stream of unknown length above the server's max-size (Upload-Limit names it on the
+// creation reply, but a stream's size is not known then): the call should end with
+// TOO_LARGE. It succeeds: tusd's draft handler stores a deferred-length upload past its
+// MaxSize (its tus 1.0.0 handler refuses the declared length with 400), and the engine
+// checks max-size only against a size it knows at creation or on a HEAD.
+func TestAuditIETFStreamAboveMaxSize(t *testing.T) {
+	t.Skip("finding: a stream of unknown length is not held to the Upload-Limit max-size it was told on creation; tusd's draft handler stores it past MaxSize. Enforcing it needs the limit kept on the call and checked in patch (transfer.go): not local to the dialect")
+	srv, endpoint := newDraftTusd(t, tusdtest.Options{MaxSize: 2*testChunk + 1})
+	data := randomBytes(5*testChunk, 51)
+	c := &engine.Client{Endpoint: endpoint, Protocol: draft, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+	res, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
+		return c.CreateAndUpload(ctx, engine.NewReaderStream("s", iotestHalfReader(data)))
+	})
+	if err == nil {
+		n, _ := srv.StoredSum(t, res.URL)
+		t.Fatalf("a stream above max-size succeeded (%d bytes stored; %v)", n, srv.Requests())
+	}
+	t.Logf("%s: %v; %d requests", engine.Code(err), err, len(srv.Requests()))
+	if n := len(srv.Requests()); n > 20 {
+		t.Fatalf("%d requests", n)
+	}
+}
