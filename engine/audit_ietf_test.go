@@ -44,18 +44,26 @@ func (s *askStream) Section(ctx context.Context, off, n int64) (io.ReadCloser, i
 // became a request for that many bytes: ReaderStream allocates it (the process dies
 // out of memory). A stream must never be asked for more than it can reasonably keep.
 func TestAuditIETFHugeMinAppendOnStream(t *testing.T) {
-	_, endpoint, _ := limitServer(t, "min-append-size=999999999999999")
-	data := randomBytes(3*testChunk, 41)
-	s := &askStream{ReaderStream: engine.NewReaderStream("s", iotestHalfReader(data))}
-	c := &engine.Client{Endpoint: endpoint, Protocol: draft, ChunkSize: testChunk, Retry: fastRetry, DisableCreationWithUpload: true}
-	_, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
-		return c.CreateAndUpload(ctx, s)
-	})
-	if !errors.Is(err, engine.ErrUnsupportedServer) {
-		t.Errorf("got %v, want ErrUnsupportedServer", err)
-	}
-	if s.maxAsk > 64<<20 {
-		t.Fatalf("the stream was asked for %d bytes in one request", s.maxAsk)
+	for _, caps := range []bool{false, true} {
+		t.Run(fmt.Sprintf("CheckServerCapabilities=%v", caps), func(t *testing.T) {
+			srv, endpoint, _ := limitServer(t, "min-append-size=999999999999999")
+			data := randomBytes(3*testChunk, 41)
+			s := &askStream{ReaderStream: engine.NewReaderStream("s", iotestHalfReader(data))}
+			c := &engine.Client{Endpoint: endpoint, Protocol: draft, ChunkSize: testChunk, Retry: fastRetry,
+				DisableCreationWithUpload: true, CheckServerCapabilities: caps}
+			_, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
+				return c.CreateAndUpload(ctx, s)
+			})
+			if !errors.Is(err, engine.ErrUnsupportedServer) {
+				t.Errorf("got %v, want ErrUnsupportedServer", err)
+			}
+			if s.maxAsk > 64<<20 {
+				t.Fatalf("the stream was asked for %d bytes in one request", s.maxAsk)
+			}
+			if caps && srv.Count(http.MethodPost) != 0 {
+				t.Errorf("OPTIONS named the limit, yet %d POST", srv.Count(http.MethodPost))
+			}
+		})
 	}
 }
 
