@@ -95,20 +95,11 @@ func TestAuditIETFStoreAcrossProtocols(t *testing.T) {
 		t.Run(tc.first+"->"+tc.second, func(t *testing.T) {
 			srv, endpoint := newDraftTusd(t, tusdtest.Options{})
 			data := randomBytes(6*testChunk+5, 43)
-			ctx, cancel := context.WithCancel(context.Background())
-			store := engine.NewMemoryStore()
-			c := &engine.Client{Endpoint: endpoint, Protocol: tc.first, ChunkSize: testChunk, FixedChunkSize: true, Store: store,
-				Metadata: map[string]string{"filename": "a.bin"}, Retry: fastRetry,
-				OnProgress: func(sent, _ int64) {
-					if sent >= 2*testChunk {
-						cancel()
-					}
-				}}
-			if _, err := c.CreateAndUpload(ctx, engine.NewBytesFile("p", data)); !errors.Is(err, context.Canceled) {
-				t.Fatalf("got %v, want the pause", err)
-			}
+			c := &engine.Client{Endpoint: endpoint, Protocol: tc.first, ChunkSize: testChunk, FixedChunkSize: true, Store: engine.NewMemoryStore(),
+				Metadata: map[string]string{"filename": "a.bin"}, Retry: fastRetry}
+			pauseAt(t, c, engine.NewBytesFile("p", data), 2*testChunk)
 			c2 := *c
-			c2.OnProgress, c2.Protocol = nil, tc.second
+			c2.Protocol = tc.second
 			res, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
 				return c2.CreateAndUpload(ctx, engine.NewBytesFile("p", data))
 			})
@@ -310,27 +301,16 @@ func TestAuditIETFCrossOriginLocation(t *testing.T) {
 func TestAuditIETFStoreEntryOnTusOnlyServer(t *testing.T) {
 	srv, endpoint := newTusd(t)
 	data := randomBytes(6*testChunk+5, 49)
-	ctx, cancel := context.WithCancel(context.Background())
-	store := engine.NewMemoryStore()
-	c := &engine.Client{Endpoint: endpoint, ChunkSize: testChunk, FixedChunkSize: true, Store: store, Retry: fastRetry,
-		OnProgress: func(sent, _ int64) {
-			if sent >= 2*testChunk {
-				cancel()
-			}
-		}}
-	if _, err := c.CreateAndUpload(ctx, engine.NewBytesFile("p", data)); !errors.Is(err, context.Canceled) {
-		t.Fatalf("got %v, want the pause", err)
-	}
+	c := &engine.Client{Endpoint: endpoint, ChunkSize: testChunk, FixedChunkSize: true, Store: engine.NewMemoryStore(), Retry: fastRetry}
+	pauseAt(t, c, engine.NewBytesFile("p", data), 2*testChunk)
 	d := *c
-	d.OnProgress, d.Protocol = nil, draft
+	d.Protocol = draft
 	_, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
 		return d.CreateAndUpload(ctx, engine.NewBytesFile("p", data))
 	})
 	t.Logf("draft call: %v; requests %v", err, srv.Requests())
-	c2 := *c
-	c2.OnProgress = nil
 	res, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
-		return c2.CreateAndUpload(ctx, engine.NewBytesFile("p", data))
+		return c.CreateAndUpload(ctx, engine.NewBytesFile("p", data))
 	})
 	if err != nil {
 		t.Fatal(err)

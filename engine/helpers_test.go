@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -132,4 +133,21 @@ func headStatus(t *testing.T, url string) (*http.Response, error) {
 		resp.Body.Close()
 	}
 	return resp, err
+}
+
+// pauseAt uploads f with c and cancels the call, as a pause does, once the server has
+// confirmed at least at bytes; the call must end canceled. c.OnProgress is unset after.
+func pauseAt(t *testing.T, c *engine.Client, f engine.File, at int64) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c.OnProgress = func(sent, _ int64) {
+		if sent >= at {
+			cancel()
+		}
+	}
+	defer func() { c.OnProgress = nil }()
+	if _, err := c.CreateAndUpload(ctx, f); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want the pause", err)
+	}
 }

@@ -3,7 +3,6 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -142,21 +141,10 @@ func TestIETFRecovers(t *testing.T) {
 func TestIETFPauseResumeFromStore(t *testing.T) {
 	srv, endpoint := newDraftTusd(t, tusdtest.Options{})
 	data := randomBytes(6*testChunk+5, 32)
-	ctx, cancel := context.WithCancel(context.Background())
-	store := engine.NewMemoryStore()
-	c := &engine.Client{Endpoint: endpoint, Protocol: draft, ChunkSize: testChunk, FixedChunkSize: true, Store: store,
-		OnProgress: func(sent, _ int64) {
-			if sent >= 2*testChunk {
-				cancel()
-			}
-		}}
-	if _, err := c.CreateAndUpload(ctx, engine.NewBytesFile("p", data)); !errors.Is(err, context.Canceled) {
-		t.Fatalf("got %v, want the pause", err)
-	}
-	c2 := *c
-	c2.OnProgress = nil
+	c := &engine.Client{Endpoint: endpoint, Protocol: draft, ChunkSize: testChunk, FixedChunkSize: true, Store: engine.NewMemoryStore()}
+	pauseAt(t, c, engine.NewBytesFile("p", data), 2*testChunk)
 	res, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
-		return c2.CreateAndUpload(ctx, engine.NewBytesFile("p", data))
+		return c.CreateAndUpload(ctx, engine.NewBytesFile("p", data))
 	})
 	if err != nil {
 		t.Fatal(err)
