@@ -34,6 +34,18 @@ func auditEnv(t *testing.T, mode string) *env {
 	return newEnv(t)
 }
 
+// inBothModes runs probe as a subtest in main-thread ("page") and worker mode, each in a
+// fresh env with the audit helpers loaded.
+func inBothModes(t *testing.T, probe func(t *testing.T, e *env, mode string)) {
+	for _, mode := range []string{"page", "worker"} {
+		t.Run(mode, func(t *testing.T) {
+			e := auditEnv(t, mode)
+			auditHelpers(e)
+			probe(t, e, mode)
+		})
+	}
+}
+
 type settled struct {
 	outcome
 	Hang bool `json:"hang"`
@@ -46,31 +58,28 @@ func within(e *env, js string, ms int) settled {
 
 // The Upload class's life cycle, as a careless caller drives it.
 func TestAuditAPIUploadLifecycle(t *testing.T) {
-	for _, mode := range []string{"page", "worker"} {
-		t.Run(mode, func(t *testing.T) {
-			e := auditEnv(t, mode)
-			auditHelpers(e)
-			const size = 4 * chunk
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		const size = 4 * chunk
 
-			// pause() and resume() in one go, without awaiting the pause (tus-js-client
-			// code does abort(); start()): the upload must go on and done settle.
-			h := holdNth(t, e.tusd, http.MethodPatch, 2, true)
-			startIn(e, e.tab, fmt.Sprintf(`bg('pr', () => {
+		// pause() and resume() in one go, without awaiting the pause (tus-js-client
+		// code does abort(); start()): the upload must go on and done settle.
+		h := holdNth(t, e.tusd, http.MethodPatch, 2, true)
+		startIn(e, e.tab, fmt.Sprintf(`bg('pr', () => {
 				window.up = new tus.Upload(makeFile(%d, 200, 'pr.bin'), {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false, storage: false})
 				up.start()
 				return up.done
 			})`, size, chunk))
-			waitChan(t, "the second PATCH", h.arrived)
-			eval[any](e, `up.pause(); up.resume()`)
-			o := within(e, `up.done`, 30000)
-			if o.Hang || !o.OK {
-				t.Errorf("pause(); resume() without awaiting: done %+v, want the upload to complete", o)
-			} else {
-				e.tusd.AssertStored(t, o.result(t).URL, pattern(size, 200))
-			}
+		waitChan(t, "the second PATCH", h.arrived)
+		eval[any](e, `up.pause(); up.resume()`)
+		o := within(e, `up.done`, 30000)
+		if o.Hang || !o.OK {
+			t.Errorf("pause(); resume() without awaiting: done %+v, want the upload to complete", o)
+		} else {
+			e.tusd.AssertStored(t, o.result(t).URL, pattern(size, 200))
+		}
 
-			// start() twice, and start() after success: one upload, no new request.
-			o = within(e, fmt.Sprintf(`(async () => {
+		// start() twice, and start() after success: one upload, no new request.
+		o = within(e, fmt.Sprintf(`(async () => {
 				const up = new tus.Upload(makeFile(%d, 201), {endpoint: '/files/', storage: false})
 				up.start(); up.start()
 				const r = await up.done
@@ -78,39 +87,38 @@ func TestAuditAPIUploadLifecycle(t *testing.T) {
 				await up.pause()
 				return r
 			})()`, size), 30000)
-			if !o.OK {
-				t.Fatalf("start twice: %+v", o)
-			}
-			e.tusd.AssertStored(t, o.result(t).URL, pattern(size, 201))
-			if n := e.tusd.Count(http.MethodPost); n != 2 {
-				t.Errorf("%d POSTs after start() twice (want one per upload)", n)
-			}
+		if !o.OK {
+			t.Fatalf("start twice: %+v", o)
+		}
+		e.tusd.AssertStored(t, o.result(t).URL, pattern(size, 201))
+		if n := e.tusd.Count(http.MethodPost); n != 2 {
+			t.Errorf("%d POSTs after start() twice (want one per upload)", n)
+		}
 
-			// url is a string, absolute, for an uploadUrl given as a URL or relative path.
-			got := eval[[]string](e, `[new tus.Upload(makeFile(1, 1), {uploadUrl: new URL('/files/x', location.href)}).url,
+		// url is a string, absolute, for an uploadUrl given as a URL or relative path.
+		got := eval[[]string](e, `[new tus.Upload(makeFile(1, 1), {uploadUrl: new URL('/files/x', location.href)}).url,
 				new tus.Upload(makeFile(1, 1), {uploadUrl: '/files/y'}).url].map((u) => typeof u + ' ' + u)`)
-			for _, g := range got {
-				if !strings.HasPrefix(g, "string "+e.origin+"/files/") {
-					t.Errorf("up.url = %q, want an absolute URL string", g)
-				}
+		for _, g := range got {
+			if !strings.HasPrefix(g, "string "+e.origin+"/files/") {
+				t.Errorf("up.url = %q, want an absolute URL string", g)
 			}
+		}
 
-			// abort({terminate: true}) while the creation is in flight: both settle.
-			hp := holdNth(t, e.tusd, http.MethodPost, 1, false)
-			startIn(e, e.tab, fmt.Sprintf(`bg('ac', () => {
+		// abort({terminate: true}) while the creation is in flight: both settle.
+		hp := holdNth(t, e.tusd, http.MethodPost, 1, false)
+		startIn(e, e.tab, fmt.Sprintf(`bg('ac', () => {
 				window.up2 = new tus.Upload(makeFile(%d, 202, 'ac.bin'), {endpoint: '/files/'})
 				up2.start()
 				return up2.done
 			})`, size))
-			waitChan(t, "the POST", hp.arrived)
-			a := within(e, `up2.abort({terminate: true})`, 30000)
-			d := within(e, `up2.done`, 5000)
-			if a.Hang || d.Hang || d.OK || d.Name != "AbortError" {
-				t.Errorf("abort({terminate: true}) during creation: abort %+v, done %+v", a, d)
-			}
-			hp.Release()
-		})
-	}
+		waitChan(t, "the POST", hp.arrived)
+		a := within(e, `up2.abort({terminate: true})`, 30000)
+		d := within(e, `up2.done`, 5000)
+		if a.Hang || d.Hang || d.OK || d.Name != "AbortError" {
+			t.Errorf("abort({terminate: true}) during creation: abort %+v, done %+v", a, d)
+		}
+		hp.Release()
+	})
 }
 
 // An uploadUrl the caller passed keeps its trust through pause and resume, however
@@ -157,83 +165,76 @@ func TestAuditAPIUploadURLTrustAfterResume(t *testing.T) {
 // Options of a wrong kind that JavaScript lets through silently: each either works
 // or is rejected with INVALID_OPTION (or HOOK from a hook), never silently dropped.
 func TestAuditAPIOptionKinds(t *testing.T) {
-	for _, mode := range []string{"page", "worker"} {
-		t.Run(mode, func(t *testing.T) {
-			e := auditEnv(t, mode)
-			auditHelpers(e)
-			var mu sync.Mutex
-			tokens := map[string]int{}
-			e.tusd.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
-				mu.Lock()
-				tokens[r.Header.Get("X-Token")]++
-				mu.Unlock()
-				return false
-			})
-			sawToken := func(tok string) bool {
-				mu.Lock()
-				defer mu.Unlock()
-				return tokens[tok] > 0
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		var mu sync.Mutex
+		tokens := map[string]int{}
+		e.tusd.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+			mu.Lock()
+			tokens[r.Header.Get("X-Token")]++
+			mu.Unlock()
+			return false
+		})
+		sawToken := func(tok string) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return tokens[tok] > 0
+		}
+		// headers as a Headers object.
+		o := within(e, `tus.createAndUpload(makeFile(10, 220), {endpoint: '/files/', storage: false, headers: new Headers({'X-Token': 'hdr'})})`, 30000)
+		if o.OK && !sawToken("hdr") || !o.OK && o.Code != "INVALID_OPTION" {
+			t.Errorf("headers: new Headers(...): %+v, token sent %v: want it sent or INVALID_OPTION", o, sawToken("hdr"))
+		}
+		// a headers function that returns a Headers object.
+		o = within(e, `tus.createAndUpload(makeFile(10, 221), {endpoint: '/files/', storage: false, headers: () => new Headers({'X-Token': 'fn'})})`, 30000)
+		if o.OK && !sawToken("fn") || !o.OK && o.Code != "HOOK" && o.Code != "INVALID_OPTION" {
+			t.Errorf("headers function returning Headers: %+v, token sent %v", o, sawToken("fn"))
+		}
+		// metadata as a Map.
+		o = within(e, `tus.createAndUpload(makeFile(10, 222), {endpoint: '/files/', storage: false, metadata: new Map([['filename', 'm.bin']])})`, 30000)
+		if o.OK {
+			r := o.result(t)
+			resp, err := http.DefaultClient.Do(headReq(t, r.URL))
+			if err != nil || !strings.Contains(resp.Header.Get("Upload-Metadata"), "filename") {
+				t.Errorf("metadata: new Map(...): uploaded without its metadata (%v)", err)
 			}
-			// headers as a Headers object.
-			o := within(e, `tus.createAndUpload(makeFile(10, 220), {endpoint: '/files/', storage: false, headers: new Headers({'X-Token': 'hdr'})})`, 30000)
-			if o.OK && !sawToken("hdr") || !o.OK && o.Code != "INVALID_OPTION" {
-				t.Errorf("headers: new Headers(...): %+v, token sent %v: want it sent or INVALID_OPTION", o, sawToken("hdr"))
-			}
-			// a headers function that returns a Headers object.
-			o = within(e, `tus.createAndUpload(makeFile(10, 221), {endpoint: '/files/', storage: false, headers: () => new Headers({'X-Token': 'fn'})})`, 30000)
-			if o.OK && !sawToken("fn") || !o.OK && o.Code != "HOOK" && o.Code != "INVALID_OPTION" {
-				t.Errorf("headers function returning Headers: %+v, token sent %v", o, sawToken("fn"))
-			}
-			// metadata as a Map.
-			o = within(e, `tus.createAndUpload(makeFile(10, 222), {endpoint: '/files/', storage: false, metadata: new Map([['filename', 'm.bin']])})`, 30000)
-			if o.OK {
-				r := o.result(t)
-				resp, err := http.DefaultClient.Do(headReq(t, r.URL))
-				if err != nil || !strings.Contains(resp.Header.Get("Upload-Metadata"), "filename") {
-					t.Errorf("metadata: new Map(...): uploaded without its metadata (%v)", err)
-				}
-			} else if o.Code != "INVALID_OPTION" {
-				t.Errorf("metadata: new Map(...): %+v", o)
-			}
-			// The Upload class with a signal that is not an AbortSignal (the controller).
-			o = within(e, `(async () => {
+		} else if o.Code != "INVALID_OPTION" {
+			t.Errorf("metadata: new Map(...): %+v", o)
+		}
+		// The Upload class with a signal that is not an AbortSignal (the controller).
+		o = within(e, `(async () => {
 				const ctl = new AbortController()
 				const up = new tus.Upload(makeFile(10, 223), {endpoint: '/files/', storage: false, signal: ctl})
 				up.start()
 				return up.done
 			})()`, 30000)
-			if o.OK || o.Code != "INVALID_OPTION" {
-				t.Errorf("Upload with signal: an AbortController: %+v, want INVALID_OPTION as createAndUpload gives", o)
-			}
-			// onBeforeRequest that leaves a header with a line break or a number.
-			for _, bad := range []string{`'a\nb'`, `5`} {
-				posts := e.tusd.Count(http.MethodPost)
-				o = within(e, `tus.createAndUpload(makeFile(10, 224), {endpoint: '/files/', storage: false, retry: {initialDelayMs: 10},
+		if o.OK || o.Code != "INVALID_OPTION" {
+			t.Errorf("Upload with signal: an AbortController: %+v, want INVALID_OPTION as createAndUpload gives", o)
+		}
+		// onBeforeRequest that leaves a header with a line break or a number.
+		for _, bad := range []string{`'a\nb'`, `5`} {
+			posts := e.tusd.Count(http.MethodPost)
+			o = within(e, `tus.createAndUpload(makeFile(10, 224), {endpoint: '/files/', storage: false, retry: {initialDelayMs: 10},
 					onBeforeRequest: (req) => { req.headers['X-Bad'] = `+bad+` }})`, 30000)
-				if o.OK || o.Code != "HOOK" && o.Code != "INVALID_OPTION" || e.tusd.Count(http.MethodPost) != posts {
-					t.Errorf("onBeforeRequest setting X-Bad to %s: %+v after %d POSTs, want HOOK or INVALID_OPTION before any", bad, o, e.tusd.Count(http.MethodPost)-posts)
-				}
+			if o.OK || o.Code != "HOOK" && o.Code != "INVALID_OPTION" || e.tusd.Count(http.MethodPost) != posts {
+				t.Errorf("onBeforeRequest setting X-Bad to %s: %+v after %d POSTs, want HOOK or INVALID_OPTION before any", bad, o, e.tusd.Count(http.MethodPost)-posts)
 			}
-			// init() cannot switch modes; the same options again are fine.
-			if mode == "worker" {
-				o = within(e, `tus.init({worker: true})`, 10000)
-				if !o.OK {
-					t.Errorf("init({worker: true}) again: %+v", o)
-				}
+		}
+		// init() cannot switch modes; the same options again are fine.
+		if mode == "worker" {
+			o = within(e, `tus.init({worker: true})`, 10000)
+			if !o.OK {
+				t.Errorf("init({worker: true}) again: %+v", o)
 			}
-		})
-	}
+		}
+	})
 }
 
 // A caller's storage adapter that throws, returns garbage, or never answers: storage
 // never fails (or holds) an upload, and the storage helpers fail with a code that is
 // not INTERNAL ("a bug in tuswasm").
 func TestAuditAPIStorageAdapters(t *testing.T) {
-	for _, mode := range []string{"page", "worker"} {
-		t.Run(mode, func(t *testing.T) {
-			e := auditEnv(t, mode)
-			auditHelpers(e)
-			eval[any](e, `(() => {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		eval[any](e, `(() => {
 				const boom = () => { throw new RangeError('storage is broken') }
 				window.throwing = {get: boom, set: boom, remove: boom, list: boom}
 				window.rejecting = {get: async () => boom(), set: async () => boom(), remove: async () => boom(), list: async () => boom()}
@@ -242,35 +243,34 @@ func TestAuditAPIStorageAdapters(t *testing.T) {
 				const never = () => new Promise(() => {})
 				window.hanging = {get: never, set: never, remove: never, list: never}
 			})()`)
-			const size = 2*chunk + 1
-			for i, s := range []string{"throwing", "rejecting", "garbage", "notArray"} {
-				seed := 230 + i
-				o := within(e, fmt.Sprintf(`tus.createAndUpload(makeFile(%d, %d), {endpoint: '/files/', chunkSize: %d, storage: %s})`, size, seed, chunk, s), 30000)
-				if !o.OK {
-					t.Errorf("upload with %s storage: %+v, want success without storage", s, o)
-				} else {
-					e.tusd.AssertStored(t, o.result(t).URL, pattern(size, uint32(seed)))
-				}
-				l := within(e, fmt.Sprintf(`tus.listUploads({storage: %s})`, s), 10000)
-				if !l.OK && (l.Code == "INTERNAL" || l.Code == "") || l.Hang {
-					t.Errorf("listUploads with %s storage: %+v, want a result or a TusError that is not INTERNAL", s, l)
-				}
-				r := within(e, fmt.Sprintf(`tus.removeUpload('fp', {storage: %s})`, s), 10000)
-				if !r.OK && (r.Code == "INTERNAL" || r.Code == "") || r.Hang {
-					t.Errorf("removeUpload with %s storage: %+v", s, r)
-				}
-			}
-			// A storage whose Promises never settle must not hold the upload forever.
-			o := within(e, fmt.Sprintf(`tus.createAndUpload(makeFile(%d, 240), {endpoint: '/files/', chunkSize: %d, storage: hanging})`, size, chunk), 60000)
+		const size = 2*chunk + 1
+		for i, s := range []string{"throwing", "rejecting", "garbage", "notArray"} {
+			seed := 230 + i
+			o := within(e, fmt.Sprintf(`tus.createAndUpload(makeFile(%d, %d), {endpoint: '/files/', chunkSize: %d, storage: %s})`, size, seed, chunk, s), 30000)
 			if !o.OK {
-				t.Errorf("upload with a storage that never answers: %+v", o)
+				t.Errorf("upload with %s storage: %+v, want success without storage", s, o)
+			} else {
+				e.tusd.AssertStored(t, o.result(t).URL, pattern(size, uint32(seed)))
 			}
-			l := within(e, `tus.listUploads({storage: hanging})`, 30000)
-			if l.Hang {
-				t.Errorf("listUploads with a storage that never answers: %+v", l)
+			l := within(e, fmt.Sprintf(`tus.listUploads({storage: %s})`, s), 10000)
+			if !l.OK && (l.Code == "INTERNAL" || l.Code == "") || l.Hang {
+				t.Errorf("listUploads with %s storage: %+v, want a result or a TusError that is not INTERNAL", s, l)
 			}
-		})
-	}
+			r := within(e, fmt.Sprintf(`tus.removeUpload('fp', {storage: %s})`, s), 10000)
+			if !r.OK && (r.Code == "INTERNAL" || r.Code == "") || r.Hang {
+				t.Errorf("removeUpload with %s storage: %+v", s, r)
+			}
+		}
+		// A storage whose Promises never settle must not hold the upload forever.
+		o := within(e, fmt.Sprintf(`tus.createAndUpload(makeFile(%d, 240), {endpoint: '/files/', chunkSize: %d, storage: hanging})`, size, chunk), 60000)
+		if !o.OK {
+			t.Errorf("upload with a storage that never answers: %+v", o)
+		}
+		l := within(e, `tus.listUploads({storage: hanging})`, 30000)
+		if l.Hang {
+			t.Errorf("listUploads with a storage that never answers: %+v", l)
+		}
+	})
 }
 
 // storage: 'indexeddb' where IndexedDB never answers (a blocked open): uploads go on.
@@ -289,95 +289,83 @@ func TestAuditAPIIndexedDBBlocked(t *testing.T) {
 // ReadableStreams that misbehave: each call settles with a typed error or uploads
 // exactly the stream's bytes; nothing is silently truncated.
 func TestAuditAPIStreams(t *testing.T) {
-	for _, mode := range []string{"page", "worker"} {
-		t.Run(mode, func(t *testing.T) {
-			e := auditEnv(t, mode)
-			auditHelpers(e)
-			eval[any](e, `window.chunks = (list, err) => { let i = 0; return new ReadableStream({ pull (c) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		eval[any](e, `window.chunks = (list, err) => { let i = 0; return new ReadableStream({ pull (c) {
 				if (i < list.length) return c.enqueue(list[i++])
 				if (err) return c.error(err)
 				c.close()
 			} }) }`)
-			opts := fmt.Sprintf(`endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false, retry: {initialDelayMs: 10}`, chunk)
-			for name, js := range map[string]string{
-				"errors mid-way": `chunks([pattern(300000, 1), pattern(300000, 2)], new Error('microphone unplugged'))`,
-				"strings":        `chunks(['hello', 'world'])`,
-				"ArrayBuffers":   `chunks([new ArrayBuffer(10)])`,
-				"numbers":        `chunks([1, 2, 3])`,
-			} {
-				o := within(e, `tus.createAndUpload(`+js+`, {`+opts+`})`, 30000)
-				if o.Hang || o.OK || o.Name != "TusError" || o.Code == "INTERNAL" {
-					t.Errorf("stream that %s: %+v, want a TusError", name, o)
-				}
+		opts := fmt.Sprintf(`endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false, retry: {initialDelayMs: 10}`, chunk)
+		for name, js := range map[string]string{
+			"errors mid-way": `chunks([pattern(300000, 1), pattern(300000, 2)], new Error('microphone unplugged'))`,
+			"strings":        `chunks(['hello', 'world'])`,
+			"ArrayBuffers":   `chunks([new ArrayBuffer(10)])`,
+			"numbers":        `chunks([1, 2, 3])`,
+		} {
+			o := within(e, `tus.createAndUpload(`+js+`, {`+opts+`})`, 30000)
+			if o.Hang || o.OK || o.Name != "TusError" || o.Code == "INTERNAL" {
+				t.Errorf("stream that %s: %+v, want a TusError", name, o)
 			}
-			o := within(e, `(() => { const s = chunks([pattern(10, 1)]); s.getReader(); return tus.createAndUpload(s, {`+opts+`}) })()`, 30000)
-			if o.OK || o.Code != "INVALID_OPTION" {
-				t.Errorf("a locked stream: %+v", o)
+		}
+		o := within(e, `(() => { const s = chunks([pattern(10, 1)]); s.getReader(); return tus.createAndUpload(s, {`+opts+`}) })()`, 30000)
+		if o.OK || o.Code != "INVALID_OPTION" {
+			t.Errorf("a locked stream: %+v", o)
+		}
+		// uploadSize that does not match what the stream yields.
+		for _, c := range []struct {
+			n, declared int
+		}{{100, 10}, {10, 100}, {3*chunk + 5, 2 * chunk}, {2 * chunk, 3 * chunk}} {
+			o := within(e, fmt.Sprintf(`tus.createAndUpload(chunks([pattern(%d, 3)]), {%s, uploadSize: %d})`, c.n, opts, c.declared), 30000)
+			if o.Hang || o.OK || o.Code != "FILE_CHANGED" && o.Code != "INVALID_OPTION" {
+				t.Errorf("a stream of %d bytes with uploadSize %d: %+v, want FILE_CHANGED", c.n, c.declared, o)
 			}
-			// uploadSize that does not match what the stream yields.
-			for _, c := range []struct {
-				n, declared int
-			}{{100, 10}, {10, 100}, {3*chunk + 5, 2 * chunk}, {2 * chunk, 3 * chunk}} {
-				o := within(e, fmt.Sprintf(`tus.createAndUpload(chunks([pattern(%d, 3)]), {%s, uploadSize: %d})`, c.n, opts, c.declared), 30000)
-				if o.Hang || o.OK || o.Code != "FILE_CHANGED" && o.Code != "INVALID_OPTION" {
-					t.Errorf("a stream of %d bytes with uploadSize %d: %+v, want FILE_CHANGED", c.n, c.declared, o)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // Event callbacks that throw, and hooks that answer oddly.
 func TestAuditAPICallbacks(t *testing.T) {
-	for _, mode := range []string{"page", "worker"} {
-		t.Run(mode, func(t *testing.T) {
-			e := auditEnv(t, mode)
-			auditHelpers(e)
-			eval[any](e, `quiet()`)
-			const size = 3*chunk + 1
-			o := within(e, fmt.Sprintf(`tus.createAndUpload(makeFile(%d, 250), {endpoint: '/files/', chunkSize: %d, storage: false,
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		eval[any](e, `quiet()`)
+		const size = 3*chunk + 1
+		o := within(e, fmt.Sprintf(`tus.createAndUpload(makeFile(%d, 250), {endpoint: '/files/', chunkSize: %d, storage: false,
 				onProgress: () => { throw new Error('bar is gone') }, onUploadUrlAvailable: () => { throw 'x' }, onCreate: async () => { throw new Error('y') }})`, size, chunk), 30000)
-			if !o.OK {
-				t.Fatalf("throwing event callbacks: %+v", o)
+		if !o.OK {
+			t.Fatalf("throwing event callbacks: %+v", o)
+		}
+		e.tusd.AssertStored(t, o.result(t).URL, pattern(size, 250))
+		// onShouldRetry that rejects counts as false; one that never settles is ended by the signal.
+		e.tusd.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+			if r.Method != http.MethodPost {
+				return false
 			}
-			e.tusd.AssertStored(t, o.result(t).URL, pattern(size, 250))
-			// onShouldRetry that rejects counts as false; one that never settles is ended by the signal.
-			e.tusd.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
-				if r.Method != http.MethodPost {
-					return false
-				}
-				w.Header().Set("Tus-Resumable", "1.0.0")
-				w.WriteHeader(http.StatusServiceUnavailable)
-				return true
-			})
-			o = within(e, `tus.createAndUpload(makeFile(10, 251), {endpoint: '/files/', storage: false, retry: {initialDelayMs: 10},
-				onShouldRetry: async () => { throw new Error('no') }})`, 30000)
-			if o.OK || o.Code != "HTTP" || o.Status != 503 {
-				t.Errorf("rejecting onShouldRetry: %+v, want HTTP 503 at once", o)
-			}
+			w.Header().Set("Tus-Resumable", "1.0.0")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return true
 		})
-	}
+		o = within(e, `tus.createAndUpload(makeFile(10, 251), {endpoint: '/files/', storage: false, retry: {initialDelayMs: 10},
+				onShouldRetry: async () => { throw new Error('no') }})`, 30000)
+		if o.OK || o.Code != "HTTP" || o.Status != 503 {
+			t.Errorf("rejecting onShouldRetry: %+v, want HTTP 503 at once", o)
+		}
+	})
 }
 
 // An onShouldRetry that never settles holds the call until its signal aborts it; the
 // call must then reject with AbortError (an abort is a pause), not with the HTTP error
 // the hook was asked about.
 func TestAuditAPIShouldRetryPendingAbort(t *testing.T) {
-	for _, mode := range []string{"page", "worker"} {
-		t.Run(mode, func(t *testing.T) {
-			e := auditEnv(t, mode)
-			auditHelpers(e)
-			e.tusd.Inject(tusdtest.Respond(func(r *http.Request) bool { return r.Method == http.MethodPost }, http.StatusServiceUnavailable, nil, ""))
-			for i := range 3 {
-				o := within(e, `(() => { const c = new AbortController()
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		e.tusd.Inject(tusdtest.Respond(func(r *http.Request) bool { return r.Method == http.MethodPost }, http.StatusServiceUnavailable, nil, ""))
+		for i := range 3 {
+			o := within(e, `(() => { const c = new AbortController()
 					return tus.createAndUpload(makeFile(10, 252), {endpoint: '/files/', storage: false, signal: c.signal,
 						onShouldRetry: () => { setTimeout(() => c.abort(), 100); return new Promise(() => {}) }}) })()`, 30000)
-				if o.OK || o.Name != "AbortError" {
-					t.Errorf("run %d: a pending onShouldRetry, then abort: %+v, want AbortError", i, o)
-				}
+			if o.OK || o.Name != "AbortError" {
+				t.Errorf("run %d: a pending onShouldRetry, then abort: %+v, want AbortError", i, o)
 			}
-		})
-	}
+		}
+	})
 }
 
 // Many createAndUpload calls on the same file at once, storage on: later ones resume
@@ -420,24 +408,20 @@ func TestAuditAPIConcurrentSameFile(t *testing.T) {
 // call must say so rather than upload an empty file as a success. In worker mode the
 // worker lets the finished stream go (its buffers with it).
 func TestAuditAPIStreamGivenAgain(t *testing.T) {
-	for _, mode := range []string{"page", "worker"} {
-		t.Run(mode, func(t *testing.T) {
-			e := auditEnv(t, mode)
-			auditHelpers(e)
-			const size = 3 * chunk
-			o := within(e, fmt.Sprintf(`{
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		const size = 3 * chunk
+		o := within(e, fmt.Sprintf(`{
 				window.st = %s
 				return await tus.createAndUpload(st, {endpoint: '/files/', chunkSize: %d})
 			}`, streamJS(size, 270), chunk), 60000)
-			if !o.OK {
-				t.Fatalf("first upload: %+v", o)
-			}
-			e.tusd.AssertStored(t, o.result(t).URL, pattern(size, 270))
-			again := within(e, `tus.createAndUpload(st, {endpoint: '/files/'})`, 30000)
-			if again.OK || again.Hang || again.Code != "FILE_CHANGED" {
-				t.Fatalf("the same stream again: %+v, want FILE_CHANGED", again)
-			}
-			t.Logf("the same stream again: %s %s", again.Code, again.Message)
-		})
-	}
+		if !o.OK {
+			t.Fatalf("first upload: %+v", o)
+		}
+		e.tusd.AssertStored(t, o.result(t).URL, pattern(size, 270))
+		again := within(e, `tus.createAndUpload(st, {endpoint: '/files/'})`, 30000)
+		if again.OK || again.Hang || again.Code != "FILE_CHANGED" {
+			t.Fatalf("the same stream again: %+v, want FILE_CHANGED", again)
+		}
+		t.Logf("the same stream again: %s %s", again.Code, again.Message)
+	})
 }
