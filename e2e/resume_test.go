@@ -156,8 +156,17 @@ func TestServerFaultsRecovered(t *testing.T) {
 func TestExpiredUpload(t *testing.T) {
 	e := newEnv(t)
 	const size = 2*chunk + 3
-	o := eval[outcome](e, fmt.Sprintf(`run(async () => {
-		const f = makeFile(%d, 12)
+	o := eval[outcome](e, `run(`+expiredThenRecreateJS(size, 12)+`)`)
+	e.tusd.AssertStored(t, o.result(t).URL, pattern(size, 12))
+}
+
+// expiredThenRecreateJS is an async function that creates an upload of a pattern file,
+// terminates it, wants EXPIRED (404) when continuing it, and resolves to the result of
+// continuing it with onExpired: 'recreate' (a new upload). The Chromium suite and the
+// cross-browser smoke both run it.
+func expiredThenRecreateJS(size, seed int) string {
+	return fmt.Sprintf(`async () => {
+		const f = makeFile(%d, %d)
 		const url = await tus.create(f, {endpoint: '/files/'})
 		await tus.terminate(url)
 		const err = await tus.upload(f, {uploadUrl: url, endpoint: '/files/'}).then(() => null, e => e)
@@ -165,8 +174,7 @@ func TestExpiredUpload(t *testing.T) {
 		const r = await tus.upload(f, {uploadUrl: url, endpoint: '/files/', onExpired: 'recreate', chunkSize: %d})
 		if (r.url === url) throw new Error('not re-created')
 		return r
-	})`, size, chunk))
-	e.tusd.AssertStored(t, o.result(t).URL, pattern(size, 12))
+	}`, size, seed, chunk)
 }
 
 // Two tabs upload the same file with useFileLock: the second gets LOCKED while the

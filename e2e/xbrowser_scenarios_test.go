@@ -150,16 +150,7 @@ func smokeReset(s *smoke) {
 // A terminated upload is EXPIRED (404); onExpired: 'recreate' starts a new one.
 func smokeExpired(s *smoke) {
 	const size = 2*chunk + 3
-	_, r := s.upload(fmt.Sprintf(`(async () => {
-		const f = makeFile(%d, 206)
-		const url = await tus.create(f, {endpoint: '/files/'})
-		await tus.terminate(url)
-		const err = await tus.upload(f, {uploadUrl: url, endpoint: '/files/'}).then(() => null, e => e)
-		if (!(err instanceof tus.TusError) || err.code !== 'EXPIRED' || err.status !== 404) throw new Error('want EXPIRED, got ' + err)
-		const r = await tus.upload(f, {uploadUrl: url, endpoint: '/files/', onExpired: 'recreate', chunkSize: %d})
-		if (r.url === url) throw new Error('not re-created')
-		return r
-	})()`, size, chunk))
+	_, r := s.upload(`(` + expiredThenRecreateJS(size, 206) + `)()`)
 	s.tusd.AssertStored(s.t, r.URL, pattern(size, 206))
 }
 
