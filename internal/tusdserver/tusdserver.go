@@ -32,7 +32,7 @@ type Options struct {
 func New(dir string, opts Options) (http.Handler, error) {
 	composer := handler.NewStoreComposer()
 	filestore.New(dir).UseIn(composer)
-	memorylocker.New().UseIn(composer)
+	composer.UseLocker(wrapLocker(memorylocker.New()))
 	logOut := opts.Log
 	if logOut == nil {
 		logOut = io.Discard
