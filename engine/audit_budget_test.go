@@ -150,7 +150,7 @@ func TestAuditShouldRetryAlwaysBounded(t *testing.T) {
 	for _, status := range []int{403, 404, 413, 401} {
 		srv, endpoint := newTusd(t)
 		srv.Inject(tusdtest.Respond(method("PATCH"), status, nil, ""))
-		c := &engine.Client{Endpoint: endpoint, Retry: fastRetry, DisableCreationWithUpload: true, ShouldRetry: func(error, int) bool { return true }}
+		c := &engine.Client{Endpoint: endpoint, Retry: fastRetry, DisableCreationWithUpload: true, ShouldRetry: func(context.Context, error, int) (bool, error) { return true, nil }}
 		_, err := withDeadline(t, 20*time.Second, func(ctx context.Context) (engine.Result, error) {
 			return c.CreateAndUpload(ctx, engine.NewBytesFile("s", randomBytes(2*testChunk, 75)))
 		})

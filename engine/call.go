@@ -30,10 +30,14 @@ type call struct {
 	fp       string        // a File's fingerprint at endpoint ("" otherwise; see begin)
 	caps     *capabilities // what OPTIONS said, when it was asked
 	created  time.Time     // when the upload was created (for Store)
-	used     time.Time     // when this call continued a stored upload (for Store)
-	expires  time.Time     // the upload's Upload-Expires, once a reply named one
-	reported int64         // highest offset passed to OnProgress for this upload, -1 before
-	offered  int64         // end of the highest byte range sent to this upload in this call
+	// For the Store entry (see keepAlive): the last use, how long it is held active,
+	// and when to renew that; guarded by mu.
+	used, activeUntil, renewAt time.Time
+	expires                    time.Time // the upload's Upload-Expires, once a reply named one
+	reported                   int64     // highest offset passed to OnProgress for this upload, -1 before
+	// offered: end of the highest byte range offered to the upload by this process (this
+	// call, and earlier ones per Client.Offers), or -1 when earlier offers are unknown.
+	offered int64
 	// recreated: this call already replaced an expired upload (it does so once).
 	recreated bool
 	// storeFailed: Store refused an entry; the result says so.
@@ -45,12 +49,13 @@ type call struct {
 	partSent []int64
 	resumed  bool
 	partial  bool
+	owner    *call // a part's call: the parallel upload's
 }
 
 // newCall checks the Client's options for one call with source src (may be nil) and
 // upload URL u (may be empty), before anything is sent.
 func (c *Client) newCall(src Source, u UploadURL) (*call, error) {
-	cl := &call{c: c, rt: c.Transport, src: src, reported: -1, size: -1,
+	cl := &call{c: c, rt: c.Transport, src: src, reported: -1, offered: -1, size: -1,
 		chunk: newChunker(c.ChunkSize, c.FixedChunkSize, c.TargetRequestTime), retry: c.Retry.withDefaults()}
 	var err error
 	if cl.d, err = newDialect(c); err != nil {
@@ -63,6 +68,10 @@ func (c *Client) newCall(src Source, u UploadURL) (*call, error) {
 	}
 	if err := checkHeaders(c.Headers); err != nil {
 		return nil, err
+	}
+	if c.ParallelUploads > MaxParallelParts || len(c.ParallelBoundaries) > MaxParallelParts {
+		return nil, fmt.Errorf("%w: %d parallel parts (ParallelUploads %d, %d boundaries); at most %d", ErrInvalidOption,
+			max(c.ParallelUploads, len(c.ParallelBoundaries)), c.ParallelUploads, len(c.ParallelBoundaries), MaxParallelParts)
 	}
 	if _, ok := checksumAlgorithms[c.Checksum]; c.Checksum != "" && !ok {
 		return nil, fmt.Errorf("%w: checksum algorithm %q (want one of %v)", ErrInvalidOption, c.Checksum, ChecksumAlgorithms())

@@ -61,10 +61,17 @@ type Client struct {
 	// AfterResponse sees each reply from a trusted origin: status, headers and, for
 	// error statuses, the start of the body. An error ends the call.
 	AfterResponse func(*http.Request, *http.Response) error
-	// ShouldRetry, when set, replaces the retry decision for failures the server or the
-	// network caused (HTTP statuses and network errors; see Recoverable for the default).
-	// attempt counts from 1. The retry budget (Retry) still bounds the call.
-	ShouldRetry func(err error, attempt int) bool
+	// ShouldRetry, when set, replaces the retry decision for failures of requests to
+	// trusted origins that the server or the network caused (HTTP statuses and network
+	// errors; see Recoverable for the default, which every other failure gets). attempt
+	// counts from 1. The retry budget (Retry) still bounds the call. An error ends the
+	// call as ErrHook.
+	ShouldRetry func(ctx context.Context, err error, attempt int) (bool, error)
+	// HookTimeout bounds each call of HeadersFunc, BeforeRequest, AfterResponse and
+	// ShouldRetry (zero: DefaultHookTimeout): each gets a context that ends then, and a
+	// function still running is a failure (ErrHook). The request's own deadline starts
+	// after the hooks that run before it.
+	HookTimeout time.Duration
 	// ChunkSize is the largest PATCH body; zero means DefaultChunkSize. Below it the
 	// size adapts to the measured throughput so that a request takes about
 	// TargetRequestTime (zero: DefaultTargetRequestTime), starting at 512 KiB. A 413
@@ -107,6 +114,12 @@ type Client struct {
 	// the file's fingerprint; it returns when the file is locked for this call, or an
 	// error wrapping ErrLocked (the browser's Web Locks: one tab per file).
 	Lock func(ctx context.Context, fingerprint string) (release func(), err error)
+	// Offers, when set, carries from call to call how far this process has offered bytes
+	// to each upload (share one across the Clients of a process). A call that continues
+	// an upload holds the server's offsets to that record; without one (another process
+	// sent bytes to it, or Offers is nil) any offset up to the length is accepted, since
+	// a server may still be storing an earlier request's body (see Offers).
+	Offers *Offers
 	// Metadata is sent as Upload-Metadata on creation.
 	Metadata map[string]string
 	// CheckServerCapabilities sends OPTIONS first and fails early on a non-tus server
@@ -270,6 +283,7 @@ func (c *Client) Terminate(ctx context.Context, u UploadURL) error {
 	if err := cl.deleteUpload(ctx, cl.upload, cl.d.concatenation()); err != nil {
 		return err
 	}
+	c.Offers.forget(cl.upload.String())
 	cl.forget(ctx, cl.upload.String())
 	return nil
 }

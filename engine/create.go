@@ -31,7 +31,8 @@ func (cl *call) create(ctx context.Context, data bool) (int64, error) {
 	}
 	cl.reported, cl.created = -1, time.Now().UTC()
 	loc := cl.upload.String()
-	cl.remember(ctx)
+	cl.renewAt = time.Time{} // a new upload: its entry is written now
+	cl.keepAlive(ctx)
 	if cl.c.OnCreate != nil {
 		cl.c.OnCreate(loc)
 	}
@@ -63,7 +64,8 @@ func (cl *call) post(ctx context.Context, withData bool) (int64, error) {
 		if err != nil {
 			return err
 		}
-		cl.upload, cl.offered, cl.expires, offset = u, c.body, st.expires, st.offset
+		cl.upload, cl.offered, cl.expires, offset = u, 0, st.expires, st.offset
+		cl.offer(c.body) // a new upload: nothing was offered to it before this POST
 		if err := cl.bound(st.limits); err != nil {
 			// An upload the server says it will not take whole: not left behind.
 			_ = cl.deleteUpload(ctx, u, false)
@@ -113,7 +115,7 @@ func (cl *call) remember(ctx context.Context) {
 		return
 	}
 	e := StoredUpload{Fingerprint: cl.fp, Size: cl.size, CreatedAt: cl.created, ExpiresAt: cl.expires, UsedAt: cl.used,
-		Parts: append([]Part(nil), cl.parts...)}
+		ActiveUntil: cl.activeUntil, Parts: append([]Part(nil), cl.parts...)}
 	// Only URLs on origins the call trusts: a later call would refuse others (storage
 	// is not trusted input), so storing them would only leave orphans.
 	urls := []*url.URL{cl.upload}

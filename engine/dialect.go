@@ -70,7 +70,10 @@ type state struct {
 	deferred bool  // the server waits for the length to be declared
 	expires  time.Time
 	parts    []*url.URL // a final upload's parts (Upload-Concat: final;…)
-	limits   limits     // what the server said it accepts (IETF draft's Upload-Limit)
+	// partsLeft counts parts the list names that are not in parts: on another origin,
+	// beyond maxParts, or not a URL.
+	partsLeft int
+	limits    limits // what the server said it accepts (IETF draft's Upload-Limit)
 }
 
 // capabilities is what OPTIONS says.

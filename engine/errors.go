@@ -44,7 +44,7 @@ var (
 	ErrTooLarge = newError("TOO_LARGE", "tus: file larger than the server accepts",
 		"the file is larger than the server accepts (`Tus-Max-Size`, the draft's `Upload-Limit` `max-size`, or 413 on creation)")
 	ErrHook = newError("HOOK", "tus: a hook failed",
-		"a function you passed (a `headers` function, `onBeforeRequest`, `onAfterResponse`) threw or rejected; the error's `cause` is what it threw")
+		"a function you passed (a `headers` function, `onBeforeRequest`, `onAfterResponse`, `onShouldRetry`) threw, rejected or did not answer within 10 s; the error's `cause` is what it threw")
 	ErrInvalidOption = newError("INVALID_OPTION", "tus: invalid option",
 		"bad options: an unknown key or a wrong type, a metadata key with a space, comma or non-ASCII character, a header with CR or LF, a URL that is not http(s), an option the chosen `protocol` lacks")
 )
@@ -54,7 +54,7 @@ var (
 	codeHTTP = newError("HTTP", "",
 		"an unexpected status that cannot be retried (e.g. 401, 403, or a server's 423 that outlasted the retries); `status` and `body` say which")
 	codeInternal = newError("INTERNAL", "",
-		"a bug in tuswasm: please report it with the message")
+		"a bug in tuswasm, or the module died (its worker was terminated, the Go program exited): the calls in flight fail with it and the next call starts the module again; please report it with the message")
 )
 
 // CodeAborted is Code's answer for a cancelled context (a pause). The JS API turns it
@@ -109,7 +109,8 @@ type HTTPError struct {
 	// "ERR_UPLOAD_NOT_FOUND: upload not found".
 	Body string
 
-	header http.Header // for Retry-After
+	header    http.Header // for Retry-After
+	untrusted bool        // from an origin the caller did not configure
 }
 
 // Error names the request, the status and the start of the body.

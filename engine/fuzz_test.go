@@ -76,13 +76,14 @@ func FuzzResolveLocation(f *testing.F) {
 // FuzzHeadOffset: whatever a HEAD reply says, an accepted offset lies within the file
 // and within the bytes offered.
 func FuzzHeadOffset(f *testing.F) {
-	f.Add("0", "10", "", int64(10), int64(5))
-	f.Add("10", "", "", int64(10), int64(10))
-	f.Add("11", "10", "", int64(10), int64(11))
-	f.Add("-1", "10", "", int64(10), int64(0))
-	f.Add("5", "x", "", int64(10), int64(5))
-	f.Add("5", "", "1", int64(-1), int64(7))
-	f.Fuzz(func(t *testing.T, offset, length, deferred string, size, offered int64) {
+	f.Add("0", "10", "", int64(10), int64(5), false)
+	f.Add("10", "", "", int64(10), int64(10), true)
+	f.Add("11", "10", "", int64(10), int64(11), false)
+	f.Add("-1", "10", "", int64(10), int64(0), true)
+	f.Add("5", "x", "", int64(10), int64(5), false)
+	f.Add("5", "", "1", int64(-1), int64(7), false)
+	f.Add("5", "9", "", int64(-1), int64(-1), false)
+	f.Fuzz(func(t *testing.T, offset, length, deferred string, size, offered int64, baseline bool) {
 		if size < -1 || offered < -1 {
 			return
 		}
@@ -98,12 +99,13 @@ func FuzzHeadOffset(f *testing.F) {
 		if err != nil {
 			return
 		}
-		got, err := judgeHead(st, size, offered)
+		got, err := judgeHead(st, size, offered, baseline)
 		if err != nil {
 			return
 		}
-		if st.offset < 0 || (got >= 0 && st.offset > got) || (offered >= 0 && st.offset > offered) || (size >= 0 && got != size) {
-			t.Fatalf("judgeHead(%+v, %d, %d) = %d accepted", st, size, offered, got)
+		if st.offset < 0 || (got >= 0 && st.offset > got) || (offered >= 0 && st.offset > offered) || (size >= 0 && got != size) ||
+			(size < 0 && !baseline && got >= 0) {
+			t.Fatalf("judgeHead(%+v, %d, %d, %v) = %d accepted", st, size, offered, baseline, got)
 		}
 	})
 }

@@ -8,8 +8,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/tuswasm/tuswasm/engine"
+	"github.com/tuswasm/tuswasm/internal/tusdtest"
 )
 
 // An expiring token: HeadersFunc is asked before every request, the server starts
@@ -38,15 +40,15 @@ func TestTokenRefreshThroughHooks(t *testing.T) {
 			asked++
 			return http.Header{"Authorization": {"Bearer " + token}}, nil
 		},
-		ShouldRetry: func(err error, attempt int) bool {
+		ShouldRetry: func(_ context.Context, err error, attempt int) (bool, error) {
 			var he *engine.HTTPError
 			if errors.As(err, &he) && he.Status == http.StatusUnauthorized {
 				mu.Lock()
 				token, retried = "new", retried+1
 				mu.Unlock()
-				return attempt == 1
+				return attempt == 1, nil
 			}
-			return engine.Recoverable(err)
+			return engine.Recoverable(err), nil
 		},
 		AfterResponse: func(_ *http.Request, resp *http.Response) error {
 			mu.Lock()
@@ -141,9 +143,91 @@ func TestAbortDuringShouldRetry(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	c := &engine.Client{Endpoint: endpoint, Retry: fastRetry,
-		ShouldRetry: func(error, int) bool { cancel(); return false }}
+		ShouldRetry: func(context.Context, error, int) (bool, error) { cancel(); return false, nil }}
 	_, err := c.CreateAndUpload(ctx, engine.NewBytesFile("abort", randomBytes(100, 51)))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled", err)
+	}
+}
+
+// Every caller-supplied function has a bounded wait: one that does not answer within
+// HookTimeout ends the call with ErrHook (never NETWORK, never a hang), and nothing is
+// sent after it; a hook slower than the request timeout but within its own bound is
+// not the request's failure, since the request's deadline starts after the hooks.
+func TestHooksAreBounded(t *testing.T) {
+	block := func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
+	for _, tc := range []struct {
+		name string
+		set  func(c *engine.Client)
+	}{
+		{"HeadersFunc", func(c *engine.Client) {
+			c.HeadersFunc = func(ctx context.Context) (http.Header, error) { return nil, block(ctx) }
+		}},
+		{"BeforeRequest", func(c *engine.Client) {
+			c.BeforeRequest = func(r *http.Request) error { return block(r.Context()) }
+		}},
+		{"AfterResponse", func(c *engine.Client) {
+			c.AfterResponse = func(r *http.Request, _ *http.Response) error { return block(r.Context()) }
+		}},
+		{"ShouldRetry", func(c *engine.Client) {
+			c.ShouldRetry = func(ctx context.Context, _ error, _ int) (bool, error) { return false, block(ctx) }
+		}},
+		{"ShouldRetry fails", func(c *engine.Client) {
+			c.ShouldRetry = func(context.Context, error, int) (bool, error) { return false, errors.New("policy service down") }
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, endpoint := newTusd(t)
+			srv.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+				return r.Method == http.MethodPost && reply(w, r, http.StatusServiceUnavailable)
+			})
+			c := &engine.Client{Endpoint: endpoint, Retry: fastRetry, HookTimeout: 50 * time.Millisecond, RequestTimeout: 20 * time.Millisecond}
+			tc.set(c)
+			_, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
+				return c.CreateAndUpload(ctx, engine.NewBytesFile("h", []byte("x")))
+			})
+			if engine.Code(err) != "HOOK" {
+				t.Fatalf("got %v (%s), want HOOK", err, engine.Code(err))
+			}
+			if n := len(srv.Requests()); n > 1 {
+				t.Fatalf("%d requests, want at most the one the hook was about", n)
+			}
+		})
+	}
+	srv, endpoint := newTusd(t)
+	c := &engine.Client{Endpoint: endpoint, Retry: fastRetry, HookTimeout: time.Second, RequestTimeout: 100 * time.Millisecond,
+		BeforeRequest: func(r *http.Request) error {
+			select {
+			case <-time.After(300 * time.Millisecond):
+				return nil
+			case <-r.Context().Done():
+				return r.Context().Err()
+			}
+		}}
+	res, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("slow", []byte("hook")))
+	if err != nil {
+		t.Fatalf("a hook slower than the request timeout: %v", err)
+	}
+	srv.AssertStored(t, res.URL, []byte("hook"))
+}
+
+// ShouldRetry, like the other hooks, sees only what concerns the origins the caller
+// configured: a failure at an upload URL on another origin gets the default decision.
+func TestShouldRetryOnlyForTrustedOrigins(t *testing.T) {
+	storage, storageEndpoint := newTusd(t)
+	storage.Inject(tusdtest.Respond(tusdtest.Nth(http.MethodPatch, 1), http.StatusServiceUnavailable, nil, ""))
+	api, apiEndpoint := newTusd(t)
+	api.Inject(tusdtest.CreateOn(storageEndpoint))
+	var asked atomic.Int32
+	c := &engine.Client{Endpoint: apiEndpoint, Retry: fastRetry, DisableCreationWithUpload: true,
+		ShouldRetry: func(context.Context, error, int) (bool, error) { asked.Add(1); return false, nil }}
+	data := randomBytes(testChunk, 52)
+	res, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("u", data))
+	if err != nil {
+		t.Fatalf("the other origin's 503 was not retried: %v", err)
+	}
+	storage.AssertStored(t, res.URL, data)
+	if asked.Load() != 0 {
+		t.Fatalf("ShouldRetry was asked %d times about another origin's failure", asked.Load())
 	}
 }

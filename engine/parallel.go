@@ -25,6 +25,10 @@ type Part struct {
 	URL   string `json:"url,omitempty"`
 }
 
+// MaxParallelParts bounds ParallelUploads and the number of ParallelBoundaries: each
+// part is an upload on the server and a request in flight at once.
+const MaxParallelParts = 64
+
 // parallel reports whether this call splits its File into parts.
 func (cl *call) parallel() bool {
 	_, file := cl.src.(File)
@@ -76,7 +80,29 @@ func (cl *call) uploadParallel(ctx context.Context) (Result, error) {
 	if err := cl.uploadParts(ctx); err != nil {
 		return Result{}, err
 	}
-	return cl.concatenate(ctx)
+	res, err := cl.concatenate(ctx)
+	if rejoinable(err) {
+		// A part went missing (expired, deleted) or short since it completed: each is
+		// asked again, the gone ones re-created and re-sent, and the join tried once more.
+		if err = cl.uploadParts(ctx); err == nil {
+			res, err = cl.concatenate(ctx)
+		}
+	}
+	return res, err
+}
+
+// rejoinable reports whether a final POST failed in a way a part can cause: tusd
+// answers 404 when one is gone and 400 when one is not complete.
+func rejoinable(err error) bool {
+	var he *HTTPError
+	if !errors.As(err, &he) {
+		return false
+	}
+	switch he.Status {
+	case http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusGone:
+		return true
+	}
+	return false
 }
 
 // sequential is CreateAndUpload's path for one upload.
@@ -117,7 +143,9 @@ func (cl *call) resumeParts(ctx context.Context, parts []Part) {
 	for i := range parts {
 		parts[i].URL = prev.Parts[i].URL
 	}
-	cl.created, cl.resumed = prev.CreatedAt, true
+	cl.created, cl.expires, cl.resumed = prev.CreatedAt, prev.ExpiresAt, true
+	cl.parts = parts
+	cl.keepAlive(ctx)
 }
 
 // uploadParts runs every part at once; the first failure stops the others (their
@@ -154,7 +182,9 @@ func (cl *call) uploadPart(ctx context.Context, i int) error {
 	var err error
 	if sub.upload == nil {
 		offset, err = sub.create(ctx, true)
-	} else if offset, err = sub.open(ctx); sub.recreates(err) {
+	} else if offset, err = sub.open(ctx); dishonoured(err) {
+		// Gone, refused or of another length: as for a whole upload's stored entry, the
+		// part is made anew rather than failing every later call.
 		offset, err = sub.recreate(ctx)
 	}
 	if err != nil {
@@ -176,7 +206,7 @@ func (cl *call) part(i int) *call {
 	f := &partFile{File: cl.src.(File), start: p.Start, size: p.End - p.Start}
 	sub := &call{c: &pc, rt: cl.rt, d: cl.d, src: f, in: fileSource{f}, size: f.size, declared: true, partial: true,
 		chunk: newChunker(pc.ChunkSize, pc.FixedChunkSize, pc.TargetRequestTime), retry: cl.retry,
-		endpoint: cl.endpoint, origins: cl.origins, caps: cl.caps, reported: -1}
+		endpoint: cl.endpoint, origins: cl.origins, caps: cl.caps, reported: -1, offered: -1, owner: cl}
 	if p.URL != "" {
 		sub.upload, _ = parseEndpoint("part URL", p.URL)
 	}
@@ -220,7 +250,7 @@ func (cl *call) concatenate(ctx context.Context) (Result, error) {
 	}
 	err := cl.retrying(ctx, func() error {
 		c := creation{size: -1, metadata: cl.metadata, final: urls}
-		rep, err := cl.do(ctx, http.MethodPost, cl.endpoint, nil, 0, func(h http.Header) { cl.d.createHeaders(h, c) })
+		rep, err := cl.doWithin(ctx, cl.joinDeadline(), http.MethodPost, cl.endpoint, nil, 0, func(h http.Header) { cl.d.createHeaders(h, c) })
 		if err != nil {
 			return err
 		}
@@ -245,6 +275,25 @@ func (cl *call) concatenate(ctx context.Context) (Result, error) {
 		_ = cl.c.Store.Delete(ctx, cl.fp)
 	}
 	return Result{URL: loc, Size: cl.size, Resumed: cl.resumed, ExpiresAt: cl.expires, StoreFailed: cl.storeFailed, Parts: len(cl.parts)}, nil
+}
+
+// joinRate is the pace assumed of a server joining parts: tusd's filestore reads and
+// writes every byte of them in the final POST; 4 MiB/s is a slow disk.
+const joinRate = 4 << 20 // bytes per second
+
+// joinDeadline is how long the final POST may take: what any request gets, and at
+// least the floor plus the time to copy the file at joinRate. A join cut short is sent
+// again, and tus has no way to find the final upload the first one may have made.
+func (cl *call) joinDeadline() time.Duration {
+	d := cl.deadline(0)
+	if d <= 0 {
+		return 0
+	}
+	floor := cl.c.StallTimeout
+	if floor <= 0 {
+		floor = DefaultStallTimeout
+	}
+	return max(d, floor+time.Duration(float64(cl.size)/joinRate*float64(time.Second)))
 }
 
 // partFile is a File's range as a File of its own.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -237,5 +239,197 @@ func TestParallelTerminate(t *testing.T) {
 	}
 	if l, _ := store.List(context.Background()); len(l) != 0 {
 		t.Fatalf("store keeps %+v", l)
+	}
+}
+
+// pauseParallel uploads f in 4 parts with c until every part exists and half the file
+// is confirmed, then pauses, leaving the part URLs in c's Store; it returns them.
+func pauseParallel(t *testing.T, c *engine.Client, f engine.File, size int64) []engine.Part {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	fp, err := c.Fingerprint(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.OnProgress = func(sent, _ int64) {
+		e, _, _ := c.Store.Get(ctx, fp)
+		created := 0
+		for _, p := range e.Parts {
+			if p.URL != "" {
+				created++
+			}
+		}
+		if sent >= size/2 && created == 4 {
+			cancel()
+		}
+	}
+	defer func() { c.OnProgress = nil }()
+	if _, err := c.CreateAndUpload(ctx, f); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want the pause", err)
+	}
+	prev, err := c.FindPreviousUploads(context.Background(), f)
+	if err != nil || len(prev) != 1 || len(prev[0].Parts) != 4 {
+		t.Fatalf("stored %+v, %v: want the four parts", prev, err)
+	}
+	for _, p := range prev[0].Parts {
+		if p.URL == "" {
+			t.Fatalf("stored %+v: a part without its URL", prev[0])
+		}
+	}
+	return prev[0].Parts
+}
+
+// A stored part the server no longer honours (403, another length, 404) is made anew
+// and re-sent alone, as a whole upload's stored entry would be; the file ends
+// byte-exact instead of every later call failing until the entry is pruned.
+func TestParallelStoredPartRefused(t *testing.T) {
+	const size = 16 * testChunk
+	for _, tc := range []struct {
+		name  string
+		reply func(w http.ResponseWriter, r *http.Request) bool
+	}{
+		{"403", func(w http.ResponseWriter, r *http.Request) bool { return reply(w, r, http.StatusForbidden) }},
+		{"other length", func(w http.ResponseWriter, r *http.Request) bool {
+			return reply(w, r, http.StatusOK, "Upload-Offset", "0", "Upload-Length", strconv.Itoa(size))
+		}},
+		{"404", func(w http.ResponseWriter, r *http.Request) bool { return reply(w, r, http.StatusNotFound) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, endpoint := newTusd(t)
+			data := randomBytes(size, 64)
+			f := engine.NewBytesFile("refused.bin", data)
+			c := &engine.Client{Endpoint: endpoint, Store: engine.NewMemoryStore(), ParallelUploads: 4, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+			parts := pauseParallel(t, c, f, size)
+			refused := parts[2].URL[strings.Index(parts[2].URL, "/files/"):]
+			srv.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+				return r.URL.Path == refused && tc.reply(w, r)
+			})
+			posts := srv.Count(http.MethodPost)
+			res, err := withDeadline(t, 30*time.Second, func(ctx context.Context) (engine.Result, error) { return c.CreateAndUpload(ctx, f) })
+			if err != nil {
+				t.Fatalf("a stored part answering %s: %v", tc.name, err)
+			}
+			srv.AssertStored(t, res.URL, data)
+			if n := srv.Count(http.MethodPost) - posts; n != 2 {
+				t.Fatalf("%d POSTs after the resume, want the re-created part and the final", n)
+			}
+		})
+	}
+}
+
+// A part gone when the parts are joined (tusd: 404 to the final POST) is re-created
+// and re-sent alone, then the parts are joined; one final upload.
+func TestParallelPartGoneAtJoin(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	const size = 8 * testChunk
+	data := randomBytes(size, 65)
+	var deleted atomic.Bool
+	srv.Inject(func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+		list, final := strings.CutPrefix(r.Header.Get("Upload-Concat"), "final;")
+		if !final || deleted.Swap(true) {
+			return false
+		}
+		gone := strings.Fields(list)[1] // the second part expires just before the join
+		del := httptest.NewRequest(http.MethodDelete, gone[strings.Index(gone, "/files/"):], nil)
+		del.Header.Set("Tus-Resumable", "1.0.0")
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, del)
+		if rec.Code != http.StatusNoContent {
+			t.Errorf("deleting the part: %d", rec.Code)
+		}
+		return false // tusd answers the join: 404
+	})
+	c := &engine.Client{Endpoint: endpoint, ParallelUploads: 4, Retry: fastRetry}
+	res, err := withDeadline(t, 30*time.Second, func(ctx context.Context) (engine.Result, error) {
+		return c.CreateAndUpload(ctx, engine.NewBytesFile("gone.bin", data))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.AssertStored(t, res.URL, data)
+	finals := 0
+	for _, r := range srv.Requests() {
+		if r.Method == http.MethodPost && r.Status == http.StatusCreated {
+			finals++
+		}
+	}
+	if !deleted.Load() || finals != 4+1+1 {
+		t.Fatalf("%d uploads created, want 4 parts, the re-created one and one final", finals)
+	}
+}
+
+// A join slower than the request timeout: the final POST's deadline fits the work
+// (the server copies the file), so it is not cut and sent again, which made a final
+// upload per attempt.
+func TestParallelSlowJoin(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	data := randomBytes(4*testChunk, 66)
+	srv.Inject(func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+		if strings.HasPrefix(r.Header.Get("Upload-Concat"), "final;") {
+			time.Sleep(700 * time.Millisecond) // the server's copying, as the client waits for it
+		}
+		return false
+	})
+	c := &engine.Client{Endpoint: endpoint, ParallelUploads: 2, RequestTimeout: 400 * time.Millisecond, Retry: fastRetry}
+	res, err := withDeadline(t, 30*time.Second, func(ctx context.Context) (engine.Result, error) {
+		return c.CreateAndUpload(ctx, engine.NewBytesFile("slow.bin", data))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.AssertStored(t, res.URL, data)
+	if n := srv.Count(http.MethodPost); n != 3 {
+		t.Fatalf("%d POSTs, want 2 parts and one final", n)
+	}
+}
+
+// One cap for the part count, whichever way it is given; Terminate deletes every part
+// it can and names those it could not.
+func TestParallelPartCapAndTerminate(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	data := randomBytes(4*testChunk, 67)
+	f := engine.NewBytesFile("cap.bin", data)
+	many := make([]engine.Part, engine.MaxParallelParts+1)
+	for i := range many {
+		many[i] = engine.Part{Start: int64(i), End: int64(i + 1)}
+	}
+	many[len(many)-1].End = int64(len(data))
+	for _, c := range []*engine.Client{
+		{Endpoint: endpoint, ParallelUploads: engine.MaxParallelParts + 1},
+		{Endpoint: endpoint, ParallelBoundaries: many},
+	} {
+		if _, err := c.CreateAndUpload(context.Background(), f); !errors.Is(err, engine.ErrInvalidOption) {
+			t.Fatalf("%d parts: got %v, want ErrInvalidOption", max(c.ParallelUploads, len(c.ParallelBoundaries)), err)
+		}
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Fatalf("%d requests for refused options", n)
+	}
+	c := &engine.Client{Endpoint: endpoint, ParallelBoundaries: many[:engine.MaxParallelParts], Retry: fastRetry}
+	c.ParallelBoundaries[len(c.ParallelBoundaries)-1].End = int64(len(data))
+	res, err := c.CreateAndUpload(context.Background(), f)
+	if err != nil || res.Parts != engine.MaxParallelParts {
+		t.Fatalf("%d parts: %+v, %v", engine.MaxParallelParts, res, err)
+	}
+	srv.AssertStored(t, res.URL, data)
+	resp, _ := headStatus(t, res.URL)
+	parts := strings.Fields(strings.TrimPrefix(resp.Header.Get("Upload-Concat"), "final;"))
+	stuck := parts[5][strings.Index(parts[5], "/files/"):]
+	srv.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+		return r.Method == http.MethodDelete && r.URL.Path == stuck && reply(w, r, http.StatusForbidden)
+	})
+	err = c.Terminate(context.Background(), engine.UploadURL{URL: res.URL})
+	if err == nil || !strings.Contains(err.Error(), stuck) || engine.Code(err) != "HTTP" {
+		t.Fatalf("Terminate with a part it cannot delete: %v (%s), want it named", err, engine.Code(err))
+	}
+	for _, u := range append(parts, res.URL) {
+		want := http.StatusNotFound
+		if strings.HasSuffix(u, stuck) {
+			want = http.StatusOK
+		}
+		if resp, err := headStatus(t, u); err != nil || resp.StatusCode != want {
+			t.Fatalf("%s answers %v after Terminate, want %d", u, resp.Status, want)
+		}
 	}
 }

@@ -194,18 +194,24 @@ func Recoverable(err error) bool {
 }
 
 // retryable applies ShouldRetry, when set, to the errors a server or the network
-// caused; other failures (aborts, a changed file, protocol violations, redirects,
-// invalid options) are never retried.
-func (cl *call) retryable(err error, attempt int) bool {
+// caused on a request to a trusted origin; other failures get the default decision
+// (aborts, a changed file, protocol violations, redirects and invalid options are
+// never retried). A ShouldRetry that fails ends the call with its error.
+func (cl *call) retryable(ctx context.Context, err error, attempt int) (bool, error) {
 	if errors.Is(err, ErrHook) {
-		return false // a hook's own failure, whatever it wraps
+		return false, nil // a hook's own failure, whatever it wraps
 	}
 	var he *HTTPError
 	fromServer := errors.Is(err, ErrNetwork) || errors.As(err, &he)
-	if cl.c.ShouldRetry != nil && fromServer {
-		return cl.c.ShouldRetry(err, attempt)
+	if cl.c.ShouldRetry == nil || !fromServer || !fromTrustedOrigin(err) {
+		return Recoverable(err), nil
 	}
-	return Recoverable(err)
+	var retry bool
+	herr := cl.hook(ctx, "ShouldRetry", func(hctx context.Context) (err2 error) {
+		retry, err2 = cl.c.ShouldRetry(hctx, err, attempt)
+		return err2
+	})
+	return retry, herr
 }
 
 // backoff follows a failed attempt: it returns the error that ends the call, or nil
@@ -217,10 +223,13 @@ func (cl *call) backoff(ctx context.Context, err error, a *attempts) error {
 	if ctx.Err() != nil {
 		return stopped(ctx.Err())
 	}
-	if !cl.retryable(err, a.consecutive+1) {
-		if ctx.Err() != nil { // the decision (a ShouldRetry hook) was cut short by an abort
-			return stopped(ctx.Err())
-		}
+	retry, herr := cl.retryable(ctx, err, a.consecutive+1)
+	switch {
+	case ctx.Err() != nil: // the decision (a ShouldRetry hook) was cut short by an abort
+		return stopped(ctx.Err())
+	case herr != nil:
+		return fmt.Errorf("%w (deciding whether to retry after: %v)", herr, err)
+	case !retry:
 		return err
 	}
 	if errors.Is(err, ErrNetwork) && cl.c.WaitOnline != nil {
@@ -249,6 +258,7 @@ func (cl *call) backoff(ctx context.Context, err error, a *attempts) error {
 	if errors.Is(err, ErrOffsetMismatch) && a.consecutive == 1 {
 		wait = 0 // the HEAD that follows is the fix
 	}
+	cl.keepAlive(ctx)
 	if err := sleep(ctx, wait); err != nil {
 		return stopped(err)
 	}

@@ -26,8 +26,12 @@ type StoredUpload struct {
 	// ExpiresAt is when the server said it will discard the upload (its
 	// Upload-Expires); zero when it did not say.
 	ExpiresAt time.Time `json:"expiresAt,omitzero"`
-	// UsedAt is when a call last continued the upload; zero until one did.
+	// UsedAt is when a call last sent to the upload (continued it, or sent a chunk of
+	// it); zero until one did. An entry's age counts from it.
 	UsedAt time.Time `json:"usedAt,omitzero"`
+	// ActiveUntil: a call is sending the upload and renews this while it does (see
+	// storeLease); the entry is not stale before it, whatever StoreMaxAge asks.
+	ActiveUntil time.Time `json:"activeUntil,omitzero"`
 	// Parts are a parallel upload's ranges and part URLs (URL is then empty until the
 	// parts are joined, which completes the upload and ends the entry).
 	Parts []Part `json:"parts,omitempty"`
@@ -36,11 +40,39 @@ type StoredUpload struct {
 // DefaultStoreMaxAge is how long an entry lives unused when Client.StoreMaxAge is zero.
 const DefaultStoreMaxAge = 7 * 24 * time.Hour
 
+// storeLease is how far ahead of now a call sending an upload keeps its entry's
+// ActiveUntil; it renews it (and UsedAt) before a request once a quarter has passed.
+const storeLease = 2 * time.Minute
+
+// keepAlive marks the call's Store entry as in use now and for storeLease more, when
+// that is due: an entry is never pruned while a call sends its upload, and its age
+// counts from its last use. A part's call renews its parallel upload's entry.
+func (cl *call) keepAlive(ctx context.Context) {
+	root := cl
+	if cl.owner != nil {
+		root = cl.owner
+	}
+	if root.c.Store == nil || root.fp == "" {
+		return
+	}
+	root.mu.Lock()
+	defer root.mu.Unlock()
+	now := time.Now()
+	if now.Before(root.renewAt) {
+		return
+	}
+	root.used, root.activeUntil, root.renewAt = now.UTC(), now.Add(storeLease).UTC(), now.Add(storeLease/4)
+	root.remember(ctx)
+}
+
 // stale reports whether an entry is of no more use at now: the server said the upload
-// expired, or nothing used it for maxAge (negative: no limit).
+// expired, or nothing used it for maxAge (negative: no limit) and no call is sending it.
 func (u StoredUpload) stale(now time.Time, maxAge time.Duration) bool {
-	if !u.ExpiresAt.IsZero() && !now.Before(u.ExpiresAt) {
+	switch {
+	case !u.ExpiresAt.IsZero() && !now.Before(u.ExpiresAt):
 		return true
+	case now.Before(u.ActiveUntil):
+		return false
 	}
 	last := u.CreatedAt
 	if u.UsedAt.After(last) {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/tuswasm/tuswasm/engine"
+	"github.com/tuswasm/tuswasm/internal/tusdtest"
 )
 
 func TestStoreResumesAfterInterruption(t *testing.T) {
@@ -131,4 +133,60 @@ type refusingStore struct{ *engine.MemoryStore }
 
 func (refusingStore) Put(context.Context, engine.StoredUpload) error {
 	return errors.New("QuotaExceededError")
+}
+
+// An entry's age counts from its last use, and an upload being sent is never pruned:
+// another call with a far shorter StoreMaxAge (listUploads from another part of the
+// page) drops idle entries but not the one in use; a parallel upload's resume marks
+// its entry used.
+func TestStoreEntryAgeFromLastUse(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	ctx := context.Background()
+	store := engine.NewMemoryStore()
+	const size = 4 * testChunk
+	data := randomBytes(size, 23)
+	held, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	srv.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+		if r.Method == http.MethodPatch && tusdtest.Offset(r) == 2*testChunk {
+			once.Do(func() {
+				close(held)
+				<-release
+			})
+		}
+		return false
+	})
+	_ = store.Put(ctx, engine.StoredUpload{Fingerprint: "idle", URL: endpoint + "idle", Size: 1, CreatedAt: time.Now().Add(-time.Hour)})
+	a := &engine.Client{Endpoint: endpoint, Store: store, ChunkSize: testChunk, FixedChunkSize: true}
+	done := make(chan error, 1)
+	var res engine.Result
+	go func() {
+		var err error
+		res, err = a.CreateAndUpload(ctx, engine.NewBytesFile("busy.bin", data))
+		done <- err
+	}()
+	<-held
+	b := &engine.Client{Endpoint: endpoint, Store: store, StoreMaxAge: time.Nanosecond}
+	list, err := b.ListUploads(ctx)
+	close(release)
+	if err != nil || len(list) != 1 || list[0].Fingerprint == "idle" || list[0].UsedAt.IsZero() {
+		t.Fatalf("listed %+v, %v: want the upload in progress kept (and marked used), the idle one pruned", list, err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	srv.AssertStored(t, res.URL, data)
+
+	// A parallel upload resumed: its entry is marked used, so its age starts again.
+	f := engine.NewBytesFile("parts.bin", randomBytes(16*testChunk, 24))
+	p := &engine.Client{Endpoint: endpoint, Store: store, ParallelUploads: 4, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+	pauseParallel(t, p, f, 16*testChunk)
+	fp, _ := p.Fingerprint(ctx, f)
+	e, _, _ := store.Get(ctx, fp)
+	e.CreatedAt, e.UsedAt, e.ActiveUntil = time.Now().Add(-6*24*time.Hour), time.Time{}, time.Time{}
+	_ = store.Put(ctx, e)
+	pauseAt(t, p, f, 12*testChunk)
+	if e, _, _ = store.Get(ctx, fp); time.Since(e.UsedAt) > time.Minute {
+		t.Fatalf("a resumed parallel upload's entry %+v: not marked used", e)
+	}
 }

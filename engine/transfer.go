@@ -1,18 +1,25 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
 // open asks the server where the existing upload cl.upload stands (HEAD, retried) and
-// reports its URL. That offset is the call's baseline: later HEADs may not claim more
-// than it or the bytes sent since.
+// reports its URL. That offset is the call's baseline. When this process knows what it
+// offered to the upload before (Client.Offers), no HEAD may claim more than that and
+// the bytes sent since; otherwise only the length bounds it.
 func (cl *call) open(ctx context.Context) (int64, error) {
+	cl.offered = cl.c.Offers.lookup(cl.upload.String())
+	if cl.offered < 0 {
+		cl.c.Offers.forget(cl.upload.String()) // bytes of unknown origin may yet arrive
+	}
 	var offset int64
 	err := cl.retrying(ctx, func() (err error) {
 		offset, err = cl.head(ctx, true)
@@ -52,8 +59,7 @@ func (cl *call) resumeStored(ctx context.Context) (Result, bool, error) {
 	cl.upload, cl.created, cl.expires = u, prev.CreatedAt, prev.ExpiresAt
 	offset, err := cl.open(ctx)
 	if err == nil {
-		cl.used = time.Now().UTC()
-		cl.remember(ctx)
+		cl.keepAlive(ctx)
 		var res Result
 		res, err = cl.finish(ctx, offset)
 		switch {
@@ -96,6 +102,7 @@ func (cl *call) finish(ctx context.Context, offset int64) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	cl.c.Offers.forget(cl.upload.String())
 	if cl.c.Store != nil && cl.fp != "" {
 		_ = cl.c.Store.Delete(ctx, cl.fp)
 	}
@@ -194,28 +201,23 @@ func (cl *call) head(ctx context.Context, baseline bool) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	offered := cl.offered
-	if baseline {
-		offered = -1
-	}
-	if cl.size, err = judgeHead(st, cl.size, offered); err != nil {
+	if cl.size, err = judgeHead(st, cl.size, cl.offered, baseline); err != nil {
 		return 0, err
 	}
 	if err := cl.bound(st.limits); err != nil {
 		return 0, err
 	}
-	cl.offered = max(cl.offered, st.offset)
 	cl.declared = !st.deferred
 	cl.expire(ctx, st.expires)
 	return st.offset, nil
 }
 
 // judgeHead checks a HEAD's state against a source of size bytes (-1: not known yet,
-// then the server's length is taken) and the bytes offered to the upload in this call
-// (-1: any, on the baseline HEAD). It returns the size.
-func judgeHead(st state, size, offered int64) (int64, error) {
+// then the server's length is taken) and the bytes offered to the upload (-1: not
+// known). baseline marks the HEAD that opens a call. It returns the size.
+func judgeHead(st state, size, offered int64, baseline bool) (int64, error) {
 	switch {
-	case st.length >= 0 && size < 0 && offered >= 0:
+	case st.length >= 0 && size < 0 && !baseline:
 		// Past the baseline, a stream of unknown length has declared none: a length
 		// (IETF draft: Upload-Complete: ?1) would end it early, unread bytes and all.
 		return size, protocolErr("HEAD names a length (%d) this call never declared", st.length)
@@ -228,7 +230,7 @@ func judgeHead(st state, size, offered int64) (int64, error) {
 	case size >= 0 && st.offset > size:
 		return size, protocolErr("HEAD offset %d is past the size %d", st.offset, size)
 	case offered >= 0 && st.offset > offered:
-		return size, protocolErr("HEAD offset %d is past the %d bytes sent to this upload", st.offset, offered)
+		return size, protocolErr("HEAD offset %d is past the %d bytes ever offered to this upload", st.offset, offered)
 	}
 	return size, nil
 }
@@ -257,7 +259,8 @@ func (cl *call) patch(ctx context.Context, offset, n int64) (next, sent int64, e
 			return 0, got, err
 		}
 	}
-	cl.offered = max(cl.offered, offset+got)
+	cl.offer(offset + got)
+	cl.keepAlive(ctx)
 	rep, err := cl.do(ctx, http.MethodPatch, cl.upload, body, got, func(h http.Header) { cl.d.appendHeaders(h, a) })
 	if err != nil {
 		return 0, got, err
@@ -271,6 +274,15 @@ func (cl *call) patch(ctx context.Context, offset, n int64) (next, sent int64, e
 	}
 	cl.expire(ctx, st.expires)
 	return st.offset, got, nil
+}
+
+// offer records, before they are sent, that bytes up to end are offered to the upload
+// (when what was offered before is known: see open).
+func (cl *call) offer(end int64) {
+	if cl.offered >= 0 {
+		cl.offered = max(cl.offered, end)
+		cl.c.Offers.note(cl.upload.String(), cl.offered)
+	}
 }
 
 // expire records the upload's expiry from a reply that names one, in Store too.
@@ -290,29 +302,46 @@ func (cl *call) prune(ctx context.Context) {
 }
 
 // deleteUpload sends DELETE to u, retrying; with parts, it asks first (HEAD) whether u
-// is a final upload and deletes its parts after it.
+// is a final upload and deletes its parts after it. A part that cannot be deleted does
+// not stop the others; the error names what was left.
 func (cl *call) deleteUpload(ctx context.Context, u *url.URL, parts bool) error {
-	var concat []*url.URL
+	var st state
 	if parts {
 		if rep, err := cl.do(ctx, http.MethodHead, u, nil, 0, nil); err == nil {
-			if st, err := cl.d.readHead(rep); err == nil {
-				concat = st.parts
-			}
+			st, _ = cl.d.readHead(rep)
 		}
 	}
-	for _, target := range append([]*url.URL{u}, concat...) {
-		err := cl.retrying(ctx, func() error {
-			rep, err := cl.do(ctx, http.MethodDelete, target, nil, 0, nil)
-			if err != nil {
+	if err := cl.deleteOne(ctx, u); err != nil {
+		return err
+	}
+	var left []string
+	var first error
+	for _, p := range st.parts {
+		if err := cl.deleteOne(ctx, p); err != nil {
+			if ctx.Err() != nil {
 				return err
 			}
-			return cl.d.readDelete(rep)
-		})
+			left, first = append(left, p.String()), cmp.Or(first, err)
+		}
+	}
+	switch {
+	case first != nil:
+		return fmt.Errorf("tus: deleted %s, but not %d of its %d parts (%.512s): %w", u, len(left), len(st.parts), strings.Join(left, " "), first)
+	case st.partsLeft > 0:
+		return protocolErr("deleted %s and %d of its parts; %d more it names (on another origin, or past the first %d) were left", u, len(st.parts), st.partsLeft, maxParts)
+	}
+	return nil
+}
+
+// deleteOne sends DELETE to u, retrying.
+func (cl *call) deleteOne(ctx context.Context, u *url.URL) error {
+	return cl.retrying(ctx, func() error {
+		rep, err := cl.do(ctx, http.MethodDelete, u, nil, 0, nil)
 		if err != nil {
 			return err
 		}
-	}
-	return nil
+		return cl.d.readDelete(rep)
+	})
 }
 
 // forget removes every Store entry for the upload at url.

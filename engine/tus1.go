@@ -101,11 +101,13 @@ func (d tus1) readHead(rep *reply) (state, error) {
 	st.deferred = rep.header.Get("Upload-Defer-Length") == "1" && st.length < 0
 	st.expires = parseExpires(rep.header.Get("Upload-Expires"))
 	// A final upload's parts, on its own origin only (a hostile list must not send
-	// DELETEs elsewhere), and a bounded number of them.
+	// DELETEs elsewhere), and a bounded number of them; the rest are counted.
 	if list, ok := strings.CutPrefix(rep.header.Get("Upload-Concat"), "final;"); ok {
 		for _, raw := range strings.Fields(list) {
 			if u, err := resolveLocation(rep.url, raw); err == nil && sameOrigin(u, rep.url) && len(st.parts) < maxParts {
 				st.parts = append(st.parts, u)
+			} else {
+				st.partsLeft++
 			}
 		}
 	}

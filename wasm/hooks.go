@@ -195,21 +195,22 @@ func readAfterResponse(c *call, fn safejs.Value) error {
 }
 
 // readShouldRetry: onShouldRetry(err, attempt) returns true to retry, false to stop,
-// or nothing (undefined) for the default decision. A throw counts as false.
+// or nothing (undefined) for the default decision. A throw, a rejection or no answer
+// within the hook bound ends the call with HOOK.
 func readShouldRetry(c *call, fn safejs.Value) error {
-	c.client.ShouldRetry = func(err error, attempt int) bool {
+	c.client.ShouldRetry = func(ctx context.Context, err error, attempt int) (bool, error) {
 		e, cerr := jsTusError(err)
 		if cerr != nil {
-			return false
+			return false, cerr
 		}
-		v, cerr := invoke(c.ctx, fn, e, attempt)
+		v, cerr := invoke(ctx, fn, e, attempt)
 		switch {
 		case cerr != nil:
-			return false
+			return false, cerr
 		case v.IsUndefined():
-			return engine.Recoverable(err)
+			return engine.Recoverable(err), nil
 		}
-		return isTrue(v)
+		return isTrue(v), nil
 	}
 	return nil
 }

@@ -77,6 +77,10 @@ func stats() any {
 	return map[string]any{"goroutines": runtime.NumGoroutine()}
 }
 
+// offers is what this page (or worker) offered to each upload, from call to call: a
+// server that stores an aborted request's body late is then not taken for a liar.
+var offers = engine.NewOffers()
+
 // call is one API call: the engine client built from the JS options, the file, and a
 // context cancelled by the options' AbortSignal.
 type call struct {
@@ -120,6 +124,7 @@ func newCall(in scope, fileV, opts, internal safejs.Value) (*call, error) {
 	}
 	// Redirects surface as 3xx/opaque replies the engine reports (ErrRedirect).
 	c.client.Transport = &fetchTransport{credentials: c.credentials}
+	c.client.Offers = offers
 	c.client.WaitOnline = waitOnline
 	switch {
 	case c.useLock:

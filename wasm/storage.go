@@ -121,6 +121,9 @@ func storedObject(u engine.StoredUpload) map[string]any {
 	if !u.UsedAt.IsZero() {
 		o["usedAt"] = u.UsedAt.UTC().Format(time.RFC3339)
 	}
+	if !u.ActiveUntil.IsZero() {
+		o["activeUntil"] = u.ActiveUntil.UTC().Format(time.RFC3339)
+	}
 	if len(u.Parts) > 0 {
 		parts := make([]any, len(u.Parts))
 		for i, p := range u.Parts {
@@ -162,6 +165,9 @@ func storedFrom(v safejs.Value) (u engine.StoredUpload, ok bool) {
 	}
 	if at, _ := getString(v, "usedAt"); at != "" {
 		u.UsedAt, _ = time.Parse(time.RFC3339, at)
+	}
+	if at, _ := getString(v, "activeUntil"); at != "" {
+		u.ActiveUntil, _ = time.Parse(time.RFC3339, at)
 	}
 	return u, true
 }
