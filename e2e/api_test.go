@@ -291,3 +291,32 @@ func TestHooksInBrowser(t *testing.T) {
 		t.Fatalf("throwing hook: %v", cause)
 	}
 }
+
+// Every function the caller passes has a bounded wait (10 s): an onShouldRetry or an
+// onBeforeRequest that never settles ends the call with HOOK, not a hang, and not
+// NETWORK when the request's own timeout is shorter than the hook's bound.
+func TestHooksBoundedInBrowser(t *testing.T) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		e.tusd.Inject(tusdtest.Respond(func(r *http.Request) bool { return r.Method == http.MethodPost && r.Header.Get("X-Case") == "retry" },
+			http.StatusServiceUnavailable, nil, ""))
+		o := within(e, `Promise.allSettled([
+			tus.createAndUpload(makeFile(10, 330), {endpoint: '/files/', storage: false, headers: {'X-Case': 'retry'},
+				onShouldRetry: () => new Promise(() => {})}),
+			tus.createAndUpload(makeFile(10, 331), {endpoint: '/files/', storage: false, requestTimeoutMs: 2000,
+				onBeforeRequest: () => new Promise(() => {})}),
+		]).then((all) => all.map((s) => s.status + ' ' + (s.reason?.code ?? '') + ' ' + (s.reason?.message ?? '')))`, 30000)
+		if o.Hang || !o.OK {
+			t.Fatalf("pending hooks: %+v", o)
+		}
+		var got []string
+		mustJSON(t, o.Value, &got)
+		for i, g := range got {
+			if !strings.HasPrefix(g, "rejected HOOK ") {
+				t.Errorf("call %d with a hook that never answers: %s, want HOOK", i, g)
+			}
+		}
+		if n := e.tusd.Count(http.MethodPost); n != 1 {
+			t.Errorf("%d POSTs, want only the one onShouldRetry was asked about", n)
+		}
+	})
+}

@@ -5,18 +5,49 @@ import './wasm_exec.js' // defines globalThis.Go; a static import so bundlers in
 /**
  * Instantiates the module at wasmURL and starts it. makeError turns a rejection
  * object into what the caller's hooks see (a TusError on the page); storage(kind)
- * gives the storage adapter for 'default', 'indexeddb' or 'memory'.
- * @returns {Promise<{api: object, memory: WebAssembly.Memory}>}
+ * gives the storage adapter for 'default', 'indexeddb' or 'memory'. exited resolves
+ * (to a message) if the Go program ever ends: its pending Promises never settle then.
+ * @returns {Promise<{api: object, memory: WebAssembly.Memory, exited: Promise<string>}>}
  */
 export async function start (wasmURL, { makeError, storage }) {
   const go = new globalThis.Go()
   const { instance } = await instantiate(wasmURL, go.importObject)
   globalThis.__tuswasm = { host: { send, error: makeError, stream: streamSource, digest, storage } }
-  go.run(instance).catch(() => {}) // resolves only if the Go program exits
+  const exited = go.run(instance).then(
+    () => 'the Go program exited',
+    (err) => `the Go program failed: ${err?.message ?? err}`)
   const api = globalThis.__tuswasm?.host ? null : globalThis.__tuswasm
   delete globalThis.__tuswasm
   if (!api) throw new Error('the Go program did not start')
-  return { api, memory: instance.exports.mem }
+  return { api, memory: instance.exports.mem, exited }
+}
+
+/**
+ * Tracks the calls in flight on a backend that may die (the Go program exits, the
+ * worker is terminated): fail(message) rejects every one of them with INTERNAL, every
+ * later one at once, and resolves died.
+ */
+export function calls () {
+  const pending = new Set()
+  let dead = null
+  let died
+  return {
+    died: new Promise((resolve) => { died = resolve }),
+    track (run) {
+      if (dead) return Promise.reject(dead)
+      return new Promise((resolve, reject) => {
+        pending.add(reject)
+        run().then(resolve, reject).finally(() => pending.delete(reject))
+      })
+    },
+    fail (message) {
+      if (dead) return
+      dead = { code: 'INTERNAL', message: `tuswasm: ${message}; the next call starts the module again` }
+      for (const reject of pending) reject(dead)
+      pending.clear()
+      died()
+    },
+  }
 }
 
 async function instantiate (url, imports) {
@@ -75,6 +106,11 @@ class StreamSource {
   #start = 0
   #end = 0
   #done = false
+  // Every use of the buffer runs in turn on this chain. A call that was paused while it
+  // waited for the stream leaves its read pending (a read cannot be taken back); the
+  // next call's section runs only once that read has landed in the buffer, and a
+  // release never moves bytes (or touches a buffer a BYOB read has detached) under it.
+  #turn = Promise.resolve()
 
   constructor (stream) {
     try {
@@ -83,6 +119,12 @@ class StreamSource {
     } catch {
       this.#reader = stream.getReader() // not a byte stream; throws when another reader holds it
     }
+  }
+
+  #inTurn (fn) {
+    const run = this.#turn.then(fn)
+    this.#turn = run.catch(() => {})
+    return run
   }
 
   // reserve makes room for cap bytes (rounded up to a MiB, never shrinking).
@@ -120,24 +162,28 @@ class StreamSource {
 
   // section resolves to [blob, got, end]: up to n bytes from off, and whether the
   // stream ends right after them (it reads a byte ahead to know).
-  async section (off, n) {
-    if (off < this.#start || off > this.#end) {
-      throw new RangeError(`the stream no longer holds bytes from ${off} (it keeps ${this.#start}-${this.#end})`)
-    }
-    this.#reserve(off + n + 1 - this.#start)
-    await this.#fill(off + n + 1)
-    const got = Math.min(n, this.#end - off)
-    const from = off - this.#start
-    return [new Blob([this.#buf.subarray(from, from + got)]), got, this.#done && off + got === this.#end]
+  section (off, n) {
+    return this.#inTurn(async () => {
+      if (off < this.#start || off > this.#end) {
+        throw new RangeError(`the stream no longer holds bytes from ${off} (it keeps ${this.#start}-${this.#end})`)
+      }
+      this.#reserve(off + n + 1 - this.#start)
+      await this.#fill(off + n + 1)
+      const got = Math.min(n, this.#end - off)
+      const from = off - this.#start
+      return [new Blob([this.#buf.subarray(from, from + got)]), got, this.#done && off + got === this.#end]
+    })
   }
 
   // release lets go of the bytes before off: the server confirmed them.
   release (off) {
-    const drop = Math.min(off, this.#end) - this.#start
-    if (drop > 0) {
-      this.#buf.copyWithin(0, drop, this.#end - this.#start)
-      this.#start += drop
-    }
+    this.#inTurn(() => {
+      const drop = Math.min(off, this.#end) - this.#start
+      if (drop > 0) {
+        this.#buf.copyWithin(0, drop, this.#end - this.#start)
+        this.#start += drop
+      }
+    })
   }
 }
 

@@ -50,8 +50,10 @@ export interface StoredUpload {
   createdAt: string
   /** When the server said it discards the upload (Upload-Expires); entries past it are dropped. */
   expiresAt?: string
-  /** When a call last continued the upload. */
+  /** When a call last sent to the upload; an entry's age (storageMaxAgeMs) counts from it. */
   usedAt?: string
+  /** While a call sends the upload it keeps this ahead of now: the entry is not pruned before it. */
+  activeUntil?: string
   /** A parallel upload's parts (url is '' until they are joined). */
   parts?: { start: number, end: number, url: string }[]
 }
@@ -133,14 +135,18 @@ export interface CommonOptions extends StorageOptions {
    */
   requestTimeoutMs?: number
   retry?: RetryOptions
-  /** Called before each request to a trusted origin; may change req.headers. */
+  /**
+   * Called before each request to a trusted origin; may change req.headers. Like every
+   * hook, it has 10 s to answer; a throw, a rejection or no answer ends the call (HOOK).
+   */
   onBeforeRequest?: (req: HttpRequest) => void | Promise<void>
   /** Called after each reply from a trusted origin. */
   onAfterResponse?: (req: HttpRequest, res: HttpResponse) => void | Promise<void>
   /**
-   * Replaces the retry decision for HTTP and network failures: return true to retry,
-   * false to stop, nothing for the default. attempt counts from 1; maxRetries still
-   * bounds the call. A throw counts as false.
+   * Replaces the retry decision for HTTP and network failures of requests to trusted
+   * origins: return true to retry, false to stop, nothing for the default. attempt counts
+   * from 1; maxRetries still bounds the call. A throw, a rejection or no answer within
+   * 10 s ends the call with HOOK.
    */
   onShouldRetry?: (err: TusError, attempt: number) => boolean | void | Promise<boolean | void>
 }
@@ -214,10 +220,10 @@ export interface ParallelOptions {
   /**
    * Send a Blob or File as this many parts at once (the concatenation extension), each
    * resumable on its own, joined at the end; a server without concatenation gets one
-   * upload (result.parts says which ran). Not for streams (INVALID_OPTION).
+   * upload (result.parts says which ran). Not for streams (INVALID_OPTION). At most 64.
    */
   parallelUploads?: number
-  /** The parts' byte ranges [start, end), in order, covering the file (instead of even parts). */
+  /** The parts' byte ranges [start, end), in order, covering the file (instead of even parts); at most 64. */
   parallelUploadBoundaries?: { start: number, end: number }[]
 }
 

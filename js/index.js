@@ -2,7 +2,7 @@
 // This module loads tuswasm.wasm (next to it by default), on the page (core.js) or in a
 // dedicated worker (remote.js, worker.js), and wraps the Go functions, which all return
 // Promises, in the public API.
-import { start } from './core.js'
+import { calls, start } from './core.js'
 import { startWorker } from './remote.js'
 import { storageFor } from './storage.js'
 
@@ -57,6 +57,12 @@ export function init (options = {}) {
   return ready
 }
 
+// loaded waits for the module: init()'s, or one loaded now with init()'s options of
+// before (a call before init(), or after the module died) or the defaults.
+function loaded () {
+  return ready ?? init(readyWith ?? {})
+}
+
 function checkInit (options) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     return new TusError('INVALID_OPTION', 'tuswasm: init options must be an object')
@@ -76,14 +82,25 @@ function checkInit (options) {
 }
 
 async function load ({ wasmURL, worker }) {
-  if (worker) {
-    backend = await startWorker(wasmURL)
-    return
-  }
-  const { api, memory } = await start(wasmURL, { makeError: convert, storage: storageFor })
-  backend = {
-    call: (name, args) => api[name](...args),
+  const b = worker ? await startWorker(wasmURL) : await startHere(wasmURL)
+  backend = b
+  // A backend that dies (the Go program exits, the worker is terminated) has failed its
+  // calls in flight; the next call loads the module again with the same options.
+  b.died.then(() => {
+    if (backend !== b) return
+    backend = null
+    ready = null
+  })
+}
+
+async function startHere (wasmURL) {
+  const { api, memory, exited } = await start(wasmURL, { makeError: convert, storage: storageFor })
+  const inFlight = calls()
+  exited.then(inFlight.fail)
+  return {
+    call: (name, args) => inFlight.track(() => api[name](...args)),
     stats: () => ({ wasmMemoryBytes: memory.buffer.byteLength, goroutines: api.stats().goroutines }),
+    died: inFlight.died,
   }
 }
 
@@ -122,6 +139,8 @@ function normalise (options) {
   return o
 }
 
+const aborted = () => new DOMException('The upload was aborted', 'AbortError')
+
 function convert (err) {
   if (err && err.code === 'ABORTED') return new DOMException(err.message || 'The upload was aborted', 'AbortError')
   if (err && typeof err.code === 'string' && !(err instanceof Error)) {
@@ -132,8 +151,11 @@ function convert (err) {
 
 // call runs one Go function; internal ({fromServer, subset}) is only the Upload class's.
 async function call (name, first, options, internal) {
-  if (options?.signal?.aborted) throw new DOMException('The upload was aborted', 'AbortError')
-  await (ready ?? init())
+  if (options?.signal?.aborted) throw aborted()
+  await loaded()
+  // An abort while the module loaded (or in the same tick as the call: awaiting ready
+  // takes a turn) ends the call here, before anything is sent.
+  if (options?.signal?.aborted) throw aborted()
   try {
     return await backend.call(name, [first, normalise(options), internal])
   } catch (err) {
@@ -172,7 +194,7 @@ export async function findPreviousUploads (file, options) {
 
 /** Every upload storage remembers (e.g. to offer resumption after a reload). */
 export async function listUploads (options) {
-  await (ready ?? init())
+  await loaded()
   try {
     return await backend.call('listUploads', [normalise(options)])
   } catch (err) {
@@ -195,7 +217,6 @@ export function stats () {
   return backend ? backend.stats() : { wasmMemoryBytes: 0, goroutines: 0 }
 }
 
-const aborted = () => new DOMException('The upload was aborted', 'AbortError')
 
 /**
  * An upload that can be started, paused, resumed and aborted, like tus-js-client's.

@@ -2,15 +2,27 @@
 // messages; the caller's functions, AbortSignals and storage stay here and answer the
 // worker's messages. Blobs and Files are copied to the worker (cheap: a Blob is a
 // handle); a ReadableStream is transferred on its first use and named by an id after.
+import { calls } from './core.js'
 import { storageFor } from './storage.js'
 
 /**
  * Starts the worker with the wasm at wasmURL.
- * @returns {Promise<{call: (name: string, args: any[]) => Promise<any>, stats: () => object}>}
+ * @returns {Promise<{call: (name: string, args: any[]) => Promise<any>, stats: () => object, died: Promise<void>}>}
  */
 export function startWorker (wasmURL) {
   const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'tuswasm' })
-  const calls = new Map() // id → {resolve, reject, fns, cleanup}
+  const active = new Map() // call id → {resolve, reject, fns, cleanup}
+  const inFlight = calls() // rejects every call if the worker dies
+  const die = (why) => {
+    worker.terminate()
+    for (const c of active.values()) c.cleanup()
+    active.clear()
+    inFlight.fail(why)
+  }
+  // The worker holds a Web Lock named life for as long as it lives; the page's request
+  // for the same lock is granted when it dies, whatever killed it (terminate(), a crash,
+  // memory), which no event reports.
+  const life = `tuswasm-worker-${Date.now()}-${Math.random().toString(36).slice(2)}`
   const streamIds = new WeakMap()
   let nextCall = 0
   let nextStream = 0
@@ -33,19 +45,22 @@ export function startWorker (wasmURL) {
       switch (m.type) {
         case 'ready':
           if (m.error) reject(new Error(m.error))
-          else resolve()
+          else resolve(m.life)
+          break
+        case 'exit':
+          die(m.message)
           break
         case 'done': {
           lastStats = m.stats
-          const c = calls.get(m.id)
-          calls.delete(m.id)
+          const c = active.get(m.id)
+          active.delete(m.id)
           c?.cleanup()
           if (m.ok) c?.resolve(m.value)
           else c?.reject(m.value)
           break
         }
         case 'fn': {
-          const fn = calls.get(m.id)?.fns[m.k]
+          const fn = active.get(m.id)?.fns[m.k]
           if (!fn) return m.rid && reply(m.rid, false, new Error('the call has ended'))
           const run = (async () => {
             const value = await fn(...m.args)
@@ -64,7 +79,7 @@ export function startWorker (wasmURL) {
       }
     }
   })
-  worker.postMessage({ type: 'init', wasmURL: String(wasmURL) })
+  worker.postMessage({ type: 'init', wasmURL: String(wasmURL), life })
 
   // mark replaces functions with markers (top level and one level down) and the
   // AbortSignal with one, keeping the functions for the worker's 'fn' messages.
@@ -78,6 +93,10 @@ export function startWorker (wasmURL) {
   }
 
   function call (name, args) {
+    return inFlight.track(() => post(name, args))
+  }
+
+  function post (name, args) {
     const id = ++nextCall
     const optionsAt = name === 'listUploads' ? 0 : 1
     const options = args[optionsAt]
@@ -96,18 +115,22 @@ export function startWorker (wasmURL) {
     }
     return new Promise((resolve, reject) => {
       const signal = options?.signal instanceof AbortSignal ? options.signal : null
+      if (signal?.aborted) return reject({ code: 'ABORTED', message: 'The upload was aborted' }) // its abort event has fired
       const onAbort = () => worker.postMessage({ type: 'abort', id })
       signal?.addEventListener('abort', onAbort)
-      calls.set(id, { resolve, reject, fns, cleanup: () => signal?.removeEventListener('abort', onAbort) })
+      active.set(id, { resolve, reject, fns, cleanup: () => signal?.removeEventListener('abort', onAbort) })
       try {
         worker.postMessage(msg, transfer)
       } catch (err) {
-        calls.delete(id)
+        active.delete(id)
         signal?.removeEventListener('abort', onAbort)
         reject({ code: 'INVALID_OPTION', message: `tuswasm: in worker mode every argument must be cloneable: ${err.message}` })
       }
     })
   }
 
-  return ready.then(() => ({ call, stats: () => lastStats }))
+  return ready.then((held) => {
+    if (held) navigator.locks.request(life, () => die('the worker stopped')).catch(() => {})
+    return { call, stats: () => lastStats, died: inFlight.died }
+  })
 }

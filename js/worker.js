@@ -41,6 +41,18 @@ function revive (id, value, key, depth = 0) {
 const relayStorage = (kind) => Object.fromEntries(['get', 'set', 'remove', 'list']
   .map((method) => [method, (...args) => ask({ type: 'storage', kind, method, args })]))
 
+// holdLife takes the Web Lock named life and keeps it until this worker ends: the
+// page waits on the same lock to learn that the worker is gone (see remote.js).
+function holdLife (life) {
+  if (!globalThis.navigator?.locks || !life) return false
+  return new Promise((resolve) => {
+    navigator.locks.request(life, () => {
+      resolve(true)
+      return new Promise(() => {})
+    }).catch(() => resolve(false))
+  })
+}
+
 const stats = () => ({ wasmMemoryBytes: memory?.buffer.byteLength ?? 0, goroutines: api?.stats().goroutines ?? 0 })
 
 // finish posts a call's outcome; a value that cannot be cloned (a hook threw a
@@ -57,8 +69,11 @@ self.onmessage = async ({ data: m }) => {
   switch (m.type) {
     case 'init':
       try {
-        ({ api, memory } = await start(m.wasmURL, { makeError: (o) => o, storage: relayStorage }))
-        postMessage({ type: 'ready' })
+        const held = await holdLife(m.life)
+        let exited
+        ({ api, memory, exited } = await start(m.wasmURL, { makeError: (o) => o, storage: relayStorage }))
+        exited.then((message) => postMessage({ type: 'exit', message }))
+        postMessage({ type: 'ready', life: held })
       } catch (err) {
         postMessage({ type: 'ready', error: String(err?.message ?? err) })
       }

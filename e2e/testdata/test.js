@@ -36,6 +36,30 @@ window.bg = (key, fn) => {
   window.run(() => fn(s)).then((o) => { s.outcome = o; s.done = true })
 }
 
+// The module's Go programs and workers, kept so that tests can kill them (a dead worker
+// or an exited Go program must fail the calls in flight, not strand them).
+window.goes = []
+window.workers = []
+const run = globalThis.Go.prototype.run
+globalThis.Go.prototype.run = function (instance) {
+  window.goes.push(this)
+  return run.call(this, instance)
+}
+window.Worker = class extends Worker {
+  constructor (...args) {
+    super(...args)
+    window.workers.push(this)
+  }
+}
+// kill ends the newest module: its worker, or its Go program (what a Go exit does:
+// runtime.wasmExit, then run()'s Promise resolves).
+window.kill = () => {
+  if (window.tusWorker) return window.workers.at(-1).terminate()
+  const go = window.goes.at(-1)
+  go.importObject.gojs['runtime.wasmExit'](0)
+  go._resolveExitPromise()
+}
+
 // /test.html?worker runs tuswasm in worker mode (init({worker: true})).
 window.tusWorker = new URLSearchParams(location.search).has('worker')
 window.tusReady = tus.init({ worker: window.tusWorker }).then(() => true)
