@@ -43,3 +43,60 @@ func TestAbortInTheSameTick(t *testing.T) {
 		}
 	})
 }
+
+// An abort in the same tick as the call, for every function that takes a signal: an
+// AbortError and no request, in both modes.
+func TestAbortInTheSameTickEveryFunction(t *testing.T) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		o := within(e, `tus.create(makeFile(100, 2120), {endpoint: '/files/', storage: false})`, 30000)
+		if !o.OK {
+			t.Fatalf("create: %+v", o)
+		}
+		var url string
+		mustJSON(t, o.Value, &url)
+		before := len(e.tusd.Requests())
+		o = within(e, fmt.Sprintf(`(async () => {
+			const f = makeFile(100, 2120)
+			const calls = {
+				create: (signal) => tus.create(makeFile(100, 2121), {endpoint: '/files/', storage: false, signal}),
+				upload: (signal) => tus.upload(f, {uploadUrl: %[1]q, storage: false, signal}),
+				terminate: (signal) => tus.terminate(%[1]q, {signal}),
+				findPreviousUploads: (signal) => tus.findPreviousUploads(f, {endpoint: '/files/', signal}),
+				createAndUploadStream: (signal) => tus.createAndUpload(new Blob([pattern(100, 2122)]).stream(), {endpoint: '/files/', signal}),
+				uploadClass: async (signal) => {
+					const up = new tus.Upload(makeFile(100, 2123), {endpoint: '/files/', storage: false})
+					up.start()
+					await up.abort()
+					return up.done
+				},
+			}
+			const out = {}
+			for (const [name, fn] of Object.entries(calls)) {
+				const c = new AbortController()
+				const p = fn(c.signal)
+				c.abort()
+				out[name] = await p.then(() => 'resolved', (e) => e?.name + ' ' + (e?.code ?? '') + ' ' + (e?.message ?? ''))
+			}
+			return out
+		})()`, url), 30000)
+		if o.Hang || !o.OK {
+			t.Fatalf("same-tick aborts: %+v", o)
+		}
+		var got map[string]string
+		mustJSON(t, o.Value, &got)
+		for name, g := range got {
+			if len(g) < 10 || g[:10] != "AbortError" {
+				t.Errorf("%s aborted in the same tick: %s, want AbortError", name, g)
+			}
+		}
+		if reqs := e.tusd.Requests()[before:]; len(reqs) != 0 {
+			t.Errorf("%d requests after same-tick aborts: %v", len(reqs), reqs)
+		}
+		// The upload the aborted terminate() was about is still there, untouched.
+		resp, err := http.DefaultClient.Do(headReq(t, url))
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("the upload after an aborted terminate: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	})
+}

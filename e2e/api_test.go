@@ -320,3 +320,43 @@ func TestHooksBoundedInBrowser(t *testing.T) {
 		}
 	})
 }
+
+// onShouldRetry is not asked about a failure at an upload URL on another origin (a
+// storage origin the API server pointed to): the default decision retries its 503.
+func TestShouldRetryOnlyForTrustedOriginsInBrowser(t *testing.T) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		_, storage, storageOrigin := serveTusd(t, nil)
+		storage.Inject(tusdtest.Respond(tusdtest.Nth(http.MethodPatch, 1), http.StatusServiceUnavailable, nil, ""))
+		e.tusd.Inject(tusdtest.CreateOn(storageOrigin + "/files/"))
+		var trustedPatches atomic.Int32
+		e.tusd.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+			if r.Method == http.MethodPatch {
+				trustedPatches.Add(1)
+			}
+			return false
+		})
+		const size = 3 * chunk
+		o := within(e, fmt.Sprintf(`(async () => {
+			window.asked = []
+			const r = await tus.createAndUpload(makeFile(%d, 2160), {endpoint: '/files/', storage: false, chunkSize: %d,
+				adaptiveChunkSize: false, uploadDataDuringCreation: false, retry: {initialDelayMs: 10},
+				onShouldRetry: (err, attempt) => { asked.push(err.code + ' ' + err.status); return false }})
+			return {...r, asked}
+		})()`, size, chunk), 30000)
+		if o.Hang || !o.OK {
+			t.Fatalf("a 503 at another origin's upload URL: %+v, want it retried by default and the upload done", o)
+		}
+		var got struct {
+			result
+			Asked []string `json:"asked"`
+		}
+		mustJSON(t, o.Value, &got)
+		storage.AssertStored(t, got.URL, pattern(size, 2160))
+		if len(got.Asked) != 0 {
+			t.Fatalf("onShouldRetry was asked %v about another origin's failure", got.Asked)
+		}
+		if trustedPatches.Load() != 0 {
+			t.Fatal("PATCHes went to the API origin: the test did not test another origin")
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 )
 
 // A module that dies mid-upload (the worker terminated, the Go program exited) fails
@@ -30,6 +31,137 @@ func TestModuleDeathFailsCallsInFlight(t *testing.T) {
 		if n := eval[int](e, `goes.length + workers.length`); n != 2 { // the page sees the worker's, not its Go
 			t.Fatalf("%d Go programs and workers, want the module started twice", n)
 		}
+		takeProblems(e)
+	})
+}
+
+// A module that dies while a call holds useFileLock's Web Lock: the next call (a new
+// module) uploads the same file with useFileLock and must get the lock. In page mode
+// the lock is held by a Promise only the dead Go program could resolve.
+func TestModuleDeathReleasesFileLock(t *testing.T) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		h := holdNth(t, e.tusd, http.MethodPatch, 1, true)
+		startIn(e, e.tab, fmt.Sprintf(`bg('locked', () => {
+			window.lockedFile = makeFile(%d, 2110, 'locked.bin')
+			return tus.createAndUpload(lockedFile, {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false, useFileLock: true})
+		})`, 4*chunk, chunk))
+		waitChan(t, "the first PATCH", h.arrived)
+		eval[any](e, `kill()`)
+		if o := e.waitDone("locked"); o.OK || o.Code != "INTERNAL" {
+			t.Fatalf("the call in flight when the module died: %+v, want INTERNAL", o)
+		}
+		h.Release()
+		takeProblems(e)
+		o := within(e, fmt.Sprintf(`tus.createAndUpload(lockedFile, {endpoint: '/files/', chunkSize: %d, useFileLock: true})`, chunk), 30000)
+		if o.Hang || !o.OK {
+			t.Fatalf("the same file with useFileLock after the module died: %+v, want the upload (the dead call's lock released)", o)
+		}
+		e.tusd.AssertStored(t, o.result(t).URL, pattern(4*chunk, 2110))
+		takeProblems(e)
+	})
+}
+
+// A worker that dies before it said it was ready (killed, or crashed while loading
+// the module): the call that started it must settle (INTERNAL or INIT), not stay
+// pending for ever, and a later call must start the module again.
+func TestWorkerDiesWhileStarting(t *testing.T) {
+	e := newWorkerEnv(t)
+	auditHelpers(e)
+	// A first death, mid-call, so that the next call loads the module again.
+	h := holdNth(t, e.tusd, http.MethodPatch, 1, true)
+	startIn(e, e.tab, fmt.Sprintf(`bg('first', () => tus.createAndUpload(makeFile(%d, 2111), {endpoint: '/files/', chunkSize: %d,
+		adaptiveChunkSize: false, storage: false}))`, 4*chunk, chunk))
+	waitChan(t, "the first PATCH", h.arrived)
+	eval[any](e, `kill()`)
+	if o := e.waitDone("first"); o.OK || o.Code != "INTERNAL" {
+		t.Fatalf("the call in flight when the worker died: %+v, want INTERNAL", o)
+	}
+	h.Release()
+	takeProblems(e)
+	// The next call starts a new worker (synchronously, inside the call); it is killed
+	// at once, before it could answer 'ready'.
+	o := within(e, `(async () => {
+		await new Promise((r) => setTimeout(r, 50)) // the page has seen the death (ready reset)
+		const n = workers.length
+		const p = tus.createAndUpload(makeFile(10, 2112), {endpoint: '/files/', storage: false})
+		if (workers.length !== n + 1) throw new Error('no new worker started by the call: ' + workers.length)
+		kill()
+		return p
+	})()`, 45000) // a worker that never says it is alive is given up after 30 s
+	if o.Hang || o.OK {
+		t.Errorf("a call whose new worker died while loading: %+v, want it rejected (INTERNAL or INIT)", o)
+	}
+	takeProblems(e)
+	o = within(e, `tus.createAndUpload(makeFile(10, 2113), {endpoint: '/files/', storage: false})`, 30000)
+	if o.Hang || !o.OK {
+		t.Fatalf("a call after a worker died while loading: %+v, want the module started again", o)
+	}
+	e.tusd.AssertStored(t, o.result(t).URL, pattern(10, 2113))
+	takeProblems(e)
+}
+
+// The module dies twice (each new module killed mid-upload): every call in flight gets
+// INTERNAL, and after each death the next call starts the module again. A call whose
+// signal aborts while the module reloads ends with AbortError and sends nothing.
+func TestModuleDiesTwice(t *testing.T) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		for round := 1; round <= 2; round++ {
+			h := holdNth(t, e.tusd, http.MethodPatch, 1, true) // counts the PATCHes it sees from now
+			key := fmt.Sprintf("die%d", round)
+			startIn(e, e.tab, fmt.Sprintf(`bg(%q, () => tus.createAndUpload(makeFile(%d, %d), {endpoint: '/files/', chunkSize: %d,
+				adaptiveChunkSize: false, storage: false}))`, key, 4*chunk, 2190+round, chunk))
+			waitChan(t, "a PATCH", h.arrived)
+			eval[any](e, `kill()`)
+			if o := e.waitDone(key); o.OK || o.Code != "INTERNAL" {
+				t.Fatalf("round %d: the call in flight when the module died: %+v, want INTERNAL", round, o)
+			}
+			h.Release()
+			waitFor(t, "the held PATCH to be logged", 30e9, func() bool { return e.tusd.Count(http.MethodPatch) >= round })
+			takeProblems(e)
+		}
+		before := len(e.tusd.Requests())
+		o := within(e, `(async () => {
+			await new Promise((r) => setTimeout(r, 100)) // the page has seen the death
+			const c = new AbortController()
+			const p = tus.createAndUpload(makeFile(10, 2195), {endpoint: '/files/', storage: false, signal: c.signal})
+			setTimeout(() => c.abort()) // while the module loads
+			return p
+		})()`, 30000)
+		if o.Hang || o.OK || o.Name != "AbortError" {
+			t.Errorf("a call aborted while the module reloads: %+v, want AbortError", o)
+		}
+		if reqs := e.tusd.Requests()[before:]; len(reqs) != 0 {
+			t.Errorf("%d requests from a call aborted while the module reloaded: %v", len(reqs), reqs)
+		}
+		o = within(e, `tus.createAndUpload(makeFile(3000, 2196), {endpoint: '/files/', storage: false})`, 60000)
+		if o.Hang || !o.OK {
+			t.Fatalf("the call after two deaths: %+v", o)
+		}
+		e.tusd.AssertStored(t, o.result(t).URL, pattern(3000, 2196))
+		takeProblems(e)
+	})
+}
+
+// When the module dies, its requests in flight should end with it: the calls they
+// belonged to have already failed (INTERNAL), and the next call may resume the same
+// upload. In worker mode terminate() ends them; in page mode the dead Go program's
+// fetch goes on sending its body, a writer nobody controls.
+func TestModuleDeathEndsItsRequests(t *testing.T) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		h := holdNth(t, e.tusd, http.MethodPatch, 1, true)
+		startIn(e, e.tab, fmt.Sprintf(`bg('orphan', () => tus.createAndUpload(makeFile(%d, 2197), {endpoint: '/files/', chunkSize: %d,
+			adaptiveChunkSize: false, storage: false}))`, 4*chunk, chunk))
+		waitChan(t, "the first PATCH", h.arrived)
+		eval[any](e, `kill()`)
+		if o := e.waitDone("orphan"); o.OK || o.Code != "INTERNAL" {
+			t.Fatalf("the call in flight when the module died: %+v, want INTERNAL", o)
+		}
+		select {
+		case <-h.aborted:
+		case <-time.After(10 * time.Second):
+			t.Errorf("the dead module's PATCH was still in flight 10 s after its call failed with INTERNAL")
+		}
+		h.Release()
 		takeProblems(e)
 	})
 }

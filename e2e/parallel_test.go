@@ -167,3 +167,38 @@ func TestParallelReloadAndTerminate(t *testing.T) {
 		t.Fatalf("the final upload listed %v", finalParts)
 	}
 }
+
+// At most 64 parts, whichever way they are asked for: INVALID_OPTION before any request.
+func TestParallelPartCapInBrowser(t *testing.T) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		o := within(e, `(async () => {
+			const f = makeFile(1000, 2130)
+			const b = Array.from({length: 65}, (_, i) => ({start: i * 10, end: i === 64 ? 1000 : (i + 1) * 10}))
+			const out = []
+			for (const opts of [{parallelUploadBoundaries: b}, {parallelUploads: 65}, {parallelUploads: 1e9}]) {
+				out.push(await tus.createAndUpload(f, {endpoint: '/files/', storage: false, ...opts})
+					.then(() => 'resolved', (e) => (e?.code ?? e?.name) + ': ' + e?.message))
+			}
+			const ok = await tus.createAndUpload(f, {endpoint: '/files/', storage: false, parallelUploadBoundaries: b.slice(0, 63).concat([{start: 630, end: 1000}])})
+			return {out, ok}
+		})()`, 60000)
+		if o.Hang || !o.OK {
+			t.Fatalf("part caps: %+v", o)
+		}
+		var got struct {
+			Out []string `json:"out"`
+			OK  result   `json:"ok"`
+		}
+		mustJSON(t, o.Value, &got)
+		for i, g := range got.Out {
+			if len(g) < 14 || g[:14] != "INVALID_OPTION" {
+				t.Errorf("case %d: %s, want INVALID_OPTION", i, g)
+			}
+		}
+		t.Logf("messages: %q", got.Out)
+		if n := e.tusd.Count(http.MethodPost) + e.tusd.Count(http.MethodOptions); n != 64+1+1 {
+			t.Errorf("%d POSTs and OPTIONS, want only the 64-part upload's (64 parts, one final, one OPTIONS)", n)
+		}
+		e.tusd.AssertStored(t, got.OK.URL, pattern(1000, 2130))
+	})
+}

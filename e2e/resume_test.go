@@ -246,3 +246,36 @@ func TestUploadClassPauseResume(t *testing.T) {
 		t.Fatalf("terminated upload still answers HEAD: %v %v", resp.Status, err)
 	}
 }
+
+// Two tabs take turns on one upload that localStorage remembers: tab A sends part of
+// it and pauses, tab B resumes it and sends more, then tab A resumes again. Every byte
+// on the server is the file's own: tab A must continue (each tab is its own process,
+// and tab A's record of what it offered is out of date, not a lie detector).
+func TestTwoTabsTakeTurns(t *testing.T) {
+	e := newEnv(t)
+	auditHelpers(e)
+	const size = 16 * chunk
+	pauseJS := func(at int) string {
+		return fmt.Sprintf(`run(() => {
+			const c = new AbortController()
+			return tus.createAndUpload(makeFile(%d, 2150, 'turns.bin'), {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false,
+				signal: c.signal, onProgress: (s) => { if (s >= %d) c.abort() }})
+		})`, size, chunk, at)
+	}
+	if o := evalIn[outcome](e, e.tab, pauseJS(3*chunk)); o.OK || o.Name != "AbortError" {
+		t.Fatalf("tab A's first call: %+v, want the pause", o)
+	}
+	tabB := e.newTab()
+	if o := evalIn[outcome](e, tabB, pauseJS(10*chunk)); o.OK || o.Name != "AbortError" {
+		t.Fatalf("tab B: %+v, want the pause", o)
+	}
+	o := evalIn[outcome](e, e.tab, fmt.Sprintf(`run(() => tus.createAndUpload(makeFile(%d, 2150, 'turns.bin'), {endpoint: '/files/', chunkSize: %d}))`, size, chunk))
+	if !o.OK {
+		t.Fatalf("tab A resuming after tab B sent more: %+v, want the upload continued", o)
+	}
+	r := o.result(t)
+	e.tusd.AssertStored(t, r.URL, pattern(size, 2150))
+	if !r.Resumed || e.tusd.Count(http.MethodPost) != 1 {
+		t.Fatalf("%+v after %d POSTs, want the one upload continued", r, e.tusd.Count(http.MethodPost))
+	}
+}

@@ -176,3 +176,24 @@ func TestTypeDeclarationsMatchExports(t *testing.T) {
 		t.Fatalf("index.js exports %v\nindex.d.ts declares %v", js, ts)
 	}
 }
+
+// listUploads({storageMaxAgeMs: 0}) while an upload is being sent keeps its entry (the
+// lease); the upload completes byte-exact and its entry is then gone.
+func TestListUploadsKeepsUploadInProgress(t *testing.T) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		const size = 4 * chunk
+		h := holdNth(t, e.tusd, http.MethodPatch, 2, false)
+		startIn(e, e.tab, fmt.Sprintf(`bg('busy', () => tus.createAndUpload(makeFile(%d, 2180, 'busy.bin'), {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false}))`, size, chunk))
+		waitChan(t, "the second PATCH", h.arrived)
+		n := eval[int](e, `tus.listUploads({storageMaxAgeMs: 0}).then((l) => l.length)`)
+		h.Release()
+		if n != 1 {
+			t.Errorf("listUploads({storageMaxAgeMs: 0}) during the upload listed %d entries, want its entry kept", n)
+		}
+		o := e.waitDone("busy")
+		e.tusd.AssertStored(t, o.result(t).URL, pattern(size, 2180))
+		if n := eval[int](e, `tus.listUploads().then((l) => l.length)`); n != 0 {
+			t.Errorf("%d entries after the upload completed", n)
+		}
+	})
+}

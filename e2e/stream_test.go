@@ -65,3 +65,122 @@ func TestStreamPausedDuringRead(t *testing.T) {
 		})
 	}
 }
+
+// A stream paused twice in a row while a read is pending (the first resumed call is
+// paused again before the stream gives anything), then fed: byte-exact.
+func TestStreamPausedTwiceDuringRead(t *testing.T) {
+	const piece, pieces, seed = 64 << 10, 8, 2140
+	for _, kind := range []string{"default", "bytes"} {
+		t.Run(kind, func(t *testing.T) {
+			inBothModes(t, func(t *testing.T, e *env, mode string) {
+				eval[any](e, gatedStreamJS)
+				startIn(e, e.tab, fmt.Sprintf(`bg('g2', () => {
+					window.phase = 0
+					const onProgress = () => {
+						if (window.phase === 1) {
+							window.phase = 2 // the first resumed call is about to read: pause it too
+							setTimeout(() => up.pause().then(() => { window.phase = 3; up.resume() }))
+						} else if (window.phase === 3) {
+							window.phase = 4
+							setTimeout(() => feed(%[2]d))
+						}
+					}
+					window.up = new tus.Upload(gated(%[1]q, %[2]d, %[3]d, %[4]d), {endpoint: '/files/', chunkSize: %[5]d,
+						adaptiveChunkSize: false, retry: {initialDelayMs: 10}, onProgress})
+					up.start()
+					feed(4)
+					return up.done
+				})`, kind, pieces, piece, seed, 2*piece))
+				waitFor(t, "the engine to wait for piece 5", 30e9, func() bool {
+					return e.tusd.Count(http.MethodPost) == 1 && eval[int](e, `pulls`) >= 5
+				})
+				eval[any](e, `up.pause().then(() => { window.phase = 1; up.resume() })`)
+				o := within(e, `up.done`, 60000)
+				if o.Hang || !o.OK {
+					t.Fatalf("paused twice during a read, resumed: %+v (phase %d)", o, eval[int](e, `phase`))
+				}
+				if p := eval[int](e, `phase`); p != 4 {
+					t.Fatalf("phase %d: the test did not pause twice", p)
+				}
+				e.tusd.AssertStored(t, o.result(t).URL, pattern(pieces*piece, seed))
+			})
+		})
+	}
+}
+
+// A stream that errors while a paused call's read is pending, then resumed: the
+// resumed call ends with FILE_CHANGED (the stream failed), promptly, no hang.
+func TestStreamErrorsWhilePaused(t *testing.T) {
+	const piece, seed = 64 << 10, 2141
+	for _, kind := range []string{"default", "bytes"} {
+		t.Run(kind, func(t *testing.T) {
+			inBothModes(t, func(t *testing.T, e *env, mode string) {
+				eval[any](e, gatedStreamJS)
+				eval[any](e, `window.failing = (kind, size, seed) => {
+					const data = pattern(16 * size, seed)
+					let given = 0, sent = 0, wake = null, ctl = null
+					window.pulls = 0
+					window.feed = (k) => { given += k; wake?.(); wake = null }
+					window.fail = () => ctl.error(new Error('the recorder broke'))
+					const pull = async (c) => {
+						ctl = c
+						window.pulls++
+						while (sent >= given) await new Promise((r) => { wake = r })
+						c.enqueue(data.slice(sent * size, (sent + 1) * size)); sent++
+					}
+					return kind === 'bytes' ? new ReadableStream({type: 'bytes', pull}) : new ReadableStream({pull}, {highWaterMark: 0})
+				}`)
+				startIn(e, e.tab, fmt.Sprintf(`bg('ef', () => {
+					window.up = new tus.Upload(failing(%q, %d, %d), {endpoint: '/files/', chunkSize: %d,
+						adaptiveChunkSize: false, retry: {initialDelayMs: 10}})
+					up.start()
+					feed(4)
+					return up.done
+				})`, kind, piece, seed, 2*piece))
+				waitFor(t, "the engine to wait for piece 5", 30e9, func() bool {
+					return e.tusd.Count(http.MethodPost) == 1 && eval[int](e, `pulls`) >= 5
+				})
+				eval[any](e, `up.pause().then(() => { fail(); up.resume() })`)
+				o := within(e, `up.done`, 30000)
+				if o.Hang || o.OK || o.Code != "FILE_CHANGED" {
+					t.Fatalf("a stream that failed while paused, resumed: %+v, want FILE_CHANGED", o)
+				}
+				takeProblems(e)
+			})
+		})
+	}
+}
+
+// kill() while a stream upload waits for the stream (worker mode: the stream was
+// transferred to the worker): INTERNAL; uploading the same stream again then fails
+// promptly with a code, never hangs.
+func TestStreamModuleDiesMidUpload(t *testing.T) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		const piece, pieces, seed = 64 << 10, 8, 2142
+		eval[any](e, gatedStreamJS)
+		startIn(e, e.tab, fmt.Sprintf(`bg('ks', () => {
+			window.ks = gated('default', %d, %d, %d)
+			const p = tus.createAndUpload(ks, {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false})
+			feed(4)
+			return p
+		})`, pieces, piece, seed, 2*piece))
+		waitFor(t, "the engine to wait for piece 5", 30e9, func() bool {
+			return e.tusd.Count(http.MethodPost) == 1 && eval[int](e, `pulls`) >= 5
+		})
+		eval[any](e, `kill()`)
+		if o := e.waitDone("ks"); o.OK || o.Code != "INTERNAL" {
+			t.Fatalf("a stream upload when the module died: %+v, want INTERNAL", o)
+		}
+		takeProblems(e)
+		o := within(e, `(() => { feed(8); return tus.createAndUpload(ks, {endpoint: '/files/'}) })()`, 30000)
+		if o.Hang {
+			t.Fatalf("the same stream after the module died: %+v, want a prompt failure", o)
+		}
+		t.Logf("the same stream after the module died: %+v", o)
+		if o.OK {
+			// Only acceptable if the stored bytes are right.
+			e.tusd.AssertStored(t, o.result(t).URL, pattern(pieces*piece, seed))
+		}
+		takeProblems(e)
+	})
+}

@@ -30,9 +30,10 @@ type call struct {
 	fp       string        // a File's fingerprint at endpoint ("" otherwise; see begin)
 	caps     *capabilities // what OPTIONS said, when it was asked
 	created  time.Time     // when the upload was created (for Store)
-	// For the Store entry (see keepAlive): the last use, how long it is held active,
-	// and when to renew that; guarded by mu.
+	// For the Store entry (see entry.go): the last use, how long it is held active,
+	// when to renew that, and the Offered it holds; guarded by the root call's mu.
 	used, activeUntil, renewAt time.Time
+	storedOffer                int64
 	expires                    time.Time // the upload's Upload-Expires, once a reply named one
 	reported                   int64     // highest offset passed to OnProgress for this upload, -1 before
 	// offered: end of the highest byte range offered to the upload by this process (this
@@ -49,7 +50,8 @@ type call struct {
 	partSent []int64
 	resumed  bool
 	partial  bool
-	owner    *call // a part's call: the parallel upload's
+	owner    *call // a part's call: the parallel upload's, and its part's index
+	index    int
 }
 
 // newCall checks the Client's options for one call with source src (may be nil) and
@@ -180,10 +182,14 @@ func (c *Client) begin(ctx context.Context, src Source, u UploadURL) (*call, fun
 			release = func() {}
 		}
 	}
-	if c.CheckServerCapabilities || c.Checksum != "" {
-		target, creating := cl.upload, false
-		if u.URL == "" {
-			target, creating = cl.endpoint, true
+	// OPTIONS first when asked to, for a checksum, and for a creation of unknown length:
+	// a server without creation-defer-length would take the upload as complete, or as
+	// one of its own maximum size (@uploadx/core), and never learn where it ends.
+	creating := u.URL == ""
+	if c.CheckServerCapabilities || c.Checksum != "" || creating && cl.size < 0 && cl.d.discovers() {
+		target := cl.upload
+		if creating {
+			target = cl.endpoint
 		}
 		if err := cl.checkCapabilities(ctx, target, creating); err != nil {
 			release()

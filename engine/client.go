@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 )
@@ -199,10 +200,14 @@ func (c *Client) Upload(ctx context.Context, src Source, u UploadURL) (Result, e
 	if cl.recreates(err) {
 		offset, err = cl.recreate(ctx)
 	}
-	if err != nil {
-		return Result{}, err
+	res := Result{}
+	if err == nil {
+		res, err = cl.finish(ctx, offset)
 	}
-	return cl.finish(ctx, offset)
+	if err != nil {
+		cl.endLease(ctx)
+	}
+	return res, err
 }
 
 // CreateAndUpload resumes a File's upload from Store when one is remembered and still
@@ -213,10 +218,15 @@ func (c *Client) CreateAndUpload(ctx context.Context, src Source) (Result, error
 		return Result{}, err
 	}
 	defer release()
+	upload := cl.sequential
 	if cl.parallel() {
-		return cl.uploadParallel(ctx)
+		upload = cl.uploadParallel
 	}
-	return cl.sequential(ctx)
+	res, err := upload(ctx)
+	if err != nil {
+		cl.endLease(ctx)
+	}
+	return res, err
 }
 
 // FindPreviousUploads lists what Store remembers for f at Endpoint; a stale entry
@@ -301,14 +311,14 @@ func (c *Client) TerminateStored(ctx context.Context, f File) error {
 		return err
 	}
 	e := prev[0]
+	var urls []*url.URL
 	for _, raw := range append([]string{e.URL}, partURLs(e.Parts)...) {
-		u, err := parseEndpoint("stored upload URL", raw)
-		if err != nil || !cl.trusts(u) {
-			continue // never stored by this engine; nothing of ours to delete there
+		if u, err := parseEndpoint("stored upload URL", raw); err == nil && cl.trusts(u) {
+			urls = append(urls, u) // others were never stored by this engine: nothing of ours there
 		}
-		if err := cl.deleteUpload(ctx, u, false); err != nil {
-			return err
-		}
+	}
+	if err := cl.deleteEach(ctx, urls); err != nil {
+		return fmt.Errorf("tus: deleting the stored upload: %w", err)
 	}
 	_ = c.Store.Delete(ctx, e.Fingerprint)
 	return nil

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"time"
 )
 
@@ -32,7 +31,7 @@ func (cl *call) create(ctx context.Context, data bool) (int64, error) {
 	cl.reported, cl.created = -1, time.Now().UTC()
 	loc := cl.upload.String()
 	cl.renewAt = time.Time{} // a new upload: its entry is written now
-	cl.keepAlive(ctx)
+	cl.touch(ctx)
 	if cl.c.OnCreate != nil {
 		cl.c.OnCreate(loc)
 	}
@@ -106,36 +105,6 @@ func (cl *call) peek(ctx context.Context) error {
 		return cl.ends(got)
 	}
 	return nil
-}
-
-// remember puts the upload in Store (Files only: a stream cannot be read again after
-// a reload).
-func (cl *call) remember(ctx context.Context) {
-	if cl.c.Store == nil || cl.fp == "" {
-		return
-	}
-	e := StoredUpload{Fingerprint: cl.fp, Size: cl.size, CreatedAt: cl.created, ExpiresAt: cl.expires, UsedAt: cl.used,
-		ActiveUntil: cl.activeUntil, Parts: append([]Part(nil), cl.parts...)}
-	// Only URLs on origins the call trusts: a later call would refuse others (storage
-	// is not trusted input), so storing them would only leave orphans.
-	urls := []*url.URL{cl.upload}
-	if cl.parts != nil {
-		urls = urls[:0]
-		for _, p := range cl.parts {
-			if u, err := parseEndpoint("part URL", p.URL); err == nil {
-				urls = append(urls, u)
-			}
-		}
-	} else if cl.upload != nil {
-		e.URL = cl.upload.String()
-	}
-	for _, u := range urls {
-		if u == nil || !cl.trusts(u) {
-			return
-		}
-	}
-	err := cl.c.Store.Put(ctx, e)
-	cl.storeFailed = cl.storeFailed || err != nil // it goes on without
 }
 
 // ends records that the source ends at total: a stream's length becomes known, and a

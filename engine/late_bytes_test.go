@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,32 +16,39 @@ import (
 // A server that stores an aborted PATCH's body late (as @tus/server does): after a
 // pause, the next call's first HEAD shows the old offset, its first PATCH gets 409, and
 // the HEAD after shows the late bytes, past everything the new call sent itself. Those
-// bytes were offered by this process: the call continues, byte-exact. Without the
-// record (another process sent them) any offset up to the length is taken too; a HEAD
-// past every byte ever offered is still a lie.
+// bytes were offered by this process, or by an earlier page as its Store entry says:
+// the call continues, byte-exact. A HEAD past every byte ever offered is still a lie;
+// so are late bytes no record names (a new page, storage off): PROTOCOL, not a guess.
 func TestLateBytesFromAnAbortedPatch(t *testing.T) {
 	const size = 16 * testChunk
 	data := randomBytes(size, 70)
 	for _, tc := range []struct {
-		name   string
-		offers func(first *engine.Offers) *engine.Offers
-		lie    int64 // > 0: later HEADs claim this offset
-		want   error
+		name    string
+		offers  func(first *engine.Offers) *engine.Offers
+		lie     int64 // > 0: later HEADs claim this offset
+		noStore bool  // storage off: the pause is resumed with an upload URL
+		want    error
 	}{
-		{"same process", func(o *engine.Offers) *engine.Offers { return o }, 0, nil},
-		{"another process", func(*engine.Offers) *engine.Offers { return engine.NewOffers() }, 0, nil},
-		{"no record", func(*engine.Offers) *engine.Offers { return nil }, 0, nil},
-		{"past every byte offered", func(o *engine.Offers) *engine.Offers { return o }, 9 * testChunk, engine.ErrProtocol},
+		{"same process", func(o *engine.Offers) *engine.Offers { return o }, 0, false, nil},
+		{"same process, storage off", func(o *engine.Offers) *engine.Offers { return o }, 0, true, nil},
+		{"after a reload (the Store's record)", func(*engine.Offers) *engine.Offers { return engine.NewOffers() }, 0, false, nil},
+		{"past every byte offered", func(o *engine.Offers) *engine.Offers { return o }, 9 * testChunk, false, engine.ErrProtocol},
+		{"a new page, storage off", func(*engine.Offers) *engine.Offers { return engine.NewOffers() }, 0, true, engine.ErrProtocol},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, endpoint := newTusd(t)
-			store, offers := engine.NewMemoryStore(), engine.NewOffers()
+			store, offers := engine.Store(engine.NewMemoryStore()), engine.NewOffers()
+			if tc.noStore {
+				store = nil
+			}
 			// The second PATCH (bytes 4-8 chunks) is held; the call is paused once 3
 			// chunks of it arrived.
 			late, fault := tusdtest.NewLate(func(r *http.Request) bool { return tusdtest.Offset(r) == 4*testChunk }, 3*testChunk)
 			srv.Inject(fault)
 			f := engine.NewBytesFile("late.bin", data)
-			first := &engine.Client{Endpoint: endpoint, Store: store, Offers: offers, ChunkSize: 4 * testChunk, FixedChunkSize: true, Retry: fastRetry}
+			var uploadURL string
+			first := &engine.Client{Endpoint: endpoint, Store: store, Offers: offers, ChunkSize: 4 * testChunk, FixedChunkSize: true, Retry: fastRetry,
+				OnUploadURL: func(u string) { uploadURL = u }}
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() { _, err := first.CreateAndUpload(ctx, f); done <- err }()
@@ -53,16 +61,26 @@ func TestLateBytesFromAnAbortedPatch(t *testing.T) {
 			if err := <-done; !errors.Is(err, context.Canceled) {
 				t.Fatalf("first call: %v, want the pause", err)
 			}
+			select {
+			case <-late.Held:
+			case <-time.After(20 * time.Second):
+				t.Fatal("the server never saw the client leave")
+			}
 			if tc.lie > 0 { // every HEAD after the one Late answers
 				srv.Inject(tusdtest.Rewrite(method("HEAD"), setHeader("Upload-Offset", strconv.FormatInt(tc.lie, 10))))
 			}
 			// The second call sends smaller chunks than the late bytes.
 			second := &engine.Client{Endpoint: endpoint, Store: store, Offers: tc.offers(offers), ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
-			res, err := withDeadline(t, 30*time.Second, func(ctx context.Context) (engine.Result, error) { return second.CreateAndUpload(ctx, f) })
+			res, err := withDeadline(t, 30*time.Second, func(ctx context.Context) (engine.Result, error) {
+				if tc.noStore {
+					return second.Upload(ctx, f, engine.UploadURL{URL: uploadURL, FromServer: true})
+				}
+				return second.CreateAndUpload(ctx, f)
+			})
 			select {
 			case <-late.Stored:
 			default:
-				t.Fatal("the late bytes were never stored: the test did not test anything")
+				t.Fatalf("the late bytes were never stored (the call: %v): the test did not test anything", err)
 			}
 			if tc.want != nil {
 				if !errors.Is(err, tc.want) {
@@ -74,9 +92,81 @@ func TestLateBytesFromAnAbortedPatch(t *testing.T) {
 				t.Fatal(err)
 			}
 			srv.AssertStored(t, res.URL, data)
-			if !res.Resumed || srv.Count(http.MethodPost) != 1 {
+			if !res.Resumed && !tc.noStore || srv.Count(http.MethodPost) != 1 {
 				t.Fatalf("resumed %v after %d POSTs, want the same upload continued", res.Resumed, srv.Count(http.MethodPost))
 			}
 		})
+	}
+}
+
+// Two tabs (two processes, two Offers) take turns on one stored upload, as
+// localStorage lets them: tab A sends part of it and pauses, tab B resumes it from
+// storage and sends more, then tab A resumes again. The server's offset is past what
+// tab A ever offered, but every byte of it is the file's own (tab B sent it): the
+// upload must continue, not end as PROTOCOL (and keep ending so in tab A).
+func TestLateBytesAnotherTabSentMore(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	const size = 16 * testChunk
+	data := randomBytes(size, 2101)
+	f := engine.NewBytesFile("tabs.bin", data)
+	store := engine.NewMemoryStore() // localStorage, shared by the tabs
+	tabA := &engine.Client{Endpoint: endpoint, Store: store, Offers: engine.NewOffers(), ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+	tabB := &engine.Client{Endpoint: endpoint, Store: store, Offers: engine.NewOffers(), ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+	pauseAt(t, tabA, f, 3*testChunk)
+	pauseAt(t, tabB, f, 10*testChunk)
+	var errs []error
+	for range 2 { // the first resume in tab A, and the one a user tries after it failed
+		res, err := withDeadline(t, 30*time.Second, func(ctx context.Context) (engine.Result, error) { return tabA.CreateAndUpload(ctx, f) })
+		if err == nil {
+			srv.AssertStored(t, res.URL, data)
+			if !res.Resumed || srv.Count(http.MethodPost) != 1 {
+				t.Fatalf("resumed %v after %d POSTs, want the stored upload continued", res.Resumed, srv.Count(http.MethodPost))
+			}
+			break
+		}
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		t.Fatalf("tab A resuming after tab B sent more failed %d of 2 times: %v (%s), want the upload continued", len(errs), errs, engine.Code(errs[0]))
+	}
+}
+
+// Before issue 21, a HEAD after a failed PATCH could claim no more than the call's
+// baseline plus what it sent since (TestHeadPastBytesSentIsProtocol). After a reload
+// (no Offers record: a fresh process) that bound is gone for the whole call, not just
+// the baseline HEAD: a server that lies on a later HEAD (offset = length) ends the call
+// with a false success, the file stored short.
+func TestLieAfterReloadIsProtocol(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	const size = 16 * testChunk
+	data := randomBytes(size, 2102)
+	f := engine.NewBytesFile("reload.bin", data)
+	store := engine.NewMemoryStore()
+	before := &engine.Client{Endpoint: endpoint, Store: store, Offers: engine.NewOffers(), ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+	pauseAt(t, before, f, 4*testChunk)
+	// The reloaded page: a fresh Offers. Its baseline HEAD is honest; its second PATCH
+	// fails, and every HEAD after that claims the whole file.
+	patches := srv.Count(http.MethodPatch)
+	var lying atomic.Bool
+	srv.Inject(func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+		if r.Method == http.MethodPatch && srv.Count(http.MethodPatch) == patches+1 {
+			lying.Store(true)
+			return reply(w, r, http.StatusInternalServerError)
+		}
+		return false
+	})
+	srv.Inject(tusdtest.Rewrite(func(r *http.Request) bool { return r.Method == http.MethodHead && lying.Load() },
+		setHeader("Upload-Offset", strconv.Itoa(size))))
+	after := &engine.Client{Endpoint: endpoint, Store: store, Offers: engine.NewOffers(), ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+	res, err := withDeadline(t, 30*time.Second, func(ctx context.Context) (engine.Result, error) { return after.CreateAndUpload(ctx, f) })
+	if !lying.Load() {
+		t.Fatal("the PATCH fault never fired: the test tested nothing")
+	}
+	if err == nil {
+		n, _ := srv.StoredSum(t, res.URL)
+		t.Fatalf("a HEAD past every byte this call sent ended the call as a success (%d of %d bytes stored), want ErrProtocol", n, size)
+	}
+	if !errors.Is(err, engine.ErrProtocol) {
+		t.Fatalf("got %v, want ErrProtocol", err)
 	}
 }

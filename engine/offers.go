@@ -13,24 +13,21 @@ type Offers struct {
 	end map[string]int64
 }
 
-// maxOffers bounds the record; a URL that falls out of it is treated as unknown.
+// maxOffers bounds the record; a URL that falls out of it has no record (then the
+// first HEAD of a call is the bound).
 const maxOffers = 1024
 
 // NewOffers returns an empty record.
 func NewOffers() *Offers { return &Offers{end: map[string]int64{}} }
 
-// lookup returns how far this process offered bytes to url, or -1 when it does not
-// know (no record, or an earlier call continued it without knowing).
+// lookup returns how far this process offered bytes to url (0 without a record).
 func (o *Offers) lookup(url string) int64 {
 	if o == nil {
-		return -1
+		return 0
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if end, ok := o.end[url]; ok {
-		return end
-	}
-	return -1
+	return o.end[url]
 }
 
 // note records that bytes up to end have been offered to url.
@@ -41,7 +38,7 @@ func (o *Offers) note(url string, end int64) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if _, ok := o.end[url]; !ok && len(o.end) >= maxOffers {
-		for k := range o.end { // any one: it becomes unknown, which only relaxes a check
+		for k := range o.end { // any one
 			delete(o.end, k)
 			break
 		}
@@ -49,8 +46,7 @@ func (o *Offers) note(url string, end int64) {
 	o.end[url] = max(o.end[url], end)
 }
 
-// forget drops url's record (its upload is complete, deleted, or continued by a call
-// that did not know what was offered before).
+// forget drops url's record (its upload is complete or deleted).
 func (o *Offers) forget(url string) {
 	if o == nil {
 		return

@@ -23,6 +23,9 @@ type Part struct {
 	Start int64  `json:"start"`
 	End   int64  `json:"end"`
 	URL   string `json:"url,omitempty"`
+	// Offered is the end of the bytes offered to the part's upload (see
+	// StoredUpload.Offered), relative to Start.
+	Offered int64 `json:"offered,omitempty"`
 }
 
 // MaxParallelParts bounds ParallelUploads and the number of ParallelBoundaries: each
@@ -145,7 +148,7 @@ func (cl *call) resumeParts(ctx context.Context, parts []Part) {
 	}
 	cl.created, cl.expires, cl.resumed = prev.CreatedAt, prev.ExpiresAt, true
 	cl.parts = parts
-	cl.keepAlive(ctx)
+	cl.touch(ctx)
 }
 
 // uploadParts runs every part at once; the first failure stops the others (their
@@ -206,9 +209,10 @@ func (cl *call) part(i int) *call {
 	f := &partFile{File: cl.src.(File), start: p.Start, size: p.End - p.Start}
 	sub := &call{c: &pc, rt: cl.rt, d: cl.d, src: f, in: fileSource{f}, size: f.size, declared: true, partial: true,
 		chunk: newChunker(pc.ChunkSize, pc.FixedChunkSize, pc.TargetRequestTime), retry: cl.retry,
-		endpoint: cl.endpoint, origins: cl.origins, caps: cl.caps, reported: -1, offered: -1, owner: cl}
+		endpoint: cl.endpoint, origins: cl.origins, caps: cl.caps, reported: -1, offered: -1, owner: cl, index: i}
 	if p.URL != "" {
 		sub.upload, _ = parseEndpoint("part URL", p.URL)
+		sub.storedOffer = min(max(p.Offered, 0), f.size) // storage is not trusted input
 	}
 	return sub
 }
@@ -217,7 +221,7 @@ func (cl *call) part(i int) *call {
 func (cl *call) partCreated(i int, u string) {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
-	cl.parts[i].URL = u
+	cl.parts[i].URL, cl.parts[i].Offered = u, 0
 	if cl.created.IsZero() {
 		cl.created = time.Now().UTC()
 	}

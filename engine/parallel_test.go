@@ -433,3 +433,124 @@ func TestParallelPartCapAndTerminate(t *testing.T) {
 		}
 	}
 }
+
+// The final POST answers 404 for ever (a server that refuses every join): the call
+// rejoins once after re-checking the parts, then ends with the 404; it never loops.
+func TestParallelJoinRefusedForever(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	const size = 8 * testChunk
+	data := randomBytes(size, 2103)
+	var finals atomic.Int32
+	srv.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+		if strings.HasPrefix(r.Header.Get("Upload-Concat"), "final;") {
+			finals.Add(1)
+			return reply(w, r, http.StatusNotFound)
+		}
+		return false
+	})
+	c := &engine.Client{Endpoint: endpoint, ParallelUploads: 4, Retry: fastRetry}
+	_, err := withDeadline(t, 30*time.Second, func(ctx context.Context) (engine.Result, error) {
+		return c.CreateAndUpload(ctx, engine.NewBytesFile("final404.bin", data))
+	})
+	var he *engine.HTTPError
+	if !errors.As(err, &he) || he.Status != http.StatusNotFound {
+		t.Fatalf("got %v, want the final POST's 404", err)
+	}
+	if n := finals.Load(); n != 2 {
+		t.Fatalf("%d final POSTs, want 2 (the join and one rejoin)", n)
+	}
+	if n := srv.Count(http.MethodPost) - int(finals.Load()); n != 4 {
+		t.Fatalf("%d parts created, want 4 (none re-created: they are all there)", n)
+	}
+}
+
+// A stored part answering 401 (a token expired) is not dishonoured: it must NOT be
+// re-created (a token refresh lets it continue); the call ends with the 401.
+func TestParallelStoredPart401Kept(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	const size = 16 * testChunk
+	data := randomBytes(size, 2104)
+	f := engine.NewBytesFile("p401.bin", data)
+	c := &engine.Client{Endpoint: endpoint, Store: engine.NewMemoryStore(), ParallelUploads: 4, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+	parts := pauseParallel(t, c, f, size)
+	refused := parts[1].URL[strings.Index(parts[1].URL, "/files/"):]
+	var on atomic.Bool
+	on.Store(true)
+	srv.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+		return on.Load() && r.URL.Path == refused && reply(w, r, http.StatusUnauthorized)
+	})
+	posts := srv.Count(http.MethodPost)
+	_, err := withDeadline(t, 30*time.Second, func(ctx context.Context) (engine.Result, error) { return c.CreateAndUpload(ctx, f) })
+	var he *engine.HTTPError
+	if !errors.As(err, &he) || he.Status != http.StatusUnauthorized {
+		t.Fatalf("got %v, want the part's 401", err)
+	}
+	if n := srv.Count(http.MethodPost) - posts; n != 0 {
+		t.Fatalf("%d POSTs after a part's 401, want none (no part re-created)", n)
+	}
+	// The token is refreshed: the same parts continue, byte-exact.
+	on.Store(false)
+	res, err := withDeadline(t, 30*time.Second, func(ctx context.Context) (engine.Result, error) { return c.CreateAndUpload(ctx, f) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.AssertStored(t, res.URL, data)
+	if n := srv.Count(http.MethodPost) - posts; n != 1 {
+		t.Fatalf("%d POSTs after the refresh, want only the final", n)
+	}
+}
+
+// abort({terminate: true}) of an unfinished parallel upload is TerminateStored: per the
+// README "a part it cannot delete does not stop the others, and the error names those
+// left". One part's DELETE is refused (403): the other parts must still be deleted.
+func TestParallelTerminateStoredGoesOn(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	const size = 16 * testChunk
+	data := randomBytes(size, 2105)
+	f := engine.NewBytesFile("tstored.bin", data)
+	c := &engine.Client{Endpoint: endpoint, Store: engine.NewMemoryStore(), ParallelUploads: 4, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+	parts := pauseParallel(t, c, f, size)
+	stuck := parts[0].URL[strings.Index(parts[0].URL, "/files/"):]
+	srv.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+		return r.Method == http.MethodDelete && r.URL.Path == stuck && reply(w, r, http.StatusForbidden)
+	})
+	err := c.TerminateStored(context.Background(), f)
+	if err == nil || !strings.Contains(err.Error(), stuck) {
+		t.Errorf("TerminateStored with a part it cannot delete: %v, want an error naming it", err)
+	}
+	for _, p := range parts[1:] {
+		if resp, err := headStatus(t, p.URL); err != nil || resp.StatusCode != http.StatusNotFound {
+			t.Errorf("part %s answers %v after TerminateStored, want 404 (deleted although another part was refused)", p.URL, resp.Status)
+		}
+	}
+}
+
+// Terminate of a final upload asks (HEAD) for its parts first. That HEAD is sent once,
+// unretried: one 503 on it and Terminate deletes the final upload, reports success,
+// and leaves every part on the server, named nowhere.
+func TestParallelTerminateFindsPartsFirst(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	data := randomBytes(8*testChunk, 2107)
+	c := &engine.Client{Endpoint: endpoint, ParallelUploads: 4, Retry: fastRetry}
+	res, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("t503.bin", data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.AssertStored(t, res.URL, data)
+	resp, _ := headStatus(t, res.URL)
+	parts := strings.Fields(strings.TrimPrefix(resp.Header.Get("Upload-Concat"), "final;"))
+	if len(parts) != 4 {
+		t.Fatalf("final upload lists parts %q", parts)
+	}
+	srv.Inject(tusdtest.Respond(tusdtest.Nth(http.MethodHead, 1), http.StatusServiceUnavailable, nil, ""))
+	err = c.Terminate(context.Background(), engine.UploadURL{URL: res.URL})
+	left := 0
+	for _, p := range parts {
+		if resp, err := headStatus(t, p); err == nil && resp.StatusCode == http.StatusOK {
+			left++
+		}
+	}
+	if left > 0 && err == nil {
+		t.Fatalf("Terminate reported success and left %d of 4 parts on the server (its HEAD got one 503)", left)
+	}
+}

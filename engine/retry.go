@@ -258,7 +258,7 @@ func (cl *call) backoff(ctx context.Context, err error, a *attempts) error {
 	if errors.Is(err, ErrOffsetMismatch) && a.consecutive == 1 {
 		wait = 0 // the HEAD that follows is the fix
 	}
-	cl.keepAlive(ctx)
+	cl.touch(ctx)
 	if err := sleep(ctx, wait); err != nil {
 		return stopped(err)
 	}

@@ -32,6 +32,10 @@ type StoredUpload struct {
 	// ActiveUntil: a call is sending the upload and renews this while it does (see
 	// storeLease); the entry is not stale before it, whatever StoreMaxAge asks.
 	ActiveUntil time.Time `json:"activeUntil,omitzero"`
+	// Offered is the end of the bytes calls have offered to the upload (written before
+	// they are sent): a later call takes an offset up to it for the file's own bytes,
+	// which a server may still be storing, and refuses one past it.
+	Offered int64 `json:"offered,omitempty"`
 	// Parts are a parallel upload's ranges and part URLs (URL is then empty until the
 	// parts are joined, which completes the upload and ends the entry).
 	Parts []Part `json:"parts,omitempty"`
@@ -40,39 +44,14 @@ type StoredUpload struct {
 // DefaultStoreMaxAge is how long an entry lives unused when Client.StoreMaxAge is zero.
 const DefaultStoreMaxAge = 7 * 24 * time.Hour
 
-// storeLease is how far ahead of now a call sending an upload keeps its entry's
-// ActiveUntil; it renews it (and UsedAt) before a request once a quarter has passed.
-const storeLease = 2 * time.Minute
-
-// keepAlive marks the call's Store entry as in use now and for storeLease more, when
-// that is due: an entry is never pruned while a call sends its upload, and its age
-// counts from its last use. A part's call renews its parallel upload's entry.
-func (cl *call) keepAlive(ctx context.Context) {
-	root := cl
-	if cl.owner != nil {
-		root = cl.owner
-	}
-	if root.c.Store == nil || root.fp == "" {
-		return
-	}
-	root.mu.Lock()
-	defer root.mu.Unlock()
-	now := time.Now()
-	if now.Before(root.renewAt) {
-		return
-	}
-	root.used, root.activeUntil, root.renewAt = now.UTC(), now.Add(storeLease).UTC(), now.Add(storeLease/4)
-	root.remember(ctx)
-}
-
 // stale reports whether an entry is of no more use at now: the server said the upload
 // expired, or nothing used it for maxAge (negative: no limit) and no call is sending it.
 func (u StoredUpload) stale(now time.Time, maxAge time.Duration) bool {
 	switch {
 	case !u.ExpiresAt.IsZero() && !now.Before(u.ExpiresAt):
 		return true
-	case now.Before(u.ActiveUntil):
-		return false
+	case now.Before(u.ActiveUntil) && u.ActiveUntil.Sub(now) <= storeLease:
+		return false // in use (a lease further ahead is not one this engine wrote)
 	}
 	last := u.CreatedAt
 	if u.UsedAt.After(last) {

@@ -190,3 +190,27 @@ func TestStoreEntryAgeFromLastUse(t *testing.T) {
 		t.Fatalf("a resumed parallel upload's entry %+v: not marked used", e)
 	}
 }
+
+// The lease (ActiveUntil) is meant for "an upload being sent". It outlives the call:
+// right after a pause nothing is being sent, yet StoreMaxAge cannot prune the entry for
+// the next two minutes; and an entry whose ActiveUntil is far ahead (a clock set back,
+// or storage written by anything else: "storage is not trusted input") is never pruned
+// by age at all.
+func TestStoreLeaseEndsWithTheCall(t *testing.T) {
+	_, endpoint := newTusd(t)
+	ctx := context.Background()
+	store := engine.NewMemoryStore()
+	f := engine.NewBytesFile("lease.bin", randomBytes(8*testChunk, 2106))
+	c := &engine.Client{Endpoint: endpoint, Store: store, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+	pauseAt(t, c, f, 2*testChunk)
+	_ = store.Put(ctx, engine.StoredUpload{Fingerprint: "future", URL: endpoint + "x", Size: 1,
+		CreatedAt: time.Now().Add(-365 * 24 * time.Hour), ActiveUntil: time.Now().Add(100 * 365 * 24 * time.Hour)})
+	strict := &engine.Client{Endpoint: endpoint, Store: store, StoreMaxAge: time.Nanosecond} // listUploads({storageMaxAgeMs: 0})
+	list, err := strict.ListUploads(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range list {
+		t.Errorf("kept by StoreMaxAge 1ns although no call sends it: %s (ActiveUntil %v from now)", e.Fingerprint, time.Until(e.ActiveUntil).Round(time.Second))
+	}
+}

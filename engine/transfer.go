@@ -12,14 +12,12 @@ import (
 )
 
 // open asks the server where the existing upload cl.upload stands (HEAD, retried) and
-// reports its URL. That offset is the call's baseline. When this process knows what it
-// offered to the upload before (Client.Offers), no HEAD may claim more than that and
-// the bytes sent since; otherwise only the length bounds it.
+// reports its URL. That first HEAD is bounded by the length only: another tab, or an
+// earlier page, may have sent more than this process knows of. Later HEADs may claim
+// no more than the most offered to the upload as far as the call knows (Offers, the
+// Store entry, that first offset) and the bytes sent since.
 func (cl *call) open(ctx context.Context) (int64, error) {
-	cl.offered = cl.c.Offers.lookup(cl.upload.String())
-	if cl.offered < 0 {
-		cl.c.Offers.forget(cl.upload.String()) // bytes of unknown origin may yet arrive
-	}
+	cl.offered = -1
 	var offset int64
 	err := cl.retrying(ctx, func() (err error) {
 		offset, err = cl.head(ctx, true)
@@ -28,6 +26,7 @@ func (cl *call) open(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	cl.offer(max(cl.c.Offers.lookup(cl.upload.String()), cl.storedOffer, offset))
 	if cl.c.OnUploadURL != nil {
 		cl.c.OnUploadURL(cl.upload.String())
 	}
@@ -56,10 +55,10 @@ func (cl *call) resumeStored(ctx context.Context) (Result, bool, error) {
 		_ = st.Delete(ctx, cl.fp)
 		return Result{}, false, nil
 	}
-	cl.upload, cl.created, cl.expires = u, prev.CreatedAt, prev.ExpiresAt
+	cl.upload, cl.created, cl.expires, cl.storedOffer = u, prev.CreatedAt, prev.ExpiresAt, min(max(prev.Offered, 0), cl.size)
 	offset, err := cl.open(ctx)
 	if err == nil {
-		cl.keepAlive(ctx)
+		cl.touch(ctx)
 		var res Result
 		res, err = cl.finish(ctx, offset)
 		switch {
@@ -260,7 +259,7 @@ func (cl *call) patch(ctx context.Context, offset, n int64) (next, sent int64, e
 		}
 	}
 	cl.offer(offset + got)
-	cl.keepAlive(ctx)
+	cl.touch(ctx)
 	rep, err := cl.do(ctx, http.MethodPatch, cl.upload, body, got, func(h http.Header) { cl.d.appendHeaders(h, a) })
 	if err != nil {
 		return 0, got, err
@@ -277,12 +276,10 @@ func (cl *call) patch(ctx context.Context, offset, n int64) (next, sent int64, e
 }
 
 // offer records, before they are sent, that bytes up to end are offered to the upload
-// (when what was offered before is known: see open).
+// (the Store entry follows in touch).
 func (cl *call) offer(end int64) {
-	if cl.offered >= 0 {
-		cl.offered = max(cl.offered, end)
-		cl.c.Offers.note(cl.upload.String(), cl.offered)
-	}
+	cl.offered = max(cl.offered, end)
+	cl.c.Offers.note(cl.upload.String(), cl.offered)
 }
 
 // expire records the upload's expiry from a reply that names one, in Store too.
@@ -301,34 +298,52 @@ func (cl *call) prune(ctx context.Context) {
 	}
 }
 
-// deleteUpload sends DELETE to u, retrying; with parts, it asks first (HEAD) whether u
-// is a final upload and deletes its parts after it. A part that cannot be deleted does
-// not stop the others; the error names what was left.
+// deleteUpload sends DELETE to u, retrying; with parts, it asks first (HEAD, retried)
+// whether u is a final upload and deletes its parts after it: a HEAD that fails other
+// than with "gone" fails the call before anything is deleted, since the parts could
+// not be found again. A part that cannot be deleted does not stop the others; the
+// error names what was left.
 func (cl *call) deleteUpload(ctx context.Context, u *url.URL, parts bool) error {
 	var st state
 	if parts {
-		if rep, err := cl.do(ctx, http.MethodHead, u, nil, 0, nil); err == nil {
-			st, _ = cl.d.readHead(rep)
+		err := cl.retrying(ctx, func() error {
+			rep, err := cl.do(ctx, http.MethodHead, u, nil, 0, nil)
+			if err == nil {
+				st, err = cl.d.readHead(rep)
+			}
+			return err
+		})
+		if err != nil && !errors.Is(err, ErrUploadExpired) {
+			return fmt.Errorf("tus: finding the parts of %s before deleting it: %w", u, err)
 		}
 	}
 	if err := cl.deleteOne(ctx, u); err != nil {
 		return err
 	}
+	if err := cl.deleteEach(ctx, st.parts); err != nil {
+		return fmt.Errorf("tus: deleted %s, but %w", u, err)
+	}
+	if st.partsLeft > 0 {
+		return protocolErr("deleted %s and %d of its parts; %d more it names (on another origin, or past the first %d) were left", u, len(st.parts), st.partsLeft, maxParts)
+	}
+	return nil
+}
+
+// deleteEach deletes every upload in urls, going on past one it cannot delete; the
+// error names those left and wraps the first failure.
+func (cl *call) deleteEach(ctx context.Context, urls []*url.URL) error {
 	var left []string
 	var first error
-	for _, p := range st.parts {
-		if err := cl.deleteOne(ctx, p); err != nil {
+	for _, u := range urls {
+		if err := cl.deleteOne(ctx, u); err != nil {
 			if ctx.Err() != nil {
 				return err
 			}
-			left, first = append(left, p.String()), cmp.Or(first, err)
+			left, first = append(left, u.String()), cmp.Or(first, err)
 		}
 	}
-	switch {
-	case first != nil:
-		return fmt.Errorf("tus: deleted %s, but not %d of its %d parts (%.512s): %w", u, len(left), len(st.parts), strings.Join(left, " "), first)
-	case st.partsLeft > 0:
-		return protocolErr("deleted %s and %d of its parts; %d more it names (on another origin, or past the first %d) were left", u, len(st.parts), st.partsLeft, maxParts)
+	if first != nil {
+		return fmt.Errorf("not %d of %d uploads (%.512s): %w", len(left), len(urls), strings.Join(left, " "), first)
 	}
 	return nil
 }

@@ -12,10 +12,25 @@ import './wasm_exec.js' // defines globalThis.Go; a static import so bundlers in
 export async function start (wasmURL, { makeError, storage }) {
   const go = new globalThis.Go()
   const { instance } = await instantiate(wasmURL, go.importObject)
-  globalThis.__tuswasm = { host: { send, error: makeError, stream: streamSource, digest, storage } }
-  const exited = go.run(instance).then(
-    () => 'the Go program exited',
-    (err) => `the Go program failed: ${err?.message ?? err}`)
+  // What the Go program holds in JavaScript ends with it: its requests are aborted and
+  // its Web Locks released, since the program that would have done so is gone.
+  let died
+  const exited = new Promise((resolve) => { died = resolve })
+  const dying = new AbortController()
+  const host = {
+    send: (url, method, headers, body, credentials, signal) =>
+      send(url, method, headers, body, credentials, AbortSignal.any([signal, dying.signal])),
+    lock: (name, wait, signal) => lock(name, wait, signal, exited),
+    error: makeError,
+    stream: streamSource,
+    digest,
+    storage,
+  }
+  globalThis.__tuswasm = { host }
+  go.run(instance).then(() => 'the Go program exited', (err) => `the Go program failed: ${err?.message ?? err}`).then((why) => {
+    dying.abort()
+    died(why)
+  })
   const api = globalThis.__tuswasm?.host ? null : globalThis.__tuswasm
   delete globalThis.__tuswasm
   if (!api) throw new Error('the Go program did not start')
@@ -79,6 +94,22 @@ function send (url, method, headers, body, credentials, signal) {
       return [r.status, r.type, out, null]
     }
     return [r.status, r.type, out, r.body]
+  })
+}
+
+// lock takes the exclusive Web Lock name for the Go side (useFileLock): it resolves to
+// the function that releases it, or to null when another holder has it and wait is
+// false; signal aborts the wait. The lock goes too when the Go program ends.
+function lock (name, wait, signal, exited) {
+  return new Promise((resolve, reject) => {
+    const options = wait ? { mode: 'exclusive', signal } : { mode: 'exclusive', ifAvailable: true }
+    navigator.locks.request(name, options, (held) => {
+      if (!held) return resolve(null)
+      return new Promise((release) => {
+        resolve(release)
+        exited.then(release)
+      })
+    }).catch(reject) // aborted before the grant
   })
 }
 

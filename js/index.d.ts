@@ -54,8 +54,10 @@ export interface StoredUpload {
   usedAt?: string
   /** While a call sends the upload it keeps this ahead of now: the entry is not pruned before it. */
   activeUntil?: string
-  /** A parallel upload's parts (url is '' until they are joined). */
-  parts?: { start: number, end: number, url: string }[]
+  /** How far calls have offered bytes to the upload: a later offset up to it is the file's own. */
+  offered?: number
+  /** A parallel upload's parts (url is '' until they are joined), each with its own `offered`. */
+  parts?: { start: number, end: number, url: string, offered?: number }[]
 }
 
 /**

@@ -5,6 +5,10 @@
 import { calls } from './core.js'
 import { storageFor } from './storage.js'
 
+// startTimeout bounds how long the worker may take to say it is alive (its scripts
+// loaded); loading the module after that has no bound of its own, as on the page.
+const startTimeout = 30000
+
 /**
  * Starts the worker with the wasm at wasmURL.
  * @returns {Promise<{call: (name: string, args: any[]) => Promise<any>, stats: () => object, died: Promise<void>}>}
@@ -13,16 +17,20 @@ export function startWorker (wasmURL) {
   const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'tuswasm' })
   const active = new Map() // call id → {resolve, reject, fns, cleanup}
   const inFlight = calls() // rejects every call if the worker dies
+  let failStart // rejects ready, while the worker is starting
   const die = (why) => {
     worker.terminate()
     for (const c of active.values()) c.cleanup()
     active.clear()
     inFlight.fail(why)
+    failStart(new Error(why))
   }
-  // The worker holds a Web Lock named life for as long as it lives; the page's request
-  // for the same lock is granted when it dies, whatever killed it (terminate(), a crash,
-  // memory), which no event reports.
+  // The worker holds a Web Lock named life for as long as it lives, from before it
+  // loads the module; the page's request for the same lock is granted when it dies,
+  // whatever killed it (terminate(), a crash, memory), which no event reports. A worker
+  // that does not say it is alive within startTimeout is taken for dead.
   const life = `tuswasm-worker-${Date.now()}-${Math.random().toString(36).slice(2)}`
+  const starting = setTimeout(() => die(`the worker did not start within ${startTimeout / 1000} s`), startTimeout)
   const streamIds = new WeakMap()
   let nextCall = 0
   let nextStream = 0
@@ -37,15 +45,20 @@ export function startWorker (wasmURL) {
   }
 
   const ready = new Promise((resolve, reject) => {
+    failStart = reject
     worker.onerror = (e) => {
       e.preventDefault?.()
       reject(new Error(`the worker failed: ${e.message ?? 'it could not be loaded'}`))
     }
     worker.onmessage = ({ data: m }) => {
       switch (m.type) {
+        case 'alive':
+          clearTimeout(starting)
+          if (m.life) navigator.locks.request(life, () => die('the worker stopped')).catch(() => {})
+          break
         case 'ready':
           if (m.error) reject(new Error(m.error))
-          else resolve(m.life)
+          else resolve()
           break
         case 'exit':
           die(m.message)
@@ -129,8 +142,9 @@ export function startWorker (wasmURL) {
     })
   }
 
-  return ready.then((held) => {
-    if (held) navigator.locks.request(life, () => die('the worker stopped')).catch(() => {})
-    return { call, stats: () => lastStats, died: inFlight.died }
+  return ready.then(() => ({ call, stats: () => lastStats, died: inFlight.died }), (err) => {
+    clearTimeout(starting)
+    worker.terminate()
+    throw err
   })
 }

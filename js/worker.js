@@ -69,11 +69,11 @@ self.onmessage = async ({ data: m }) => {
   switch (m.type) {
     case 'init':
       try {
-        const held = await holdLife(m.life)
+        postMessage({ type: 'alive', life: await holdLife(m.life) })
         let exited
         ({ api, memory, exited } = await start(m.wasmURL, { makeError: (o) => o, storage: relayStorage }))
         exited.then((message) => postMessage({ type: 'exit', message }))
-        postMessage({ type: 'ready', life: held })
+        postMessage({ type: 'ready' })
       } catch (err) {
         postMessage({ type: 'ready', error: String(err?.message ?? err) })
       }

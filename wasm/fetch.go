@@ -27,6 +27,9 @@ var (
 	jsDigest safejs.Value
 	// jsHostStorage is index.js's storage(kind): a storage adapter, or null.
 	jsHostStorage safejs.Value
+	// jsLock is core.js's lock(name, wait, signal): a Web Lock's release function, or
+	// null when it is held elsewhere.
+	jsLock safejs.Value
 )
 
 // takeHost picks up what index.js leaves in globalThis.__tuswasm.host before it starts
@@ -39,7 +42,7 @@ func takeHost() error {
 	if err == nil {
 		jsSend, err = host.Get("send")
 	}
-	for name, to := range map[string]*safejs.Value{"error": &jsMakeError, "stream": &jsStreamSource, "digest": &jsDigest, "storage": &jsHostStorage} {
+	for name, to := range map[string]*safejs.Value{"error": &jsMakeError, "stream": &jsStreamSource, "digest": &jsDigest, "storage": &jsHostStorage, "lock": &jsLock} {
 		if err == nil {
 			*to, err = host.Get(name)
 		}

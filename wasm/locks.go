@@ -13,6 +13,7 @@ import (
 
 // webLock is an exclusive Web Lock (navigator.locks) named after the upload's
 // fingerprint, so two tabs never upload the same file to the same endpoint at once.
+// core.js's lock holds it in JavaScript, where the Go program's end releases it too.
 type webLock struct {
 	name string
 	wait bool // wait for the holder instead of failing with ErrLocked
@@ -26,66 +27,30 @@ func (l *webLock) acquire(ctx context.Context) (func(), error) {
 	if err != nil || isNullish(locks) {
 		return nil, fmt.Errorf("%w: useFileLock needs the Web Locks API (navigator.locks), which this context lacks", engine.ErrInvalidOption)
 	}
-	got := make(chan bool, 1)
-	var release safejs.Value // resolves the promise the lock callback returned
-	cb, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
-		if isNullish(arg(args, 0)) { // ifAvailable and held elsewhere
-			got <- false
-			return nil
-		}
-		var exec safejs.Func
-		exec, _ = safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
-			release = arg(args, 0)
-			exec.Release()
-			return nil
-		})
-		p, _ := jsPromise.New(exec)
-		got <- true
-		return p // the lock is held until this promise resolves
-	})
-	if err != nil {
-		return nil, err
-	}
 	ac, _ := jsAbortController.New()
 	signal, _ := ac.Get("signal")
-	opts := map[string]any{"mode": "exclusive"}
-	if l.wait {
-		opts["signal"] = safejs.Unsafe(signal)
-	} else {
-		opts["ifAvailable"] = true
-	}
-	optsV, _ := safejs.ValueOf(opts)
-	p, err := locks.Call("request", l.name, optsV, cb)
+	p, err := jsLock.Invoke(l.name, l.wait, signal)
 	if err != nil {
-		cb.Release()
-		return nil, fmt.Errorf("navigator.locks.request: %w", err)
+		return nil, fmt.Errorf("navigator.locks.request: %w", thrown(err))
 	}
-	// The request's promise settles when the lock is released, or at once when the
-	// request is aborted before the grant (then cb never runs). Either way cb is done
-	// with, and observing the promise keeps an abort's rejection from being unhandled.
-	settled := make(chan struct{})
-	go func() {
-		_, _ = await(context.Background(), p)
-		cb.Release()
-		close(settled)
-	}()
-	select {
-	case ok := <-got:
-		if !ok {
-			return nil, fmt.Errorf("%w (Web Lock %q)", engine.ErrLocked, l.name)
-		}
-		return func() { _, _ = release.Invoke() }, nil
-	case <-ctx.Done():
+	release, err := await(ctx, p)
+	if ctx.Err() != nil {
 		_, _ = ac.Call("abort")
-		select {
-		case ok := <-got: // granted just before the abort: give it back
-			if ok {
-				_, _ = release.Invoke()
+		// Granted just before the abort: give it back once the answer comes.
+		go func() {
+			if r, err := await(context.Background(), p); err == nil && isFunction(r) {
+				_, _ = r.Invoke()
 			}
-		case <-settled: // the wait ended without a grant
-		}
+		}()
 		return nil, ctx.Err()
 	}
+	if err != nil {
+		return nil, fmt.Errorf("navigator.locks.request: %w", err)
+	}
+	if !isFunction(release) { // held elsewhere
+		return nil, fmt.Errorf("%w (Web Lock %q)", engine.ErrLocked, l.name)
+	}
+	return func() { _, _ = release.Invoke() }, nil
 }
 
 // pageLocks serialises the calls of this page (or worker) that upload the same file to

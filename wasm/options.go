@@ -107,7 +107,7 @@ func init() {
 		}},
 		{"parallelUploads", "a positive integer", inCreateAndUpload, isCount, func(c *call, v safejs.Value) error {
 			n, err := v.Float()
-			c.client.ParallelUploads = int(min(n, engine.MaxParallelParts+1)) // the engine refuses above its cap
+			c.client.ParallelUploads = int(min(n, 1<<30)) // the engine refuses above its cap
 			return err
 		}},
 		{"parallelUploadBoundaries", "an array of {start, end}", inCreateAndUpload, isArray, readBoundaries},

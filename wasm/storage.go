@@ -124,10 +124,13 @@ func storedObject(u engine.StoredUpload) map[string]any {
 	if !u.ActiveUntil.IsZero() {
 		o["activeUntil"] = u.ActiveUntil.UTC().Format(time.RFC3339)
 	}
+	if u.Offered > 0 {
+		o["offered"] = float64(u.Offered)
+	}
 	if len(u.Parts) > 0 {
 		parts := make([]any, len(u.Parts))
 		for i, p := range u.Parts {
-			parts[i] = map[string]any{"start": float64(p.Start), "end": float64(p.End), "url": p.URL}
+			parts[i] = map[string]any{"start": float64(p.Start), "end": float64(p.End), "url": p.URL, "offered": float64(p.Offered)}
 		}
 		o["parts"] = parts
 	}
@@ -147,7 +150,8 @@ func storedFrom(v safejs.Value) (u engine.StoredUpload, ok bool) {
 			start, _, _ := getNumber(p, "start")
 			end, _, _ := getNumber(p, "end")
 			url, _ := getString(p, "url")
-			u.Parts = append(u.Parts, engine.Part{Start: int64(start), End: int64(end), URL: url})
+			offered, _, _ := getNumber(p, "offered")
+			u.Parts = append(u.Parts, engine.Part{Start: int64(start), End: int64(end), URL: url, Offered: int64(offered)})
 		}
 	}
 	if u.URL == "" && len(u.Parts) == 0 {
@@ -156,6 +160,9 @@ func storedFrom(v safejs.Value) (u engine.StoredUpload, ok bool) {
 	u.Fingerprint, _ = getString(v, "fingerprint")
 	if size, ok, _ := getNumber(v, "size"); ok {
 		u.Size = int64(size)
+	}
+	if offered, ok, _ := getNumber(v, "offered"); ok && offered > 0 && offered < 1<<53 {
+		u.Offered = int64(offered)
 	}
 	if at, _ := getString(v, "createdAt"); at != "" {
 		u.CreatedAt, _ = time.Parse(time.RFC3339, at)

@@ -18,9 +18,10 @@ type Late struct {
 	// Reached is closed once After bytes of the held PATCH's body have arrived: the
 	// moment for the test to abort the client.
 	Reached chan struct{}
-	// Stored is closed once the held bytes have been written to the upload.
-	Stored chan struct{}
-	After  int64
+	// Held is closed once the client has left and the body is held; Stored once the
+	// held bytes have been written to the upload.
+	Held, Stored chan struct{}
+	After        int64
 
 	mu      sync.Mutex
 	path    string
@@ -33,7 +34,7 @@ type Late struct {
 // The PATCH gets no reply; its body is written to the upload right after tusd has
 // answered the next HEAD of that upload.
 func NewLate(match func(*http.Request) bool, after int64) (*Late, Fault) {
-	l := &Late{Reached: make(chan struct{}), Stored: make(chan struct{}), After: after}
+	l := &Late{Reached: make(chan struct{}), Held: make(chan struct{}), Stored: make(chan struct{}), After: after}
 	var once sync.Once
 	return l, func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
 		switch {
@@ -74,6 +75,7 @@ func (l *Late) hold(r *http.Request) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.path, l.offset, l.body, l.pending = r.URL.Path, Offset(r), buf.Bytes(), true
+	close(l.Held)
 }
 
 func (l *Late) due(path string) bool {
