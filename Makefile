@@ -70,11 +70,16 @@ fuzz:
 E2E_BIN ?= $(or $(TMPDIR),/tmp)/tuswasm-e2e.test
 SOAK_SHORT_SEED    ?= 20261125
 SOAK_SHORT_UPLOADS ?= 40
-e2e: build browsers node
+e2e: build browsers node e2e/servers/node_modules/.package-lock.json
 	$(GO) test -c -o $(E2E_BIN) ./e2e
 	cd e2e && SOAK_SEED=$(SOAK_SHORT_SEED) SOAK_UPLOADS=$(SOAK_SHORT_UPLOADS) \
 		$(E2E_BIN) -test.count=1 -test.timeout=20m -chromium $(CHROMIUM) \
 		-firefox $(FIREFOX) -webkitdriver $(WEBKITDRIVER) -xvfb $(XVFB)
+
+## The Node tus servers the e2e suite also runs against (@tus/server, @uploadx/core),
+## pinned by e2e/servers/package-lock.json.
+e2e/servers/node_modules/.package-lock.json: e2e/servers/package-lock.json | node
+	npm ci --prefix e2e/servers --no-audit --no-fund --loglevel=error
 
 ## soak: the chaos soak alone, long: SOAK_UPLOADS uploads (default 200) under random
 ## fault schedules, with a random seed unless SOAK_SEED is set (the seed is printed:
@@ -118,4 +123,4 @@ bench/.npm/node_modules/tus-js-client/package.json:
 
 clean:
 	rm -f js/tuswasm.wasm js/wasm_exec.js
-	rm -rf e2e/artifacts bench/.npm bench/results.json bench/REPORT.md bench/chart.svg
+	rm -rf e2e/artifacts e2e/servers/node_modules bench/.npm bench/results.json bench/REPORT.md bench/chart.svg

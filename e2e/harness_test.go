@@ -74,6 +74,7 @@ func setup(m *testing.M) (int, error) {
 	code := m.Run()
 	printMatrixSummary()
 	printSoakSummary()
+	printServersSummary()
 	printBrowsersSummary()
 	return code, nil
 }
@@ -167,6 +168,23 @@ func serveTusd(t *testing.T, other http.Handler) (*tusdtest.Backend, *tusdtest.S
 	// every test may use either protocol.
 	backend := tusdtest.StartBackend(t, "", tusdtest.Options{EnableExperimentalProtocol: true})
 	proxy := tusdtest.NewProxy(backend)
+	return backend, proxy, serveProxy(t, proxy, other)
+}
+
+// newEnvWithProxy is newEnv for a tus server of the caller's behind proxy (backend:
+// tusd's, when it is tusd).
+func newEnvWithProxy(t *testing.T, backend *tusdtest.Backend, proxy *tusdtest.Server) *env {
+	t.Helper()
+	e := &env{t: t, page: "/test.html", backend: backend, tusd: proxy}
+	e.origin = serveProxy(t, proxy, staticHandler())
+	e.tab = e.newTab()
+	return e
+}
+
+// serveProxy serves the fault proxy at /files/ (and /files) on a loopback origin of
+// its own, with other (when not nil) serving every other path, and returns the origin.
+func serveProxy(t *testing.T, proxy *tusdtest.Server, other http.Handler) string {
+	t.Helper()
 	mux := http.NewServeMux()
 	mux.Handle("/files/", proxy)
 	mux.Handle("/files", proxy)
@@ -175,7 +193,7 @@ func serveTusd(t *testing.T, other http.Handler) (*tusdtest.Backend, *tusdtest.S
 	}
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return backend, proxy, srv.URL
+	return srv.URL
 }
 
 // newTab opens a tab on the test page, records its problems, and waits for tuswasm.

@@ -41,6 +41,24 @@ func TestHostileServers(t *testing.T) {
 	}
 }
 
+// Servers that deviate where no byte is at stake (@uploadx/core's 200s, its
+// scheme-relative Location, its OPTIONS without Tus-Version): byte-exact all the same.
+func TestToleratedServers(t *testing.T) {
+	e := newEnv(t)
+	cases := tusdtest.ToleratedCases(byCase)
+	for _, tc := range cases {
+		e.tusd.Inject(tc.Fault)
+	}
+	for i, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			const size = 3 * chunk
+			o := eval[outcome](e, fmt.Sprintf(`run(() => tus.createAndUpload(makeFile(%d, %d), {endpoint: '/files/', chunkSize: %d,
+				adaptiveChunkSize: false, headers: {'X-Case': %q}, storage: false, checkServerCapabilities: %v}))`, size, 41+i, chunk, tc.Name, tc.Capabilities))
+			e.tusd.AssertStored(t, o.result(t).URL, pattern(size, uint32(41+i)))
+		})
+	}
+}
+
 // byCase matches the requests of one hostile case (method "" for any): every case runs
 // against the one server, and the page names its case in a request header so that a
 // fault hits only its own requests.

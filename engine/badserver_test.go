@@ -63,6 +63,31 @@ func TestBrokenServers(t *testing.T) {
 	}
 }
 
+// Deviations that put no byte at risk (another 2xx, a body on a success, a
+// scheme-relative Location, OPTIONS without Tus-Version beside Tus-Resumable) end
+// byte-exact, as they do with tus-js-client.
+func TestToleratedServers(t *testing.T) {
+	byMethod := func(_, m string) func(*http.Request) bool {
+		return func(r *http.Request) bool { return m == "" || r.Method == m }
+	}
+	for _, tc := range tusdtest.ToleratedCases(byMethod) {
+		t.Run(tc.Name, func(t *testing.T) {
+			data := randomBytes(3*testChunk, 4)
+			srv, endpoint := newTusd(t)
+			srv.Inject(tc.Fault)
+			c := &engine.Client{Endpoint: endpoint, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry,
+				CheckServerCapabilities: tc.Capabilities}
+			res, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
+				return c.CreateAndUpload(ctx, engine.NewBytesFile("t", data))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.AssertStored(t, res.URL, data)
+		})
+	}
+}
+
 func TestNonTusServers(t *testing.T) {
 	html := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")

@@ -30,6 +30,9 @@ type dialect interface {
 	// concatenation reports whether the protocol has final uploads made of parts, which
 	// termination looks for (a HEAD) and deletes too.
 	concatenation() bool
+	// discovers reports whether the protocol's servers announce their extensions
+	// (OPTIONS): a creation that needs one (a length not known yet) asks first.
+	discovers() bool
 }
 
 // newDialect picks the Client's Protocol and checks that the options it is given make

@@ -32,7 +32,7 @@ var (
 	ErrOffsetMismatch = newError("OFFSET_MISMATCH", "tus: offset mismatch",
 		"the server kept answering 409")
 	ErrProtocol = newError("PROTOCOL", "tus: protocol violation",
-		"the server broke the protocol: missing, non-http(s), oversized (> 8 KiB) or credential-bearing `Location`, an offset that goes backwards, past the size or past the bytes sent, a non-numeric offset, 200 where 204 or 201 is due, a missing or other `Tus-Resumable` (e.g. an HTML page), bytes lost again and again")
+		"the server broke the protocol: missing, non-http(s), oversized (> 8 KiB) or credential-bearing `Location`, an offset that goes backwards, past the size or past the bytes offered, a non-numeric offset, a missing or other `Tus-Resumable` (e.g. an HTML page), bytes lost again and again")
 	ErrRedirect = newError("REDIRECT", "tus: server redirected the request",
 		"the server answered with a redirect; tuswasm never follows one (it would carry your headers somewhere you did not configure): use the final URL as the endpoint")
 	ErrFileChanged = newError("FILE_CHANGED", "tus: file changed",

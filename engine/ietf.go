@@ -152,6 +152,9 @@ func (ietf) readDelete(rep *reply) error { return tus1{}.readDelete(rep) }
 
 func (ietf) concatenation() bool { return false }
 
+// discovers: the draft defines no discovery; a creation needs no extension.
+func (ietf) discovers() bool { return false }
+
 // readOptions: the draft defines no discovery, but tusd answers OPTIONS with its
 // Upload-Limit. A 2xx is taken as the draft's features (creation with or without a
 // body or a length, cancellation), and the limits bound the file and the chunks.

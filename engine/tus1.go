@@ -46,15 +46,15 @@ func (tus1) createHeaders(h http.Header, c creation) {
 	}
 }
 
-// readCreate wants 201 with a Location. A reply to a POST that carried bytes may be an
-// error that still names the upload (tusd creates it, then fails on the body): that
-// upload exists and the loop continues it after a HEAD.
+// readCreate wants a 2xx with a Location: the protocol says 201, but @uploadx/core
+// answers 200 to a POST that carried bytes, and the status costs no byte (what
+// protects them, Location, Tus-Resumable and Upload-Offset, is checked). A reply to a
+// POST that carried bytes may be an error that still names the upload (tusd creates
+// it, then fails on the body): that upload exists and the loop continues it after a
+// HEAD.
 func (d tus1) readCreate(rep *reply, endpoint *url.URL, c creation) (*url.URL, state, error) {
 	st := state{offset: -1, length: -1}
-	if rep.status != http.StatusCreated {
-		if rep.status >= 200 && rep.status < 300 {
-			return nil, st, protocolErr("POST %s answered %d, want 201 Created: is it a tus endpoint?", endpoint, rep.status)
-		}
+	if !success(rep.status) {
 		if c.body > 0 && rep.header.Get("Location") != "" && d.checkVersion(rep) == nil {
 			if u, err := resolveLocation(endpoint, rep.header.Get("Location")); err == nil {
 				return u, st, nil
@@ -80,6 +80,11 @@ func (d tus1) readCreate(rep *reply, endpoint *url.URL, c creation) (*url.URL, s
 	}
 	return u, st, nil
 }
+
+// success reports a 2xx status. Which 2xx a reply uses carries no meaning the client
+// needs (tus says 201 for a creation, 204 for an append; some servers send 200), so
+// any is taken, and the headers are held to the protocol.
+func success(status int) bool { return status >= 200 && status < 300 }
 
 func (d tus1) readHead(rep *reply) (state, error) {
 	st := state{offset: -1, length: -1}
@@ -127,10 +132,7 @@ func (tus1) appendHeaders(h http.Header, a appending) {
 
 func (d tus1) readAppend(rep *reply, offset, n int64) (state, error) {
 	st := state{offset: -1, length: -1}
-	if rep.status != http.StatusNoContent {
-		if rep.status >= 200 && rep.status < 300 {
-			return st, protocolErr("PATCH answered %d, want 204 No Content", rep.status)
-		}
+	if !success(rep.status) { // 204 in the protocol; @uploadx/core answers the last with 200 and a body
 		return st, rep.httpError()
 	}
 	if err := d.checkVersion(rep); err != nil {
@@ -142,11 +144,10 @@ func (d tus1) readAppend(rep *reply, offset, n int64) (state, error) {
 	return st, err
 }
 
-// readDelete accepts 204 (the protocol's answer), 200, and 404 or 410: an upload that
-// is already gone is what termination wanted.
+// readDelete accepts a 2xx (the protocol says 204), and 404 or 410: an upload that is
+// already gone is what termination wanted.
 func (tus1) readDelete(rep *reply) error {
-	switch rep.status {
-	case http.StatusNoContent, http.StatusOK, http.StatusNotFound, http.StatusGone:
+	if success(rep.status) || rep.status == http.StatusNotFound || rep.status == http.StatusGone {
 		return nil
 	}
 	return rep.httpError()
@@ -154,11 +155,14 @@ func (tus1) readDelete(rep *reply) error {
 
 func (tus1) readOptions(rep *reply) (capabilities, error) {
 	var c capabilities
-	if rep.status != http.StatusOK && rep.status != http.StatusNoContent {
+	if !success(rep.status) {
 		return c, fmt.Errorf("%w: OPTIONS %s answered %d", ErrUnsupportedServer, rep.url, rep.status)
 	}
 	c.versions = rep.header.Get("Tus-Version")
-	c.speaks = slices.Contains(tokens(c.versions), tusVersion)
+	// Tus-Version is required; @uploadx/core leaves it out but says Tus-Resumable: 1.0.0,
+	// which names the version as well.
+	c.speaks = slices.Contains(tokens(c.versions), tusVersion) ||
+		c.versions == "" && rep.header.Get("Tus-Resumable") == tusVersion
 	c.extensions = tokens(rep.header.Get("Tus-Extension"))
 	c.checksums = tokens(rep.header.Get("Tus-Checksum-Algorithm"))
 	if v := rep.header.Get("Tus-Max-Size"); v != "" {
@@ -171,6 +175,8 @@ func (tus1) readOptions(rep *reply) (capabilities, error) {
 }
 
 func (tus1) concatenation() bool { return true }
+
+func (tus1) discovers() bool { return true }
 
 // checksum is the Upload-Checksum value for a digest.
 func checksumHeader(algorithm string, digest []byte) string {

@@ -1,5 +1,6 @@
 // Package tusdserver builds the one tusd v2 setup the demo, the bench and the tests
-// serve: a filestore in a directory, in-memory locks, mounted at /files/. It is a dev
+// serve: a filestore in a directory (or an S3 bucket), in-memory locks, mounted at
+// /files/. It is a dev
 // and test server: nothing in the product (engine, wasm, js) imports it.
 package tusdserver
 
@@ -10,6 +11,7 @@ import (
 	"github.com/tus/tusd/v2/pkg/filestore"
 	"github.com/tus/tusd/v2/pkg/handler"
 	"github.com/tus/tusd/v2/pkg/memorylocker"
+	"github.com/tus/tusd/v2/pkg/s3store"
 	"golang.org/x/exp/slog"
 )
 
@@ -25,13 +27,23 @@ type Options struct {
 	EnableExperimentalProtocol bool
 	// Log receives tusd's log of every request; nil discards it.
 	Log io.Writer
+	// S3, when set, stores uploads in its bucket through tusd's s3store instead of the
+	// file store in dir: parts of at least 5 MiB, an unfinished part kept as an object
+	// of its own, HEAD answered from S3.
+	S3 *S3
 }
 
 // New returns tusd storing uploads in dir, routed at /files/ and /files (creation
 // works with or without the slash).
 func New(dir string, opts Options) (http.Handler, error) {
 	composer := handler.NewStoreComposer()
-	filestore.New(dir).UseIn(composer)
+	if opts.S3 != nil {
+		store := s3store.New(opts.S3.Bucket, opts.S3.Client)
+		store.TemporaryDirectory = dir
+		store.UseIn(composer)
+	} else {
+		filestore.New(dir).UseIn(composer)
+	}
 	composer.UseLocker(wrapLocker(memorylocker.New()))
 	logOut := opts.Log
 	if logOut == nil {

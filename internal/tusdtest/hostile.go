@@ -3,6 +3,7 @@ package tusdtest
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -46,11 +47,6 @@ func HostileCases(match func(name, method string) func(*http.Request) bool) []Ho
 					h.Set(key, value)
 				}
 			})
-		}
-	}
-	status := func(method string, code int) func(string) Fault {
-		return func(name string) Fault {
-			return Rewrite(match(name, method), func(s *int, _ http.Header) { *s = code })
 		}
 	}
 	redirect := func(method string, code int, location string) func(string) Fault {
@@ -97,14 +93,12 @@ func HostileCases(match func(name, method string) func(*http.Request) bool) []Ho
 		{"javascript Location", header("POST", "Location", "javascript:alert(1)"), "PROTOCOL", Both},
 		{"data Location", header("POST", "Location", "data:text/html,<b>hi</b>"), "PROTOCOL", Both},
 		{"huge Location", header("POST", "Location", "/files/"+strings.Repeat("a", 100<<10)), "PROTOCOL", Both},
-		{"200 instead of 201", status("POST", http.StatusOK), "PROTOCOL", Both},
 		{"offset backwards", backwards, "PROTOCOL", Both},
 		{"offset past length", header("PATCH", "Upload-Offset", "999999999"), "PROTOCOL", Both},
 		{"offset negative", header("PATCH", "Upload-Offset", "-5"), "PROTOCOL", Both},
 		{"offset not a number", header("PATCH", "Upload-Offset", "12abc"), "PROTOCOL", Both},
 		{"offset huge", header("PATCH", "Upload-Offset", "99999999999999999999999999"), "PROTOCOL", Both},
 		{"offset missing", header("PATCH", "Upload-Offset", ""), "PROTOCOL", Both},
-		{"200 instead of 204", status("PATCH", http.StatusOK), "PROTOCOL", Both},
 		{"no Tus-Resumable", header("PATCH", "Tus-Resumable", ""), "PROTOCOL", Both},
 		{"Tus-Resumable 0.2.2", header("POST", "Tus-Resumable", "0.2.2"), "PROTOCOL", Both},
 		{"HTML page", htmlPage, "PROTOCOL", Both},
@@ -125,4 +119,53 @@ func HostileCases(match func(name, method string) func(*http.Request) bool) []Ho
 	// Engine only: the e2e run uploads once with storage off, so it never sends HEAD.
 	const head = "HEAD offset past length"
 	return append(cases, HostileCase{Name: head, Fault: header("HEAD", "Upload-Offset", "999999999")(head), Code: "PROTOCOL", Side: EngineOnly, Resume: true})
+}
+
+// ToleratedCase is a server deviating from the protocol where no byte is at stake: the
+// upload must end byte-exact all the same. Options are the JS options the browser suite
+// adds (the engine suite sets the same through its Client).
+type ToleratedCase struct {
+	Name    string
+	Fault   Fault
+	Options string
+	// Capabilities: the case is about OPTIONS, which only checkServerCapabilities sends.
+	Capabilities bool
+}
+
+// ToleratedCases are the deviations of servers users run (each seen from @uploadx/core
+// 7.0.3), matched per case as HostileCases are.
+func ToleratedCases(match func(name, method string) func(*http.Request) bool) []ToleratedCase {
+	rewrite := func(name, method string, edit func(*int, http.Header)) Fault {
+		return Rewrite(match(name, method), edit)
+	}
+	return []ToleratedCase{
+		{Name: "200 for 201", Fault: rewrite("200 for 201", "POST", func(s *int, _ http.Header) { *s = http.StatusOK })},
+		{Name: "200 with a body for 204", Fault: func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+			if !match("200 with a body for 204", "PATCH")(r) {
+				return false
+			}
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r)
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			_, _ = io.WriteString(w, `{"status":"completed","bytesWritten":1}`)
+			return true
+		}},
+		{Name: "scheme-relative Location", Fault: func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+			if !match("scheme-relative Location", "POST")(r) {
+				return false
+			}
+			return Rewrite(func(*http.Request) bool { return true }, func(_ *int, h http.Header) {
+				if loc := h.Get("Location"); strings.HasPrefix(loc, "http:") {
+					h.Set("Location", strings.TrimPrefix(loc, "http:"))
+				}
+			})(w, r, next)
+		}},
+		{Name: "OPTIONS without Tus-Version", Capabilities: true, Fault: rewrite("OPTIONS without Tus-Version", "OPTIONS", func(_ *int, h http.Header) {
+			h.Del("Tus-Version")
+		})},
+	}
 }

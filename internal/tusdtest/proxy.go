@@ -3,6 +3,7 @@ package tusdtest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -96,7 +97,38 @@ func (b *Backend) Start() error {
 // tusd over a real socket and a stopped backend answers 502 like a real gateway. The
 // Host header is passed through, so tusd's Locations point at the proxy.
 func NewProxy(b *Backend) *Server {
-	target := &url.URL{Scheme: "http", Host: b.Addr}
+	s := NewProxyTo(b.Addr, nil)
+	s.Dir = b.Dir
+	if b.opts.S3 != nil {
+		s.open = b.download
+	}
+	return s
+}
+
+// download reads a finished upload back through tusd's GET (the S3 store keeps it in
+// the bucket, not in Dir).
+func (b *Backend) download(uploadURL string) (io.ReadCloser, error) {
+	u, err := url.Parse(uploadURL)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.Get("http://" + b.Addr + u.Path)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, fmt.Errorf("GET %s: %s", u.Path, resp.Status)
+	}
+	return resp.Body, nil
+}
+
+// NewProxyTo puts the fault injector in a reverse proxy in front of the tus server at
+// addr (host:port), passing the Host header through so that its Locations point at
+// the proxy; open reads back what it stored for an upload URL (nil: a file in Dir
+// named after the URL's last segment).
+func NewProxyTo(addr string, open func(uploadURL string) (io.ReadCloser, error)) *Server {
+	target := &url.URL{Scheme: "http", Host: addr}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
@@ -110,5 +142,5 @@ func NewProxy(b *Backend) *Server {
 			http.Error(w, "proxy: tusd unreachable: "+err.Error(), http.StatusBadGateway)
 		},
 	}
-	return &Server{Dir: b.Dir, next: rp}
+	return &Server{next: rp, open: open}
 }

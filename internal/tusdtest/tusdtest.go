@@ -34,11 +34,15 @@ type Record struct {
 	Status int
 }
 
-// Server is tusd v2 (filestore in Dir, memorylocker) behind the fault injector: in
-// process (New), or across a real socket through a reverse proxy (NewProxy).
+// Server is a tus server behind the fault injector: tusd v2 (filestore in Dir,
+// memorylocker) in process (New), or any tus server across a real socket through a
+// reverse proxy (NewProxy, NewProxyTo).
 type Server struct {
-	Dir   string
-	next  http.Handler // tusd itself, or the reverse proxy to it
+	Dir  string
+	next http.Handler // tusd itself, or the reverse proxy to it
+	// open reads what the server stored for an upload URL (nil: the file named after
+	// the URL's last segment in Dir, as tusd's file store and the Node servers keep it).
+	open  func(uploadURL string) (io.ReadCloser, error)
 	mu    sync.Mutex
 	fault []Fault
 	log   []Record
@@ -117,10 +121,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.next.ServeHTTP(sw, r)
 }
 
-// Stored returns the bytes tusd stored for an upload URL.
+// openStored opens what the server stored for an upload URL.
+func (s *Server) openStored(uploadURL string) (io.ReadCloser, error) {
+	if s.open != nil {
+		return s.open(uploadURL)
+	}
+	return os.Open(filepath.Join(s.Dir, path.Base(uploadURL)))
+}
+
+// Stored returns the bytes the server stored for an upload URL.
 func (s *Server) Stored(tb testing.TB, uploadURL string) []byte {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join(s.Dir, path.Base(uploadURL)))
+	f, err := s.openStored(uploadURL)
+	if err != nil {
+		tb.Fatalf("reading stored upload: %v", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
 	if err != nil {
 		tb.Fatalf("reading stored upload: %v", err)
 	}
@@ -139,7 +156,7 @@ func (s *Server) AssertStored(tb testing.TB, uploadURL string, want []byte) {
 // StoredSum streams the stored upload through SHA-256 (for files too big to load).
 func (s *Server) StoredSum(tb testing.TB, uploadURL string) (int64, string) {
 	tb.Helper()
-	f, err := os.Open(filepath.Join(s.Dir, path.Base(uploadURL)))
+	f, err := s.openStored(uploadURL)
 	if err != nil {
 		tb.Fatalf("opening stored upload: %v", err)
 	}
@@ -407,4 +424,30 @@ func Drip(match func(*http.Request) bool, status int, header http.Header, every 
 		}
 		return true
 	}
+}
+
+// Slow passes the bodies of matching requests on at about rate bytes per second: a
+// slow uplink, so that a pause or a fault lands in the middle of a body.
+func Slow(match func(*http.Request) bool, rate int64) Fault {
+	return func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+		if match(r) {
+			r.Body = &slowBody{ReadCloser: r.Body, rate: rate}
+		}
+		return false
+	}
+}
+
+type slowBody struct {
+	io.ReadCloser
+	rate int64
+}
+
+func (b *slowBody) Read(p []byte) (int, error) {
+	const step = 16 << 10
+	if len(p) > step {
+		p = p[:step]
+	}
+	n, err := b.ReadCloser.Read(p)
+	time.Sleep(time.Duration(int64(n) * int64(time.Second) / b.rate)) // the link's pace
+	return n, err
 }
