@@ -25,7 +25,7 @@ async function handler () {
     case 'uploadx': {
       // @uploadx/core's tus handler with its disk storage; it verifies checksums itself.
       const { Tus } = await import('@uploadx/core')
-      const tus = new Tus({ directory: dir, path: '/files', logLevel: 'error' })
+      const tus = new Tus({ directory: dir, path: '/files', logLevel: 'none' })
       return tus.handle
     }
   }
