@@ -28,7 +28,7 @@ func (cl *call) create(ctx context.Context, data bool) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	cl.reported, cl.created = -1, time.Now().UTC()
+	cl.reported, cl.created, cl.storedOffer = -1, time.Now().UTC(), 0 // a new upload: no earlier entry's offer
 	loc := cl.upload.String()
 	cl.renewAt = time.Time{} // a new upload: its entry is written now
 	cl.touch(ctx)
