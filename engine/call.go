@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -206,11 +207,15 @@ func (cl *call) checkCapabilities(ctx context.Context, u *url.URL, creating bool
 	var rep *reply
 	err := cl.retrying(ctx, func() (err error) {
 		rep, err = cl.do(ctx, http.MethodOptions, u, nil, 0, nil)
-		if err == nil && rep.status >= 500 {
+		if err == nil && !success(rep.status) {
 			err = rep.httpError()
 		}
 		return err
 	})
+	var he *HTTPError
+	if errors.As(err, &he) && (he.Status == http.StatusNotFound || he.Status == http.StatusMethodNotAllowed || he.Status == http.StatusNotImplemented) {
+		return fmt.Errorf("%w: OPTIONS %s answered %d", ErrUnsupportedServer, u, he.Status) // no OPTIONS: not a tus server
+	}
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -347,3 +348,54 @@ type recorder struct {
 func (r *recorder) Header() http.Header         { return r.h }
 func (r *recorder) WriteHeader(code int)        { r.code = code }
 func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
+
+// The OPTIONS a stream of unknown length (or a checksum) sends first follows the rules
+// of every other request: a 429 or 408 is retried, a 401 is HTTP 401 (the caller's
+// ShouldRetry or token refresh keys on it); only a server without OPTIONS (404, 405,
+// 501) is CAPABILITY.
+func TestOptionsFailuresRetriedAndTyped(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		header []string
+		retry  bool // want the upload to go on after one such reply
+	}{
+		{http.StatusTooManyRequests, []string{"Retry-After", "0"}, true},
+		{http.StatusRequestTimeout, nil, true},
+		{http.StatusServiceUnavailable, nil, true}, // the control: 5xx is retried
+		{http.StatusUnauthorized, nil, false},
+	} {
+		t.Run(strconv.Itoa(tc.status), func(t *testing.T) {
+			srv, endpoint := newTusd(t)
+			first := tusdtest.Nth("OPTIONS", 1)
+			srv.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+				if first(r) {
+					return reply(w, r, tc.status, tc.header...)
+				}
+				return false
+			})
+			data := randomBytes(4*testChunk+5, 2203)
+			var asked atomic.Int32
+			c := &engine.Client{Endpoint: endpoint, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+			if !tc.retry {
+				c.ShouldRetry = func(_ context.Context, err error, _ int) (bool, error) {
+					asked.Add(1)
+					return false, nil
+				}
+			}
+			res, err := withDeadline(t, 20*time.Second, func(ctx context.Context) (engine.Result, error) {
+				return c.CreateAndUpload(ctx, engine.NewReaderStream("s", bytes.NewReader(data)))
+			})
+			if tc.retry {
+				if err != nil {
+					t.Fatalf("one %d on the OPTIONS a stream sends first: %v (%s), want it retried as on any other request", tc.status, err, engine.Code(err))
+				}
+				srv.AssertStored(t, res.URL, data)
+				return
+			}
+			var he *engine.HTTPError
+			if !errors.As(err, &he) || he.Status != tc.status {
+				t.Fatalf("a %d on OPTIONS: got %v (%s, ShouldRetry asked %d times), want an HTTPError %d as a POST's %d would be", tc.status, err, engine.Code(err), asked.Load(), tc.status, tc.status)
+			}
+		})
+	}
+}

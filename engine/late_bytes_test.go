@@ -170,3 +170,163 @@ func TestLieAfterReloadIsProtocol(t *testing.T) {
 		t.Fatalf("got %v, want ErrProtocol", err)
 	}
 }
+
+// deleteOnServer removes an upload behind the client's back (expired, cleaned up).
+func deleteOnServer(t *testing.T, u string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodDelete, u, nil)
+	req.Header.Set("Tus-Resumable", "1.0.0")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE %s: %d", u, resp.StatusCode)
+	}
+}
+
+// storedEntry returns the single entry of a MemoryStore.
+func storedEntry(t *testing.T, s engine.Store) engine.StoredUpload {
+	t.Helper()
+	list, err := s.List(context.Background())
+	if err != nil || len(list) != 1 {
+		t.Fatalf("store holds %d entries (%v), want 1", len(list), err)
+	}
+	return list[0]
+}
+
+// A stored entry whose upload is gone is replaced by a new upload, which starts with
+// no offered record of its own: the old upload had been offered every byte (a pause
+// during its last PATCH); were that carried over, after a reload a later HEAD claiming
+// the whole file would pass the bound and end the call as a false success.
+func TestLateBytesNewUploadStartsWithoutOffer(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	const size = 16 * testChunk
+	data := randomBytes(size, 2201)
+	f := engine.NewBytesFile("carry.bin", data)
+	store := engine.NewMemoryStore()
+
+	// Page 1: paused while its last PATCH is on the wire: every byte offered.
+	tap, fault := tusdtest.NewTap(func(r *http.Request) bool {
+		return r.Method == http.MethodPatch && tusdtest.Offset(r) == size-testChunk
+	}, 1, true)
+	srv.Inject(fault)
+	page1 := &engine.Client{Endpoint: endpoint, Store: store, Offers: engine.NewOffers(), ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := page1.CreateAndUpload(ctx, f); done <- err }()
+	select {
+	case <-tap.Reached:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the last PATCH never arrived")
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("page 1: %v, want the pause", err)
+	}
+	old := storedEntry(t, store)
+	if old.Offered != size {
+		t.Fatalf("page 1's entry says %d offered, want %d (the setup did not reach the last PATCH)", old.Offered, size)
+	}
+	// The upload is removed on the server (expired, cleaned up).
+	deleteOnServer(t, old.URL)
+
+	// Page 2 finds the entry dishonoured (404), creates a new upload, pauses early.
+	page2 := &engine.Client{Endpoint: endpoint, Store: store, Offers: engine.NewOffers(), ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+	pauseAt(t, page2, f, 3*testChunk)
+	cur := storedEntry(t, store)
+	if cur.URL == old.URL {
+		t.Fatal("page 2 did not create a new upload")
+	}
+	if srv.Count(http.MethodPost) != 2 {
+		t.Fatalf("%d POSTs, want 2", srv.Count(http.MethodPost))
+	}
+	bad := cur.Offered > 5*testChunk
+	if bad {
+		t.Errorf("the new upload's entry says %d bytes offered; page 2 offered at most %d to it (the old upload's record was carried over)", cur.Offered, 5*testChunk)
+	}
+
+	// Page 3 (a reload: fresh Offers): honest baseline HEAD, its second PATCH fails,
+	// every later HEAD claims the whole file.
+	patches := srv.Count(http.MethodPatch)
+	var lying atomic.Bool
+	srv.Inject(func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+		if r.Method == http.MethodPatch && srv.Count(http.MethodPatch) == patches+1 {
+			lying.Store(true)
+			return reply(w, r, http.StatusInternalServerError)
+		}
+		return false
+	})
+	srv.Inject(tusdtest.Rewrite(func(r *http.Request) bool { return r.Method == http.MethodHead && lying.Load() },
+		setHeader("Upload-Offset", strconv.Itoa(size))))
+	page3 := &engine.Client{Endpoint: endpoint, Store: store, Offers: engine.NewOffers(), ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+	res, err := withDeadline(t, 30*time.Second, func(ctx context.Context) (engine.Result, error) { return page3.CreateAndUpload(ctx, f) })
+	if !lying.Load() {
+		t.Fatal("the PATCH fault never fired: the test tested nothing")
+	}
+	if err == nil {
+		n, _ := srv.StoredSum(t, res.URL)
+		t.Fatalf("a HEAD past every byte offered to this upload ended the call as a success (%d of %d bytes stored), want ErrProtocol", n, size)
+	}
+	if !errors.Is(err, engine.ErrProtocol) {
+		t.Fatalf("got %v, want ErrProtocol", err)
+	}
+}
+
+// A parallel upload's parts resumed from Store keep their offered records: after a
+// reload, a part's late bytes (the Late stand-in in front of tusd, which has
+// concatenation) are the file's own, as for a single upload
+// (TestLateBytesFromAnAbortedPatch, "after a reload").
+func TestLateBytesParallelPartAfterReload(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	const size = 16 * testChunk
+	data := randomBytes(size, 2202)
+	f := engine.NewBytesFile("parts.bin", data)
+	store := engine.NewMemoryStore()
+	// A part's second request (a PATCH of bytes 4-8 chunks of the part) is held; the
+	// call is paused once 3 chunks of it arrived.
+	late, fault := tusdtest.NewLate(func(r *http.Request) bool { return tusdtest.Offset(r) == 4*testChunk }, 3*testChunk)
+	srv.Inject(fault)
+	page1 := &engine.Client{Endpoint: endpoint, Store: store, Offers: engine.NewOffers(), ParallelUploads: 2,
+		ChunkSize: 4 * testChunk, FixedChunkSize: true, Retry: fastRetry}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := page1.CreateAndUpload(ctx, f); done <- err }()
+	select {
+	case <-late.Reached:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the held PATCH never arrived")
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("page 1: %v, want the pause", err)
+	}
+	select {
+	case <-late.Held:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the server never saw the client leave")
+	}
+	e := storedEntry(t, store)
+	if len(e.Parts) != 2 {
+		t.Fatalf("entry %+v, want 2 parts", e)
+	}
+	t.Logf("page 1's entry: parts %+v", e.Parts)
+	// Page 2 (a reload: fresh Offers) resumes with smaller chunks than the late bytes.
+	page2 := &engine.Client{Endpoint: endpoint, Store: store, Offers: engine.NewOffers(), ParallelUploads: 2,
+		ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+	res, err := withDeadline(t, 30*time.Second, func(ctx context.Context) (engine.Result, error) { return page2.CreateAndUpload(ctx, f) })
+	select {
+	case <-late.Stored:
+	default:
+		t.Fatalf("the late bytes were never stored (the call: %v): the test did not test anything", err)
+	}
+	if err != nil {
+		again, err2 := withDeadline(t, 30*time.Second, func(ctx context.Context) (engine.Result, error) { return page2.CreateAndUpload(ctx, f) })
+		if err2 == nil {
+			srv.AssertStored(t, again.URL, data)
+		}
+		t.Fatalf("resuming the parts after a reload: %v (%s), want the upload continued as a single upload does (a second call: %v)", err, engine.Code(err), err2)
+	}
+	srv.AssertStored(t, res.URL, data)
+}

@@ -144,7 +144,7 @@ func (cl *call) resumeParts(ctx context.Context, parts []Part) {
 		return
 	}
 	for i := range parts {
-		parts[i].URL = prev.Parts[i].URL
+		parts[i].URL, parts[i].Offered = prev.Parts[i].URL, prev.Parts[i].Offered
 	}
 	cl.created, cl.expires, cl.resumed = prev.CreatedAt, prev.ExpiresAt, true
 	cl.parts = parts

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -212,5 +214,50 @@ func TestStoreLeaseEndsWithTheCall(t *testing.T) {
 	}
 	for _, e := range list {
 		t.Errorf("kept by StoreMaxAge 1ns although no call sends it: %s (ActiveUntil %v from now)", e.Fingerprint, time.Until(e.ActiveUntil).Round(time.Second))
+	}
+}
+
+// Tampered stored offered values (huge, negative) neither break a resume nor raise the
+// bound past the length: the upload continues byte-exact, and a HEAD past the length
+// is still PROTOCOL.
+func TestStoreTamperedOfferedKeepsLengthBound(t *testing.T) {
+	for _, v := range []int64{-5, 1 << 62, 9007199254740993} {
+		t.Run(strconv.FormatInt(v, 10), func(t *testing.T) {
+			srv, endpoint := newTusd(t)
+			const size = 8 * testChunk
+			data := randomBytes(size, 2207)
+			f := engine.NewBytesFile("t.bin", data)
+			store := engine.NewMemoryStore()
+			c := &engine.Client{Endpoint: endpoint, Store: store, Offers: engine.NewOffers(), ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+			pauseAt(t, c, f, 2*testChunk)
+			e := storedEntry(t, store)
+			e.Offered = v
+			if err := store.Put(context.Background(), e); err != nil {
+				t.Fatal(err)
+			}
+			// A later HEAD past the length is refused whatever the entry says.
+			var fired atomic.Bool
+			heads := tusdtest.Nth("HEAD", 2)
+			srv.Inject(tusdtest.Rewrite(func(r *http.Request) bool {
+				if heads(r) {
+					fired.Store(true)
+					return true
+				}
+				return false
+			}, setHeader("Upload-Offset", strconv.Itoa(size+1))))
+			srv.Inject(tusdtest.Respond(tusdtest.Nth("PATCH", 4), http.StatusInternalServerError, nil, ""))
+			c2 := &engine.Client{Endpoint: endpoint, Store: store, Offers: engine.NewOffers(), ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+			_, err := withDeadline(t, 20*time.Second, func(ctx context.Context) (engine.Result, error) { return c2.CreateAndUpload(ctx, f) })
+			if !fired.Load() || !errors.Is(err, engine.ErrProtocol) {
+				t.Fatalf("HEAD past the length after a tampered entry (fired %v): got %v, want ErrProtocol", fired.Load(), err)
+			}
+			// And without the lie the upload completes from the entry.
+			c3 := &engine.Client{Endpoint: endpoint, Store: store, Offers: engine.NewOffers(), ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+			res, err := withDeadline(t, 20*time.Second, func(ctx context.Context) (engine.Result, error) { return c3.CreateAndUpload(ctx, f) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.AssertStored(t, res.URL, data)
+		})
 	}
 }

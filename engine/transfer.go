@@ -206,7 +206,12 @@ func (cl *call) head(ctx context.Context, baseline bool) (int64, error) {
 	if err := cl.bound(st.limits); err != nil {
 		return 0, err
 	}
-	cl.declared = !st.deferred
+	switch { // the server knows the length when it names it; it waits for it when it says so
+	case st.length >= 0:
+		cl.declared = true
+	case st.deferred:
+		cl.declared = false
+	}
 	cl.expire(ctx, st.expires)
 	return st.offset, nil
 }
@@ -241,6 +246,12 @@ func (cl *call) patch(ctx context.Context, offset, n int64) (next, sent int64, e
 	body, got, end, err := cl.in.read(ctx, offset, n)
 	if err != nil {
 		return 0, 0, err
+	}
+	if cl.caps != nil && cl.caps.maxSize > 0 && offset+got > cl.caps.maxSize {
+		// A stream of unknown length past Tus-Max-Size: servers check the length only
+		// once it is declared, at the end.
+		body.Close()
+		return 0, 0, fmt.Errorf("%w: the stream goes past %d bytes, Tus-Max-Size", ErrTooLarge, cl.caps.maxSize)
 	}
 	if end {
 		if err := cl.ends(offset + got); err != nil {
