@@ -73,7 +73,7 @@ SOAK_SHORT_UPLOADS ?= 40
 e2e: build browsers node e2e/servers/node_modules/.package-lock.json
 	$(GO) test -c -o $(E2E_BIN) ./e2e
 	cd e2e && SOAK_SEED=$(SOAK_SHORT_SEED) SOAK_UPLOADS=$(SOAK_SHORT_UPLOADS) \
-		$(E2E_BIN) -test.count=1 -test.timeout=20m -chromium $(CHROMIUM) \
+		$(E2E_BIN) -test.count=1 -test.timeout=30m -chromium $(CHROMIUM) \
 		-firefox $(FIREFOX) -webkitdriver $(WEBKITDRIVER) -xvfb $(XVFB)
 
 ## The Node tus servers the e2e suite also runs against (@tus/server, @uploadx/core),
