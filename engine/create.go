@@ -29,7 +29,7 @@ func (cl *call) create(ctx context.Context, data bool) (int64, error) {
 		return 0, err
 	}
 	cl.reported, cl.created, cl.storedOffer = -1, time.Now().UTC(), 0 // a new upload: no earlier entry's offer
-	cl.declared = cl.size >= 0                                         // the creation said the length when it knew it
+	cl.declared = cl.size >= 0                                        // the creation said the length when it knew it
 	loc := cl.upload.String()
 	cl.renewAt = time.Time{} // a new upload: its entry is written now
 	cl.touch(ctx)
