@@ -12,10 +12,14 @@ FUZZTIME  ?= 60000x
 DEMO_ADDR ?= 127.0.0.1:8080
 # -s -w and no HTTP/2 (fetch does HTTP/2 itself) keep the module lean; without inlining
 # (-l) it is 5 % larger raw but 14 % smaller compressed, which is what is downloaded, and
-# its code is not hot (chunk bytes never pass through wasm). e2e/harness_test.go builds
-# with the same flags.
+# its code is not hot (chunk bytes never pass through wasm). The e2e suite builds with
+# `make build` too.
 WASM_FLAGS = -trimpath -ldflags='-s -w' -gcflags=all=-l -tags nethttpomithttp2
 WASM_SRC   = go.mod go.sum $(shell find engine wasm -name '*.go' -not -name '*_test.go')
+
+# apt installs Debian packages (as root, or with sudo): the one way the targets below
+# bring what a fresh machine lacks.
+APT = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq
 
 .PHONY: build demo test vet test-unit test-wasm node e2e soak fuzz chromium browsers bench clean FORCE
 
@@ -53,8 +57,7 @@ test-wasm: node
 ## node: install Debian's Node.js and npm when missing (test-wasm runs under Node; the
 ## e2e suite packs the package and builds a Vite app with npm)
 node:
-	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm >/dev/null; }
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { $(APT) nodejs npm >/dev/null; }
 
 ## fuzz: each fuzz target of the engine (parsers of server input) for FUZZTIME;
 ## engine/testdata/fuzz holds the seed corpus, run by every plain `go test` too
@@ -93,8 +96,7 @@ soak: build chromium
 chromium:
 	@if ! command -v $(CHROMIUM) >/dev/null 2>&1; then \
 		echo "Chromium not found at $(CHROMIUM): installing Debian's package"; \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+		$(APT) chromium >/dev/null; \
 	fi
 
 ## browsers: Chromium, plus Debian's Firefox ESR, WebKitGTK's WebDriver and Xvfb when
@@ -106,8 +108,7 @@ browsers: chromium
 	command -v $(XVFB) >/dev/null 2>&1 || missing="$$missing xvfb"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian's$$missing for the cross-browser smoke"; \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+		$(APT) $$missing >/dev/null; \
 	fi
 
 ## bench: tuswasm vs tus-js-client vs raw fetch in headless Chromium; writes
@@ -117,8 +118,7 @@ BENCH_ARGS ?=
 bench: build chromium bench/.npm/node_modules/tus-js-client/package.json
 	$(GO) run ./bench -chromium $(CHROMIUM) $(BENCH_ARGS)
 
-bench/.npm/node_modules/tus-js-client/package.json:
-	@command -v npm >/dev/null 2>&1 || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; }
+bench/.npm/node_modules/tus-js-client/package.json: | node
 	npm install --prefix bench/.npm --no-save --no-audit --no-fund --loglevel=error tus-js-client@$(TUS_JS_CLIENT)
 
 clean:

@@ -18,10 +18,9 @@ import (
 // a URL the server gave on another origin must not receive the caller's headers then.
 func TestUploadClassKeepsServerTrust(t *testing.T) {
 	e := newEnv(t)
-	_, storage, storageOrigin := serveTusd(t, nil)
+	storage, storageOrigin := uploadsElsewhere(t, e)
 	var onStorage headerLog
 	storage.Inject(onStorage.fault)
-	e.tusd.Inject(tusdtest.CreateOn(storageOrigin + "/files/"))
 	h := holdNth(t, storage, http.MethodPatch, 2, true)
 	const size = 4*chunk + 3
 	startIn(e, e.tab, fmt.Sprintf(`bg('u', () => {
@@ -133,7 +132,7 @@ func TestOptionsCheckedInBrowser(t *testing.T) {
 		`{endpoint: '/files/', checkServerCapabilites: true}`:    `did you mean "checkServerCapabilities"?`,
 		`{endpoint: '/files/', useFileLock: 'false'}`:            "useFileLock must be a boolean, not a string",
 		`{endpoint: '/files/', chunkSize: NaN}`:                  "chunkSize must be a positive number of bytes, not NaN",
-		`{endpoint: 42}`:                                         "endpoint must be a URL string, not a number",
+		`{endpoint: 42}`:                                         "endpoint must be a URL (string or URL), not a number",
 		`{endpoint: '/files/', waitForLock: true}`:               "waitForLock needs useFileLock",
 		`{endpoint: '/files/', onProgress: 'console.log'}`:       "onProgress must be a function, not a string",
 		`{endpoint: '/files/', retry: {maxRetries: '3'}}`:        "retry.maxRetries must be a non-negative number, not a string",
@@ -271,8 +270,7 @@ func TestHooksInBrowser(t *testing.T) {
 	}
 
 	// Uploads that live on another origin: the hooks see the creation only.
-	_, _, storageOrigin := serveTusd(t, nil)
-	e.tusd.Inject(tusdtest.CreateOn(storageOrigin + "/files/"))
+	uploadsElsewhere(t, e)
 	o = eval[outcome](e, fmt.Sprintf(`run(async () => {
 		const methods = []
 		const r = await tus.createAndUpload(makeFile(%d, 86), {endpoint: '/files/', chunkSize: %d, storage: false,
@@ -325,9 +323,8 @@ func TestHooksBoundedInBrowser(t *testing.T) {
 // storage origin the API server pointed to): the default decision retries its 503.
 func TestShouldRetryOnlyForTrustedOriginsInBrowser(t *testing.T) {
 	inBothModes(t, func(t *testing.T, e *env, mode string) {
-		_, storage, storageOrigin := serveTusd(t, nil)
+		storage, _ := uploadsElsewhere(t, e)
 		storage.Inject(tusdtest.Respond(tusdtest.Nth(http.MethodPatch, 1), http.StatusServiceUnavailable, nil, ""))
-		e.tusd.Inject(tusdtest.CreateOn(storageOrigin + "/files/"))
 		var trustedPatches atomic.Int32
 		e.tusd.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
 			if r.Method == http.MethodPatch {
@@ -357,6 +354,183 @@ func TestShouldRetryOnlyForTrustedOriginsInBrowser(t *testing.T) {
 		}
 		if trustedPatches.Load() != 0 {
 			t.Fatal("PATCHes went to the API origin: the test did not test another origin")
+		}
+	})
+}
+
+// The Upload class's life cycle, as a careless caller drives it.
+func TestUploadClassLifecycle(t *testing.T) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		const size = 4 * chunk
+
+		// pause() and resume() in one go, without awaiting the pause (tus-js-client
+		// code does abort(); start()): the upload must go on and done settle.
+		h := holdNth(t, e.tusd, http.MethodPatch, 2, true)
+		startIn(e, e.tab, fmt.Sprintf(`bg('pr', () => {
+				window.up = new tus.Upload(makeFile(%d, 200, 'pr.bin'), {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false, storage: false})
+				up.start()
+				return up.done
+			})`, size, chunk))
+		waitChan(t, "the second PATCH", h.arrived)
+		eval[any](e, `up.pause(); up.resume()`)
+		o := within(e, `up.done`, 30000)
+		if o.Hang || !o.OK {
+			t.Errorf("pause(); resume() without awaiting: done %+v, want the upload to complete", o)
+		} else {
+			e.tusd.AssertStored(t, o.result(t).URL, pattern(size, 200))
+		}
+
+		// start() twice, and start() after success: one upload, no new request.
+		o = within(e, fmt.Sprintf(`(async () => {
+				const up = new tus.Upload(makeFile(%d, 201), {endpoint: '/files/', storage: false})
+				up.start(); up.start()
+				const r = await up.done
+				up.start(); up.resume()
+				await up.pause()
+				return r
+			})()`, size), 30000)
+		if !o.OK {
+			t.Fatalf("start twice: %+v", o)
+		}
+		e.tusd.AssertStored(t, o.result(t).URL, pattern(size, 201))
+		if n := e.tusd.Count(http.MethodPost); n != 2 {
+			t.Errorf("%d POSTs after start() twice (want one per upload)", n)
+		}
+
+		// url is a string, absolute, for an uploadUrl given as a URL or relative path.
+		got := eval[[]string](e, `[new tus.Upload(makeFile(1, 1), {uploadUrl: new URL('/files/x', location.href)}).url,
+				new tus.Upload(makeFile(1, 1), {uploadUrl: '/files/y'}).url].map((u) => typeof u + ' ' + u)`)
+		for _, g := range got {
+			if !strings.HasPrefix(g, "string "+e.origin+"/files/") {
+				t.Errorf("up.url = %q, want an absolute URL string", g)
+			}
+		}
+
+		// abort({terminate: true}) while the creation is in flight: both settle.
+		hp := holdNth(t, e.tusd, http.MethodPost, 1, false)
+		startIn(e, e.tab, fmt.Sprintf(`bg('ac', () => {
+				window.up2 = new tus.Upload(makeFile(%d, 202, 'ac.bin'), {endpoint: '/files/'})
+				up2.start()
+				return up2.done
+			})`, size))
+		waitChan(t, "the POST", hp.arrived)
+		a := within(e, `up2.abort({terminate: true})`, 30000)
+		d := within(e, `up2.done`, 5000)
+		if a.Hang || d.Hang || d.OK || d.Name != "AbortError" {
+			t.Errorf("abort({terminate: true}) during creation: abort %+v, done %+v", a, d)
+		}
+		hp.Release()
+	})
+}
+
+// Options of a wrong kind that JavaScript lets through silently: each either works
+// or is rejected with INVALID_OPTION (or HOOK from a hook), never silently dropped.
+func TestOptionKinds(t *testing.T) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		var mu sync.Mutex
+		tokens := map[string]int{}
+		e.tusd.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+			mu.Lock()
+			tokens[r.Header.Get("X-Token")]++
+			mu.Unlock()
+			return false
+		})
+		sawToken := func(tok string) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return tokens[tok] > 0
+		}
+		// headers as a Headers object.
+		o := within(e, `tus.createAndUpload(makeFile(10, 220), {endpoint: '/files/', storage: false, headers: new Headers({'X-Token': 'hdr'})})`, 30000)
+		if o.OK && !sawToken("hdr") || !o.OK && o.Code != "INVALID_OPTION" {
+			t.Errorf("headers: new Headers(...): %+v, token sent %v: want it sent or INVALID_OPTION", o, sawToken("hdr"))
+		}
+		// a headers function that returns a Headers object.
+		o = within(e, `tus.createAndUpload(makeFile(10, 221), {endpoint: '/files/', storage: false, headers: () => new Headers({'X-Token': 'fn'})})`, 30000)
+		if o.OK && !sawToken("fn") || !o.OK && o.Code != "HOOK" && o.Code != "INVALID_OPTION" {
+			t.Errorf("headers function returning Headers: %+v, token sent %v", o, sawToken("fn"))
+		}
+		// metadata as a Map.
+		o = within(e, `tus.createAndUpload(makeFile(10, 222), {endpoint: '/files/', storage: false, metadata: new Map([['filename', 'm.bin']])})`, 30000)
+		if o.OK {
+			r := o.result(t)
+			resp, err := http.DefaultClient.Do(headReq(t, r.URL))
+			if err != nil || !strings.Contains(resp.Header.Get("Upload-Metadata"), "filename") {
+				t.Errorf("metadata: new Map(...): uploaded without its metadata (%v)", err)
+			}
+		} else if o.Code != "INVALID_OPTION" {
+			t.Errorf("metadata: new Map(...): %+v", o)
+		}
+		// The Upload class with a signal that is not an AbortSignal (the controller).
+		o = within(e, `(async () => {
+				const ctl = new AbortController()
+				const up = new tus.Upload(makeFile(10, 223), {endpoint: '/files/', storage: false, signal: ctl})
+				up.start()
+				return up.done
+			})()`, 30000)
+		if o.OK || o.Code != "INVALID_OPTION" {
+			t.Errorf("Upload with signal: an AbortController: %+v, want INVALID_OPTION as createAndUpload gives", o)
+		}
+		// onBeforeRequest that leaves a header with a line break or a number.
+		for _, bad := range []string{`'a\nb'`, `5`} {
+			posts := e.tusd.Count(http.MethodPost)
+			o = within(e, `tus.createAndUpload(makeFile(10, 224), {endpoint: '/files/', storage: false, retry: {initialDelayMs: 10},
+					onBeforeRequest: (req) => { req.headers['X-Bad'] = `+bad+` }})`, 30000)
+			if o.OK || o.Code != "HOOK" && o.Code != "INVALID_OPTION" || e.tusd.Count(http.MethodPost) != posts {
+				t.Errorf("onBeforeRequest setting X-Bad to %s: %+v after %d POSTs, want HOOK or INVALID_OPTION before any", bad, o, e.tusd.Count(http.MethodPost)-posts)
+			}
+		}
+		// init() cannot switch modes; the same options again are fine.
+		if mode == "worker" {
+			o = within(e, `tus.init({worker: true})`, 10000)
+			if !o.OK {
+				t.Errorf("init({worker: true}) again: %+v", o)
+			}
+		}
+	})
+}
+
+// Event callbacks that throw, and hooks that answer oddly.
+func TestCallbacksThrow(t *testing.T) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		eval[any](e, `quiet()`)
+		const size = 3*chunk + 1
+		o := within(e, fmt.Sprintf(`tus.createAndUpload(makeFile(%d, 250), {endpoint: '/files/', chunkSize: %d, storage: false,
+				onProgress: () => { throw new Error('bar is gone') }, onUploadUrlAvailable: () => { throw 'x' }, onCreate: async () => { throw new Error('y') }})`, size, chunk), 30000)
+		if !o.OK {
+			t.Fatalf("throwing event callbacks: %+v", o)
+		}
+		e.tusd.AssertStored(t, o.result(t).URL, pattern(size, 250))
+		// onShouldRetry that rejects ends the call as HOOK, with the server's error named.
+		e.tusd.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+			if r.Method != http.MethodPost {
+				return false
+			}
+			w.Header().Set("Tus-Resumable", "1.0.0")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return true
+		})
+		o = within(e, `tus.createAndUpload(makeFile(10, 251), {endpoint: '/files/', storage: false, retry: {initialDelayMs: 10},
+				onShouldRetry: async () => { throw new Error('no') }})`, 30000)
+		if o.OK || o.Code != "HOOK" || !strings.Contains(o.Message, "503") {
+			t.Errorf("rejecting onShouldRetry: %+v, want HOOK naming the 503", o)
+		}
+	})
+}
+
+// An onShouldRetry that never settles holds the call until its signal aborts it; the
+// call must then reject with AbortError (an abort is a pause), not with the HTTP error
+// the hook was asked about.
+func TestShouldRetryPendingThenAbort(t *testing.T) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		e.tusd.Inject(tusdtest.Respond(func(r *http.Request) bool { return r.Method == http.MethodPost }, http.StatusServiceUnavailable, nil, ""))
+		for i := range 3 {
+			o := within(e, `(() => { const c = new AbortController()
+					return tus.createAndUpload(makeFile(10, 252), {endpoint: '/files/', storage: false, signal: c.signal,
+						onShouldRetry: () => { setTimeout(() => c.abort(), 100); return new Promise(() => {}) }}) })()`, 30000)
+			if o.OK || o.Name != "AbortError" {
+				t.Errorf("run %d: a pending onShouldRetry, then abort: %+v, want AbortError", i, o)
+			}
 		}
 	})
 }

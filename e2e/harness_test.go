@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -79,37 +78,29 @@ func setup(m *testing.M) (int, error) {
 	return code, nil
 }
 
-// buildWasm makes a complete js/ package in dir/js the way `make build` does (the
-// sources from the repo, a fresh tuswasm.wasm, the toolchain's wasm_exec.js), so the
-// suite never tests a stale build.
+// buildWasm makes a complete js/ package in dir/js: `make build` (the one place that
+// knows the module's build flags) brings js/ up to date, and its files are copied, so
+// the suite never tests a stale build.
 func buildWasm(dir string) error {
 	out := filepath.Join(dir, "js")
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-gcflags=all=-l", "-tags=nethttpomithttp2", // as the Makefile's WASM_FLAGS
-		"-o", filepath.Join(out, "tuswasm.wasm"), "./wasm")
+	cmd := exec.Command("make", "-s", "build")
 	cmd.Dir = repoRoot
-	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building wasm: %v\n%s", err, b)
+		return fmt.Errorf("make build: %v\n%s", err, b)
 	}
-	copies := map[string]string{filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"): "wasm_exec.js"}
 	sources, err := filepath.Glob(filepath.Join(repoRoot, "js", "*"))
 	if err != nil {
 		return err
 	}
 	for _, src := range sources {
-		if name := filepath.Base(src); name != "wasm_exec.js" && name != "tuswasm.wasm" {
-			copies[src] = name // the package's sources, as `make build` leaves them in js/
-		}
-	}
-	for src, name := range copies {
 		b, err := os.ReadFile(src)
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(out, name), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(out, filepath.Base(src)), b, 0o644); err != nil {
 			return err
 		}
 	}

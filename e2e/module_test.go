@@ -67,7 +67,6 @@ func TestModuleDeathReleasesFileLock(t *testing.T) {
 // not tested here, for the time it takes.)
 func TestWorkerDiesWhileStarting(t *testing.T) {
 	e := newWorkerEnv(t)
-	auditHelpers(e)
 	// A first death, mid-call, so that the next call loads the module again.
 	h := holdNth(t, e.tusd, http.MethodPatch, 1, true)
 	startIn(e, e.tab, fmt.Sprintf(`bg('first', () => tus.createAndUpload(makeFile(%d, 2111), {endpoint: '/files/', chunkSize: %d,

@@ -253,7 +253,6 @@ func TestUploadClassPauseResume(t *testing.T) {
 // and tab A's record of what it offered is out of date, not a lie detector).
 func TestTwoTabsTakeTurns(t *testing.T) {
 	e := newEnv(t)
-	auditHelpers(e)
 	const size = 16 * chunk
 	pauseJS := func(at int) string {
 		return fmt.Sprintf(`run(() => {
@@ -277,5 +276,40 @@ func TestTwoTabsTakeTurns(t *testing.T) {
 	e.tusd.AssertStored(t, r.URL, pattern(size, 2150))
 	if !r.Resumed || e.tusd.Count(http.MethodPost) != 1 {
 		t.Fatalf("%+v after %d POSTs, want the one upload continued", r, e.tusd.Count(http.MethodPost))
+	}
+}
+
+// Many createAndUpload calls on the same file at once, storage on: later ones resume
+// the upload the first is still sending unless they wait for it (wasm's pageLock): they
+// did not, and failed with PROTOCOL when the first's progress passed what they had sent.
+// All settle, and the bytes are right.
+func TestConcurrentSameFile(t *testing.T) {
+	e := newEnv(t)
+	const size = 8 * chunk
+	o := within(e, fmt.Sprintf(`(async () => {
+		const file = makeFile(%[1]d, 260, 'same.bin')
+		const opts = {endpoint: '/files/', chunkSize: %[2]d, adaptiveChunkSize: false, retry: {initialDelayMs: 10}}
+		let later
+		const started = new Promise((r) => { later = r })
+		const first = tus.createAndUpload(file, {...opts, onProgress: (s) => s > 0 && later()})
+		await started
+		const rest = [1, 2, 3].map(() => tus.createAndUpload(file, opts))
+		const all = await Promise.allSettled([first, ...rest])
+		return all.map((s) => s.status === 'fulfilled' ? s.value.url : 'rejected: ' + (s.reason?.code ?? s.reason) + ' ' + s.reason?.message)
+	})()`, size, chunk), 120000)
+	if !o.OK {
+		t.Fatalf("concurrent uploads: %+v", o)
+	}
+	var urls []string
+	mustJSON(t, o.Value, &urls)
+	for _, u := range urls {
+		if strings.HasPrefix(u, "rejected") {
+			t.Errorf("a concurrent upload of the same file: %s (all: %v)", u, urls)
+			continue
+		}
+		e.tusd.AssertStored(t, u, pattern(size, 260))
+	}
+	if n := eval[int](e, `Object.keys(localStorage).filter(k => k.startsWith('tuswasm::')).length`); n != 0 {
+		t.Errorf("%d entries left in storage", n)
 	}
 }

@@ -243,3 +243,43 @@ func TestStrictCSP(t *testing.T) {
 		t.Fatalf("not the CSP page: %q", got)
 	}
 }
+
+// An uploadUrl the caller passed keeps its trust through pause and resume, however
+// it was written (relative, a URL object): the caller's headers still go to it.
+func TestUploadURLTrustAfterResume(t *testing.T) {
+	e := newEnv(t)
+	const size = 4 * chunk
+	var mu sync.Mutex
+	missing := 0
+	e.tusd.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+		if r.Method != http.MethodPatch && r.Method != http.MethodHead || r.Header.Get("X-Token") == "t" {
+			return false
+		}
+		mu.Lock()
+		missing++
+		mu.Unlock()
+		w.Header().Set("Tus-Resumable", "1.0.0")
+		w.WriteHeader(http.StatusUnauthorized)
+		return true
+	})
+	for i, form := range []string{`new URL(url)`, `new URL(url).pathname`} {
+		seed := 210 + i
+		url := eval[string](e, fmt.Sprintf(`tus.create(makeFile(%d, %d), {endpoint: '/files/'})`, size, seed))
+		h := holdNth(t, e.tusd, http.MethodPatch, 2, true)
+		startIn(e, e.tab, fmt.Sprintf(`bg('t%d', () => {
+			const url = %q
+			window.up = new tus.Upload(makeFile(%d, %d), {uploadUrl: %s, headers: {'X-Token': 't'},
+				chunkSize: %d, adaptiveChunkSize: false, storage: false, retry: {maxRetries: 0}})
+			up.start()
+			return up.done
+		})`, i, url, size, seed, form, chunk))
+		waitChan(t, "the second PATCH", h.arrived)
+		eval[any](e, `up.pause().then(() => up.resume())`)
+		o := e.waitDone(fmt.Sprintf("t%d", i))
+		if !o.OK {
+			t.Errorf("uploadUrl as %s: after pause and resume %+v (the caller's headers were dropped)", form, o)
+			continue
+		}
+		e.tusd.AssertStored(t, o.result(t).URL, pattern(size, uint32(seed)))
+	}
+}

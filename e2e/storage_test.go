@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -165,12 +166,14 @@ func TestTypeDeclarationsMatchExports(t *testing.T) {
 		}
 		var names []string
 		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
-			names = append(names, m[1])
+			for _, n := range strings.Split(strings.Join(m[1:], ""), ",") { // export { a, b }
+				names = append(names, strings.TrimSpace(n))
+			}
 		}
 		slices.Sort(names)
 		return slices.Compact(names)
 	}
-	js := read("index.js", regexp.MustCompile(`(?m)^export (?:async )?(?:function|class|const) (\w+)`))
+	js := read("index.js", regexp.MustCompile(`(?m)^export (?:(?:async )?(?:function|class|const) (\w+)|\{([^}]*)\})`))
 	ts := read("index.d.ts", regexp.MustCompile(`(?m)^export declare (?:function|class|const) (\w+)`))
 	if !slices.Equal(js, ts) || len(js) < 10 {
 		t.Fatalf("index.js exports %v\nindex.d.ts declares %v", js, ts)
@@ -196,4 +199,60 @@ func TestListUploadsKeepsUploadInProgress(t *testing.T) {
 			t.Errorf("%d entries after the upload completed", n)
 		}
 	})
+}
+
+// A caller's storage adapter that throws, returns garbage, or never answers: storage
+// never fails (or holds) an upload, and the storage helpers fail with a code that is
+// not INTERNAL ("a bug in tuswasm").
+func TestStorageAdaptersMisbehave(t *testing.T) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		eval[any](e, `(() => {
+				const boom = () => { throw new RangeError('storage is broken') }
+				window.throwing = {get: boom, set: boom, remove: boom, list: boom}
+				window.rejecting = {get: async () => boom(), set: async () => boom(), remove: async () => boom(), list: async () => boom()}
+				window.garbage = {get: () => 42, set: () => 'ok', remove: () => ({}), list: () => [42, null, 'x', {url: 7}]}
+				window.notArray = {get: () => null, set: () => {}, remove: () => {}, list: () => 'nope'}
+				const never = () => new Promise(() => {})
+				window.hanging = {get: never, set: never, remove: never, list: never}
+			})()`)
+		const size = 2*chunk + 1
+		for i, s := range []string{"throwing", "rejecting", "garbage", "notArray"} {
+			seed := 230 + i
+			o := within(e, fmt.Sprintf(`tus.createAndUpload(makeFile(%d, %d), {endpoint: '/files/', chunkSize: %d, storage: %s})`, size, seed, chunk, s), 30000)
+			if !o.OK {
+				t.Errorf("upload with %s storage: %+v, want success without storage", s, o)
+			} else {
+				e.tusd.AssertStored(t, o.result(t).URL, pattern(size, uint32(seed)))
+			}
+			l := within(e, fmt.Sprintf(`tus.listUploads({storage: %s})`, s), 10000)
+			if !l.OK && (l.Code == "INTERNAL" || l.Code == "") || l.Hang {
+				t.Errorf("listUploads with %s storage: %+v, want a result or a TusError that is not INTERNAL", s, l)
+			}
+			r := within(e, fmt.Sprintf(`tus.removeUpload('fp', {storage: %s})`, s), 10000)
+			if !r.OK && (r.Code == "INTERNAL" || r.Code == "") || r.Hang {
+				t.Errorf("removeUpload with %s storage: %+v", s, r)
+			}
+		}
+		// A storage whose Promises never settle must not hold the upload forever.
+		o := within(e, fmt.Sprintf(`tus.createAndUpload(makeFile(%d, 240), {endpoint: '/files/', chunkSize: %d, storage: hanging})`, size, chunk), 60000)
+		if !o.OK {
+			t.Errorf("upload with a storage that never answers: %+v", o)
+		}
+		l := within(e, `tus.listUploads({storage: hanging})`, 30000)
+		if l.Hang {
+			t.Errorf("listUploads with a storage that never answers: %+v", l)
+		}
+	})
+}
+
+// storage: 'indexeddb' where IndexedDB never answers (a blocked open): uploads go on.
+func TestIndexedDBBlocked(t *testing.T) {
+	e := newEnv(t)
+	eval[any](e, `void Object.defineProperty(window, 'indexedDB', {configurable: true, value: {open: () => ({})}})`)
+	const size = 2*chunk + 1
+	o := within(e, fmt.Sprintf(`tus.createAndUpload(makeFile(%d, 241), {endpoint: '/files/', chunkSize: %d, storage: 'indexeddb'})`, size, chunk), 60000)
+	if !o.OK {
+		t.Fatalf("upload with an IndexedDB that never opens: %+v", o)
+	}
+	e.tusd.AssertStored(t, o.result(t).URL, pattern(size, 241))
 }

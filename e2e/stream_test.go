@@ -184,3 +184,62 @@ func TestStreamModuleDiesMidUpload(t *testing.T) {
 		takeProblems(e)
 	})
 }
+
+// ReadableStreams that misbehave: each call settles with a typed error or uploads
+// exactly the stream's bytes; nothing is silently truncated.
+func TestStreamsMisbehave(t *testing.T) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		eval[any](e, `window.chunks = (list, err) => { let i = 0; return new ReadableStream({ pull (c) {
+				if (i < list.length) return c.enqueue(list[i++])
+				if (err) return c.error(err)
+				c.close()
+			} }) }`)
+		opts := fmt.Sprintf(`endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false, retry: {initialDelayMs: 10}`, chunk)
+		for name, js := range map[string]string{
+			"errors mid-way": `chunks([pattern(300000, 1), pattern(300000, 2)], new Error('microphone unplugged'))`,
+			"strings":        `chunks(['hello', 'world'])`,
+			"ArrayBuffers":   `chunks([new ArrayBuffer(10)])`,
+			"numbers":        `chunks([1, 2, 3])`,
+		} {
+			o := within(e, `tus.createAndUpload(`+js+`, {`+opts+`})`, 30000)
+			if o.Hang || o.OK || o.Name != "TusError" || o.Code == "INTERNAL" {
+				t.Errorf("stream that %s: %+v, want a TusError", name, o)
+			}
+		}
+		o := within(e, `(() => { const s = chunks([pattern(10, 1)]); s.getReader(); return tus.createAndUpload(s, {`+opts+`}) })()`, 30000)
+		if o.OK || o.Code != "INVALID_OPTION" {
+			t.Errorf("a locked stream: %+v", o)
+		}
+		// uploadSize that does not match what the stream yields.
+		for _, c := range []struct {
+			n, declared int
+		}{{100, 10}, {10, 100}, {3*chunk + 5, 2 * chunk}, {2 * chunk, 3 * chunk}} {
+			o := within(e, fmt.Sprintf(`tus.createAndUpload(chunks([pattern(%d, 3)]), {%s, uploadSize: %d})`, c.n, opts, c.declared), 30000)
+			if o.Hang || o.OK || o.Code != "FILE_CHANGED" && o.Code != "INVALID_OPTION" {
+				t.Errorf("a stream of %d bytes with uploadSize %d: %+v, want FILE_CHANGED", c.n, c.declared, o)
+			}
+		}
+	})
+}
+
+// A stream uploaded to its end, given again: nothing is left to read, and the second
+// call must say so rather than upload an empty file as a success. In worker mode the
+// worker lets the finished stream go (its buffers with it).
+func TestStreamGivenAgain(t *testing.T) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		const size = 3 * chunk
+		o := within(e, fmt.Sprintf(`{
+				window.st = %s
+				return await tus.createAndUpload(st, {endpoint: '/files/', chunkSize: %d})
+			}`, streamJS(size, 270), chunk), 60000)
+		if !o.OK {
+			t.Fatalf("first upload: %+v", o)
+		}
+		e.tusd.AssertStored(t, o.result(t).URL, pattern(size, 270))
+		again := within(e, `tus.createAndUpload(st, {endpoint: '/files/'})`, 30000)
+		if again.OK || again.Hang || again.Code != "FILE_CHANGED" {
+			t.Fatalf("the same stream again: %+v, want FILE_CHANGED", again)
+		}
+		t.Logf("the same stream again: %s %s", again.Code, again.Message)
+	})
+}

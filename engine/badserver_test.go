@@ -287,13 +287,13 @@ func TestSchemeRelativeLocationElsewhereUntrusted(t *testing.T) {
 	store := engine.NewMemoryStore()
 	var loc string
 	c := &engine.Client{Endpoint: apiEndpoint, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry, Store: store,
-		Headers: http.Header{"Authorization": {"Bearer secret"}}, OnCreate: func(u string) { loc = u },
-		OnProgress: func(sent, _ int64) {
-			if list, _ := store.List(context.Background()); len(list) != 0 {
-				t.Errorf("an upload URL on an origin the caller never configured was stored: %+v", list)
-			}
-		}}
-	res, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("s", data))
+		Headers: http.Header{"Authorization": {"Bearer secret"}}}
+	ev := engine.Events{OnCreate: func(u string) { loc = u }, OnProgress: func(sent, _ int64) {
+		if list, _ := store.List(context.Background()); len(list) != 0 {
+			t.Errorf("an upload URL on an origin the caller never configured was stored: %+v", list)
+		}
+	}}
+	res, err := run(context.Background(), c, engine.NewBytesFile("s", data), ev)
 	if err != nil {
 		t.Fatal(err)
 	}

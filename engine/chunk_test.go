@@ -101,3 +101,37 @@ func TestChunkSizeAdapts(t *testing.T) {
 		}
 	})
 }
+
+// 9. A 413 on a grown chunk (a proxy's body limit) halves the chunk and goes on, and
+// the ceiling holds for the rest of the upload.
+func TestPatch413HalvesChunk(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	srv.Inject(tusdtest.Respond(func(r *http.Request) bool {
+		return r.Method == http.MethodPatch && r.ContentLength > 1<<20
+	}, http.StatusRequestEntityTooLarge, nil, "<html>413 Request Entity Too Large</html>"))
+	data := randomBytes(8<<20, 44)
+	c := &engine.Client{Endpoint: endpoint, Retry: fastRetry}
+	res, err := withDeadline(t, 20*time.Second, func(ctx context.Context) (engine.Result, error) {
+		return c.CreateAndUpload(ctx, engine.NewBytesFile("big", data))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.AssertStored(t, res.URL, data)
+	refused := 0
+	for _, r := range srv.Requests() {
+		if r.Status == http.StatusRequestEntityTooLarge {
+			refused++
+		}
+	}
+	if refused != 1 {
+		t.Fatalf("%d PATCHes refused with 413, want exactly one (then the ceiling holds)", refused)
+	}
+	// A 413 at the floor is the server's answer, not the chunk size: HTTP, not TOO_LARGE.
+	srv.Inject(tusdtest.Respond(method("PATCH"), http.StatusRequestEntityTooLarge, nil, ""))
+	c.DisableCreationWithUpload = true
+	_, err = c.CreateAndUpload(context.Background(), engine.NewBytesFile("any", randomBytes(testChunk, 1)))
+	if engine.Code(err) != "HTTP" {
+		t.Fatalf("got %v (%s), want HTTP 413", err, engine.Code(err))
+	}
+}

@@ -56,6 +56,11 @@ type Client struct {
 	HeadersFunc func(ctx context.Context) (http.Header, error)
 	// AllowedOrigins ("https://uploads.example.com") are trusted too.
 	AllowedOrigins []string
+	// Credentials is the credentials mode ("omit", "same-origin", "include"; empty:
+	// "same-origin") for requests to trusted origins; every other request gets "omit".
+	// The engine decides it per request and carries it on the request for the transport
+	// (RequestCredentials).
+	Credentials string
 	// BeforeRequest may inspect or change each request to a trusted origin just before
 	// it is sent; an error ends the call.
 	BeforeRequest func(*http.Request) error
@@ -134,17 +139,6 @@ type Client struct {
 	// complete or expire), so abandoned uploads do not pile up.
 	StoreMaxAge time.Duration
 	OnExpired   ExpiredPolicy
-	// OnCreate receives a new upload's URL before its first byte is sent.
-	OnCreate func(url string)
-	// OnUploadURL receives the URL of the upload the call sends to: after creating it,
-	// and after the first HEAD when continuing one (from Store or an UploadURL). When a
-	// call has to start over with a new upload (the old one expired), it reports the
-	// new URL before progress starts again from 0.
-	OnUploadURL func(url string)
-	// OnProgress receives the bytes the server has confirmed of the current upload:
-	// monotonic, at least once per chunk, ending at total. It goes back only after
-	// OnUploadURL has announced a new upload.
-	OnProgress func(sent, total int64)
 }
 
 // UploadURL names an existing upload. Only a URL the caller wrote extends trust
@@ -173,60 +167,34 @@ type Result struct {
 }
 
 // Create makes a new upload for src at Endpoint and returns its URL, sending none of
-// its bytes. (A Stream is read up to the first chunk, to learn whether its length is
-// known; Upload then continues from its first byte.)
+// its bytes (see Upload.Create).
 func (c *Client) Create(ctx context.Context, src Source) (string, error) {
-	cl, release, err := c.begin(ctx, src, UploadURL{})
+	u, err := c.NewUpload(src, UploadURL{}, Events{})
 	if err != nil {
 		return "", err
 	}
-	defer release()
-	if _, err := cl.create(ctx, false); err != nil {
-		return "", err
-	}
-	return cl.upload.String(), nil
+	return u.Create(ctx)
 }
 
-// Upload sends src to the existing upload at u, starting from the offset the server
-// reports. It returns at once when the upload is already complete. A Stream continues
-// where an earlier call (a pause) left it.
-func (c *Client) Upload(ctx context.Context, src Source, u UploadURL) (Result, error) {
-	cl, release, err := c.begin(ctx, src, u)
+// Upload sends src to the existing upload at at, starting from the offset the server
+// reports (see Upload.Run).
+func (c *Client) Upload(ctx context.Context, src Source, at UploadURL) (Result, error) {
+	u, err := c.NewUpload(src, at, Events{})
 	if err != nil {
 		return Result{}, err
 	}
-	defer release()
-	offset, err := cl.open(ctx)
-	if cl.recreates(err) {
-		offset, err = cl.recreate(ctx)
-	}
-	res := Result{}
-	if err == nil {
-		res, err = cl.finish(ctx, offset)
-	}
-	if err != nil {
-		cl.endLease(ctx)
-	}
-	return res, err
+	return u.Run(ctx)
 }
 
 // CreateAndUpload resumes a File's upload from Store when one is remembered and still
-// honoured by the server, and otherwise creates a new one; then it sends every byte.
+// honoured by the server, and otherwise creates a new one; then it sends every byte
+// (see Upload.Run).
 func (c *Client) CreateAndUpload(ctx context.Context, src Source) (Result, error) {
-	cl, release, err := c.begin(ctx, src, UploadURL{})
+	u, err := c.NewUpload(src, UploadURL{}, Events{})
 	if err != nil {
 		return Result{}, err
 	}
-	defer release()
-	upload := cl.sequential
-	if cl.parallel() {
-		upload = cl.uploadParallel
-	}
-	res, err := upload(ctx)
-	if err != nil {
-		cl.endLease(ctx)
-	}
-	return res, err
+	return u.Run(ctx)
 }
 
 // FindPreviousUploads lists what Store remembers for f at Endpoint; a stale entry
@@ -235,22 +203,19 @@ func (c *Client) FindPreviousUploads(ctx context.Context, f File) ([]StoredUploa
 	if c.Store == nil {
 		return nil, nil
 	}
-	cl, err := c.newCall(f, UploadURL{})
-	if err == nil && cl.endpoint == nil {
-		err = fmt.Errorf("%w: an endpoint is required to find uploads", ErrInvalidOption)
+	if c.Endpoint == "" {
+		return nil, fmt.Errorf("%w: an endpoint is required to find uploads", ErrInvalidOption)
 	}
-	if err == nil {
-		cl.fp, err = cl.fingerprint(ctx, cl.endpoint)
-	}
+	fp, err := c.Fingerprint(ctx, f)
 	if err != nil {
 		return nil, err
 	}
-	u, found, err := c.Store.Get(ctx, cl.fp)
+	u, found, err := c.Store.Get(ctx, fp)
 	if err != nil || !found {
 		return nil, err
 	}
 	if u.stale(time.Now(), c.storeMaxAge()) {
-		_ = c.Store.Delete(ctx, cl.fp)
+		_ = c.Store.Delete(ctx, fp)
 		return nil, nil
 	}
 	return []StoredUpload{u}, nil
@@ -282,45 +247,69 @@ func (c *Client) storeMaxAge() time.Duration {
 	return c.StoreMaxAge
 }
 
-// Terminate deletes the upload at u on the server (termination extension); one that is
-// already gone (404, 410) counts as deleted. A final upload's parts (its HEAD lists
+// Terminate deletes the upload at at on the server (termination extension); one that
+// is already gone (404, 410) counts as deleted. A final upload's parts (its HEAD lists
 // them) are deleted too: tusd, for one, keeps them. Store entries for it go as well.
-func (c *Client) Terminate(ctx context.Context, u UploadURL) error {
-	cl, err := c.newCall(nil, u)
+func (c *Client) Terminate(ctx context.Context, at UploadURL) error {
+	p, err := c.newPolicy(at)
 	if err != nil {
 		return err
 	}
-	if err := cl.deleteUpload(ctx, cl.upload, cl.d.concatenation()); err != nil {
+	return p.terminate(ctx, at)
+}
+
+// terminate deletes the upload at at (and a final upload's parts) and forgets it.
+func (p *policy) terminate(ctx context.Context, at UploadURL) error {
+	u, err := parseEndpoint("upload URL", at.URL)
+	if err != nil {
 		return err
 	}
-	c.Offers.forget(cl.upload.String())
-	cl.forget(ctx, cl.upload.String())
+	cl, _ := newCall(p, nil, u, Events{})
+	if err := cl.deleteUpload(ctx, u, cl.d.concatenation()); err != nil {
+		return err
+	}
+	p.c.Offers.forget(u.String())
+	cl.forget(ctx, u.String())
 	return nil
 }
 
-// TerminateStored deletes on the server the upload Store remembers for f at Endpoint
-// (an unfinished parallel upload's parts too) and forgets it: what Upload.abort
-// needs before it knows an upload URL.
-func (c *Client) TerminateStored(ctx context.Context, f File) error {
-	prev, err := c.FindPreviousUploads(ctx, f)
-	if err != nil || len(prev) == 0 {
+// deleteStored deletes on the server the upload a Store entry names (an
+// unfinished parallel upload's parts too) and forgets it.
+func (p *policy) deleteStored(ctx context.Context, e StoredUpload) error {
+	if err := p.deleteTrusted(ctx, append([]string{e.URL}, partURLs(e.Parts)...)); err != nil {
 		return err
 	}
-	cl, err := c.newCall(nil, UploadURL{})
-	if err != nil {
+	_ = p.c.Store.Delete(ctx, e.Fingerprint)
+	return nil
+}
+
+// terminateParts deletes an unfinished parallel upload's parts, as an earlier run left
+// them, and forgets src's Store entry.
+func (p *policy) terminateParts(ctx context.Context, src Source, parts []Part) error {
+	if err := p.deleteTrusted(ctx, partURLs(parts)); err != nil {
 		return err
 	}
-	e := prev[0]
+	if f, ok := src.(File); ok && p.c.Store != nil {
+		if fp, err := p.c.Fingerprint(ctx, f); err == nil {
+			_ = p.c.Store.Delete(ctx, fp)
+		}
+	}
+	return nil
+}
+
+// deleteTrusted deletes the uploads at raw URLs on origins the policy trusts (others
+// were never stored by this engine: nothing of ours is there).
+func (p *policy) deleteTrusted(ctx context.Context, raw []string) error {
+	cl, _ := newCall(p, nil, nil, Events{})
 	var urls []*url.URL
-	for _, raw := range append([]string{e.URL}, partURLs(e.Parts)...) {
-		if u, err := parseEndpoint("stored upload URL", raw); err == nil && cl.trusts(u) {
-			urls = append(urls, u) // others were never stored by this engine: nothing of ours there
+	for _, r := range raw {
+		if u, err := parseEndpoint("stored upload URL", r); err == nil && cl.trusts(u) {
+			urls = append(urls, u)
 		}
 	}
 	if err := cl.deleteEach(ctx, urls); err != nil {
-		return fmt.Errorf("tus: deleting the stored upload: %w", err)
+		return fmt.Errorf("tus: deleting the upload's parts: %w", err)
 	}
-	_ = c.Store.Delete(ctx, e.Fingerprint)
 	return nil
 }
 

@@ -22,16 +22,15 @@ func TestCreateAndUploadSizes(t *testing.T) {
 			var progress progressLog
 			var createdBeforePatch atomic.Bool
 			c := &engine.Client{
-				Endpoint:   endpoint,
-				ChunkSize:  testChunk,
-				Metadata:   map[string]string{"filename": "a b.bin", "empty": ""},
-				OnProgress: progress.record,
-				OnCreate: func(string) {
-					createdBeforePatch.Store(srv.Count(http.MethodPatch) == 0)
-				},
+				Endpoint:  endpoint,
+				ChunkSize: testChunk,
+				Metadata:  map[string]string{"filename": "a b.bin", "empty": ""},
 			}
+			ev := engine.Events{OnProgress: progress.record, OnCreate: func(string) {
+				createdBeforePatch.Store(srv.Count(http.MethodPatch) == 0)
+			}}
 			res, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
-				return c.CreateAndUpload(ctx, engine.NewBytesFile("a.bin", data))
+				return run(ctx, c, engine.NewBytesFile("a.bin", data), ev)
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -192,18 +191,18 @@ func TestHeadersStayOnConfiguredOrigins(t *testing.T) {
 		return false
 	})
 	// The "API" server creates uploads on the storage server (another port = origin).
-	api, apiEndpoint := newTusd(t)
-	api.Inject(tusdtest.CreateOn(storageEndpoint))
+	_, apiEndpoint := newAPI(t, storageEndpoint)
 	data := randomBytes(testChunk+1, 9)
 	var trusted, untrusted atomic.Int32 // what a transport is told about credentials
 	var hooked atomic.Int32
 	c := &engine.Client{Endpoint: apiEndpoint, ChunkSize: testChunk, Headers: http.Header{"Authorization": {"Bearer secret"}},
 		BeforeRequest: func(*http.Request) error { hooked.Add(1); return nil },
 		Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-			if engine.Trusted(r) != (r.Header.Get("Authorization") != "") {
-				return nil, fmt.Errorf("Trusted(%s %s) = %v with headers %v", r.Method, r.URL, engine.Trusted(r), r.Header)
+			withCredentials := engine.RequestCredentials(r) != engine.CredentialsOmit
+			if withCredentials != (r.Header.Get("Authorization") != "") {
+				return nil, fmt.Errorf("credentials %q for %s %s with headers %v", engine.RequestCredentials(r), r.Method, r.URL, r.Header)
 			}
-			if engine.Trusted(r) {
+			if withCredentials {
 				trusted.Add(1)
 			} else {
 				untrusted.Add(1)
@@ -282,3 +281,33 @@ func TestLargeUploadMemoryFlat(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// 8. Terminating an upload that is already gone succeeds; 200 is accepted like 204;
+// the stored entries for it go too.
+func TestTerminateGoneOrOK(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	ctx := context.Background()
+	store := engine.NewMemoryStore()
+	c := &engine.Client{Endpoint: endpoint, Store: store, Retry: fastRetry}
+	u, err := c.Create(ctx, engine.NewBytesFile("d", []byte("x")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := store.List(ctx); len(l) != 1 {
+		t.Fatalf("creation stored %+v", l)
+	}
+	for range 2 { // deleted, then already gone (404)
+		if err := c.Terminate(ctx, engine.UploadURL{URL: u}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if l, _ := store.List(ctx); len(l) != 0 {
+		t.Fatalf("Terminate left %+v in the store", l)
+	}
+	for _, status := range []int{http.StatusGone, http.StatusOK} {
+		srv.Inject(tusdtest.Respond(tusdtest.Nth("DELETE", 1), status, nil, ""))
+		if err := c.Terminate(ctx, engine.UploadURL{URL: u}); err != nil {
+			t.Fatalf("%d: %v", status, err)
+		}
+	}
+}

@@ -33,11 +33,11 @@ func (cl *call) create(ctx context.Context, data bool) (int64, error) {
 	loc := cl.upload.String()
 	cl.renewAt = time.Time{} // a new upload: its entry is written now
 	cl.touch(ctx)
-	if cl.c.OnCreate != nil {
-		cl.c.OnCreate(loc)
+	if cl.ev.OnCreate != nil {
+		cl.ev.OnCreate(loc)
 	}
-	if cl.c.OnUploadURL != nil {
-		cl.c.OnUploadURL(loc)
+	if cl.ev.OnUploadURL != nil {
+		cl.ev.OnUploadURL(loc)
 	}
 	return offset, nil
 }

@@ -135,13 +135,14 @@ func TestStreamsOfUnknownLength(t *testing.T) {
 				deferred.Store(deferred.Load() || r.Header.Get("Upload-Defer-Length") == "1")
 				return false
 			})
-			c := &engine.Client{Endpoint: endpoint, ChunkSize: testChunk, FixedChunkSize: true, OnProgress: func(sent, total int64) {
+			c := &engine.Client{Endpoint: endpoint, ChunkSize: testChunk, FixedChunkSize: true}
+			ev := engine.Events{OnProgress: func(sent, total int64) {
 				if total >= 0 {
 					progress.record(sent, total)
 				}
 			}}
 			res, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
-				return c.CreateAndUpload(ctx, engine.NewReaderStream("s", iotestHalfReader(data)))
+				return run(ctx, c, engine.NewReaderStream("s", iotestHalfReader(data)), ev)
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -190,17 +191,15 @@ func TestStreamRecoversAndResumes(t *testing.T) {
 	s := engine.NewReaderStream("s", bytes.NewReader(data))
 	ctx, cancel := context.WithCancel(context.Background())
 	var loc string
-	c := &engine.Client{Endpoint: endpoint, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry,
-		OnUploadURL: func(u string) { loc = u },
-		OnProgress: func(sent, _ int64) {
-			if sent >= 5*testChunk {
-				cancel()
-			}
-		}}
-	if _, err := c.CreateAndUpload(ctx, s); !errors.Is(err, context.Canceled) {
+	c := &engine.Client{Endpoint: endpoint, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+	ev := engine.Events{OnUploadURL: func(u string) { loc = u }, OnProgress: func(sent, _ int64) {
+		if sent >= 5*testChunk {
+			cancel()
+		}
+	}}
+	if _, err := run(ctx, c, s, ev); !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want the pause", err)
 	}
-	c.OnProgress = nil
 	res, err := c.Upload(context.Background(), s, engine.UploadURL{URL: loc, FromServer: true})
 	if err != nil {
 		t.Fatal(err)
@@ -291,14 +290,14 @@ func TestExpiration(t *testing.T) {
 	store := engine.NewMemoryStore()
 	data := randomBytes(4*testChunk, 75)
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &engine.Client{Endpoint: endpoint, ChunkSize: testChunk, Store: store, Retry: fastRetry,
-		OnProgress: func(sent, _ int64) {
-			if sent >= 2*testChunk {
-				cancel()
-			}
-		}}
+	c := &engine.Client{Endpoint: endpoint, ChunkSize: testChunk, Store: store, Retry: fastRetry}
+	ev := engine.Events{OnProgress: func(sent, _ int64) {
+		if sent >= 2*testChunk {
+			cancel()
+		}
+	}}
 	f := engine.NewBytesFile("e.bin", data)
-	if _, err := c.CreateAndUpload(ctx, f); !errors.Is(err, context.Canceled) {
+	if _, err := run(ctx, c, f, ev); !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want the pause", err)
 	}
 	prev, _ := c.FindPreviousUploads(context.Background(), f)
@@ -316,7 +315,6 @@ func TestExpiration(t *testing.T) {
 	}
 	_ = store.Put(context.Background(), stored)
 	before := len(srv.Requests())
-	c.OnProgress = nil
 	res, err := c.CreateAndUpload(context.Background(), f)
 	if err != nil {
 		t.Fatal(err)

@@ -38,6 +38,15 @@ func newTusd(t *testing.T) (*tusdtest.Server, string) {
 	return s, s.Start(t)
 }
 
+// newAPI starts a tus server whose creations make the upload on storageEndpoint, on
+// an origin of its own: an API in front of upload storage.
+func newAPI(t *testing.T, storageEndpoint string) (*tusdtest.Server, string) {
+	t.Helper()
+	api, endpoint := newTusd(t)
+	api.Inject(tusdtest.CreateOn(storageEndpoint))
+	return api, endpoint
+}
+
 // progressLog records OnProgress calls and checks they are monotonic.
 type progressLog struct {
 	mu    sync.Mutex
@@ -136,18 +145,60 @@ func headStatus(t *testing.T, url string) (*http.Response, error) {
 }
 
 // pauseAt uploads f with c and cancels the call, as a pause does, once the server has
-// confirmed at least at bytes; the call must end canceled. c.OnProgress is unset after.
+// confirmed at least at bytes; the call must end canceled.
 func pauseAt(t *testing.T, c *engine.Client, f engine.File, at int64) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	c.OnProgress = func(sent, _ int64) {
+	ev := engine.Events{OnProgress: func(sent, _ int64) {
 		if sent >= at {
 			cancel()
 		}
-	}
-	defer func() { c.OnProgress = nil }()
-	if _, err := c.CreateAndUpload(ctx, f); !errors.Is(err, context.Canceled) {
+	}}
+	if _, err := run(ctx, c, f, ev); !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want the pause", err)
 	}
+}
+
+// run uploads src with c, as Client.CreateAndUpload does, with ev's callbacks.
+func run(ctx context.Context, c *engine.Client, src engine.Source, ev engine.Events) (engine.Result, error) {
+	return runAt(ctx, c, src, engine.UploadURL{}, ev)
+}
+
+// runAt sends src to the upload at at (empty: as run), as Client.Upload does, with ev.
+func runAt(ctx context.Context, c *engine.Client, src engine.Source, at engine.UploadURL, ev engine.Events) (engine.Result, error) {
+	u, err := c.NewUpload(src, at, ev)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	return u.Run(ctx)
+}
+
+// reply answers a tus request itself: status, Tus-Resumable and the given headers.
+func reply(w http.ResponseWriter, r *http.Request, status int, kv ...string) bool {
+	_, _ = io.Copy(io.Discard, r.Body)
+	w.Header().Set("Tus-Resumable", "1.0.0")
+	for i := 0; i+1 < len(kv); i += 2 {
+		w.Header().Set(kv[i], kv[i+1])
+	}
+	w.WriteHeader(status)
+	return true
+}
+
+// endsPromptly runs an upload against a faking server and requires a bounded end.
+func endsPromptly(t *testing.T, srv *tusdtest.Server, endpoint string, size int) error {
+	t.Helper()
+	c := &engine.Client{Endpoint: endpoint, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+	_, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
+		return c.CreateAndUpload(ctx, engine.NewBytesFile("fake", randomBytes(size, 41)))
+	})
+	if err == nil {
+		t.Fatal("the upload succeeded against a server that never holds the file")
+	}
+	// Creation, then at most a HEAD and two PATCHes per counted failure.
+	if n, limit := len(srv.Requests()), 1+3*(fastRetry.MaxRetries+1); n > limit {
+		t.Fatalf("%d requests (limit %d): fake progress kept the call alive", n, limit)
+	}
+	t.Log(err)
+	return err
 }

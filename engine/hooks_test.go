@@ -102,23 +102,22 @@ func TestUploadURLReported(t *testing.T) {
 	data := randomBytes(3*testChunk, 51)
 	ctx, cancel := context.WithCancel(context.Background())
 	var urls []string
-	c := &engine.Client{Endpoint: endpoint, ChunkSize: testChunk, Store: engine.NewMemoryStore(),
-		OnUploadURL: func(u string) { urls = append(urls, u) },
-		OnProgress: func(sent, _ int64) {
-			if sent > 0 {
-				cancel()
-			}
-		}}
+	c := &engine.Client{Endpoint: endpoint, ChunkSize: testChunk, Store: engine.NewMemoryStore()}
+	ev := engine.Events{OnUploadURL: func(u string) { urls = append(urls, u) }, OnProgress: func(sent, _ int64) {
+		if sent > 0 {
+			cancel()
+		}
+	}}
 	f := engine.NewBytesFile("u.bin", data)
-	if _, err := c.CreateAndUpload(ctx, f); !errors.Is(err, context.Canceled) || len(urls) != 1 {
+	if _, err := run(ctx, c, f, ev); !errors.Is(err, context.Canceled) || len(urls) != 1 {
 		t.Fatalf("got %v, urls %v", err, urls)
 	}
-	c.OnProgress = nil
-	res, err := c.CreateAndUpload(context.Background(), f)
+	ev.OnProgress = nil
+	res, err := run(context.Background(), c, f, ev)
 	if err != nil || !res.Resumed {
 		t.Fatalf("%+v, %v", res, err)
 	}
-	if _, err := c.Upload(context.Background(), f, engine.UploadURL{URL: res.URL}); err != nil {
+	if _, err := runAt(context.Background(), c, f, engine.UploadURL{URL: res.URL}, ev); err != nil {
 		t.Fatal(err)
 	}
 	if fmt.Sprint(urls) != fmt.Sprint([]string{res.URL, res.URL, res.URL}) {
@@ -127,7 +126,7 @@ func TestUploadURLReported(t *testing.T) {
 	srv.AssertStored(t, res.URL, data)
 	// A URL that does not exist is never reported.
 	urls = nil
-	if _, err := c.Upload(context.Background(), f, engine.UploadURL{URL: endpoint + "nope"}); !errors.Is(err, engine.ErrUploadExpired) || len(urls) != 0 {
+	if _, err := runAt(context.Background(), c, f, engine.UploadURL{URL: endpoint + "nope"}, ev); !errors.Is(err, engine.ErrUploadExpired) || len(urls) != 0 {
 		t.Fatalf("got %v, urls %v", err, urls)
 	}
 }
@@ -216,8 +215,7 @@ func TestHooksAreBounded(t *testing.T) {
 func TestShouldRetryOnlyForTrustedOrigins(t *testing.T) {
 	storage, storageEndpoint := newTusd(t)
 	storage.Inject(tusdtest.Respond(tusdtest.Nth(http.MethodPatch, 1), http.StatusServiceUnavailable, nil, ""))
-	api, apiEndpoint := newTusd(t)
-	api.Inject(tusdtest.CreateOn(storageEndpoint))
+	_, apiEndpoint := newAPI(t, storageEndpoint)
 	var asked atomic.Int32
 	c := &engine.Client{Endpoint: apiEndpoint, Retry: fastRetry, DisableCreationWithUpload: true,
 		ShouldRetry: func(context.Context, error, int) (bool, error) { asked.Add(1); return false, nil }}

@@ -37,10 +37,10 @@ func TestIETFSizes(t *testing.T) {
 				data := randomBytes(size, uint64(size)+900)
 				var progress progressLog
 				c := &engine.Client{Endpoint: endpoint, Protocol: draft, ChunkSize: testChunk, FixedChunkSize: true,
-					DisableCreationWithUpload: !withData, OnProgress: progress.record,
-					Metadata: map[string]string{"filename": "naïve file.bin", "filetype": "application/x-test"}}
+					DisableCreationWithUpload: !withData,
+					Metadata:                  map[string]string{"filename": "naïve file.bin", "filetype": "application/x-test"}}
 				res, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
-					return c.CreateAndUpload(ctx, engine.NewBytesFile("a.bin", data))
+					return run(ctx, c, engine.NewBytesFile("a.bin", data), engine.Events{OnProgress: progress.record})
 				})
 				if err != nil {
 					t.Fatal(err)

@@ -94,16 +94,15 @@ func TestWireBothDialects(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			var loc string
 			c := &engine.Client{Endpoint: endpoint, Protocol: proto, ChunkSize: testChunk, FixedChunkSize: true,
-				Metadata: map[string]string{"filename": "a.bin"}, OnCreate: func(u string) { loc = u },
-				OnProgress: func(sent, _ int64) {
-					if sent == 2*testChunk {
-						cancel()
-					}
-				}}
-			if _, err := c.CreateAndUpload(ctx, engine.NewBytesFile("a.bin", data)); !errors.Is(err, context.Canceled) {
+				Metadata: map[string]string{"filename": "a.bin"}}
+			ev := engine.Events{OnCreate: func(u string) { loc = u }, OnProgress: func(sent, _ int64) {
+				if sent == 2*testChunk {
+					cancel()
+				}
+			}}
+			if _, err := run(ctx, c, engine.NewBytesFile("a.bin", data), ev); !errors.Is(err, context.Canceled) {
 				t.Fatalf("got %v, want the pause", err)
 			}
-			c.OnProgress = nil
 			if _, err := c.Upload(context.Background(), engine.NewBytesFile("a.bin", data), engine.UploadURL{URL: loc, FromServer: true}); err != nil {
 				t.Fatal(err)
 			}

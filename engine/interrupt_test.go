@@ -56,10 +56,9 @@ func realLockInterruption(t *testing.T, proto string) {
 		}
 		close(headDone)
 	}, wait: headDone}
-	c := &engine.Client{Endpoint: endpoint, Protocol: proto, ChunkSize: 2 * testChunk, Retry: fastRetry, DisableCreationWithUpload: true, // the gate is for a PATCH
-		OnCreate: func(u string) { uploadURL.Store(u) }}
+	c := &engine.Client{Endpoint: endpoint, Protocol: proto, ChunkSize: 2 * testChunk, Retry: fastRetry, DisableCreationWithUpload: true} // the gate is for a PATCH
 	res, err := withDeadline(t, 20*time.Second, func(ctx context.Context) (engine.Result, error) {
-		return c.CreateAndUpload(ctx, f)
+		return run(ctx, c, f, engine.Events{OnCreate: func(u string) { uploadURL.Store(u) }})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -116,21 +115,18 @@ func TestCancelLeavesUploadResumable(t *testing.T) {
 	data := randomBytes(6*testChunk, 6)
 	ctx, cancel := context.WithCancel(context.Background())
 	var url string
-	c := &engine.Client{Endpoint: endpoint, ChunkSize: testChunk,
-		OnCreate: func(u string) { url = u },
-		OnProgress: func(sent, total int64) {
-			if sent >= 2*testChunk {
-				cancel()
-			}
-		}}
-	_, err := c.CreateAndUpload(ctx, engine.NewBytesFile("c", data))
+	c := &engine.Client{Endpoint: endpoint, ChunkSize: testChunk}
+	_, err := run(ctx, c, engine.NewBytesFile("c", data), engine.Events{OnCreate: func(u string) { url = u }, OnProgress: func(sent, total int64) {
+		if sent >= 2*testChunk {
+			cancel()
+		}
+	}})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled", err)
 	}
 	if n := srv.Count(http.MethodPatch); n > 3 {
 		t.Fatalf("%d PATCHes after cancelling at the second: cancellation did not stop within one request", n)
 	}
-	c.OnProgress = nil
 	if _, err := c.Upload(context.Background(), engine.NewBytesFile("c", data), engine.UploadURL{URL: url}); err != nil {
 		t.Fatal(err)
 	}

@@ -47,11 +47,13 @@ func TestLateBytesFromAnAbortedPatch(t *testing.T) {
 			srv.Inject(fault)
 			f := engine.NewBytesFile("late.bin", data)
 			var uploadURL string
-			first := &engine.Client{Endpoint: endpoint, Store: store, Offers: offers, ChunkSize: 4 * testChunk, FixedChunkSize: true, Retry: fastRetry,
-				OnUploadURL: func(u string) { uploadURL = u }}
+			first := &engine.Client{Endpoint: endpoint, Store: store, Offers: offers, ChunkSize: 4 * testChunk, FixedChunkSize: true, Retry: fastRetry}
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
-			go func() { _, err := first.CreateAndUpload(ctx, f); done <- err }()
+			go func() {
+				_, err := run(ctx, first, f, engine.Events{OnUploadURL: func(u string) { uploadURL = u }})
+				done <- err
+			}()
 			select {
 			case <-late.Reached:
 			case <-time.After(20 * time.Second):
@@ -225,6 +227,7 @@ func TestLateBytesNewUploadStartsWithoutOffer(t *testing.T) {
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("page 1: %v, want the pause", err)
 	}
+	tap.Release() // the abandoned PATCH ends and lets go of tusd's lock
 	old := storedEntry(t, store)
 	if old.Offered != size {
 		t.Fatalf("page 1's entry says %d offered, want %d (the setup did not reach the last PATCH)", old.Offered, size)
@@ -329,4 +332,17 @@ func TestLateBytesParallelPartAfterReload(t *testing.T) {
 		t.Fatalf("resuming the parts after a reload: %v (%s), want the upload continued as a single upload does (a second call: %v)", err, engine.Code(err), err2)
 	}
 	srv.AssertStored(t, res.URL, data)
+}
+
+// 5. After a failed PATCH, a HEAD that claims more than was ever sent is a lie, not a
+// success.
+func TestHeadPastBytesSentIsProtocol(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	const size = 4 * testChunk
+	srv.Inject(tusdtest.Respond(tusdtest.Nth("PATCH", 2), 500, nil, ""))
+	srv.Inject(tusdtest.Rewrite(method("HEAD"), setHeader("Upload-Offset", strconv.Itoa(size))))
+	err := endsPromptly(t, srv, endpoint, size)
+	if !errors.Is(err, engine.ErrProtocol) {
+		t.Fatalf("got %v, want ErrProtocol", err)
+	}
 }

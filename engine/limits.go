@@ -163,42 +163,9 @@ func (p *sfParser) bareItem() (n int64, isInt, ok bool) {
 	}
 	switch c := p.s[p.i]; {
 	case c == '-' || c >= '0' && c <= '9':
-		start := p.i
-		p.eat('-')
-		digits := p.i
-		for !p.done() && (p.s[p.i] >= '0' && p.s[p.i] <= '9' || p.s[p.i] == '.') {
-			p.i++
-		}
-		num := p.s[start:p.i]
-		if p.i == digits || p.s[p.i-1] == '.' {
-			return 0, false, false
-		}
-		if strings.Contains(num, ".") { // a decimal: valid, but no size
-			return 0, false, strings.Count(num, ".") == 1
-		}
-		if p.i-digits > 15 {
-			return 0, false, false
-		}
-		v, err := strconv.ParseInt(num, 10, 64)
-		return v, err == nil, err == nil
+		return p.number()
 	case c == '"':
-		for p.i++; !p.done(); p.i++ {
-			switch p.s[p.i] {
-			case '\\':
-				p.i++
-				if p.done() || p.s[p.i] != '"' && p.s[p.i] != '\\' {
-					return 0, false, false
-				}
-			case '"':
-				p.i++
-				return 0, false, true
-			default:
-				if p.s[p.i] < 0x20 || p.s[p.i] >= 0x7f {
-					return 0, false, false
-				}
-			}
-		}
-		return 0, false, false
+		return 0, false, p.str()
 	case c == '?':
 		p.i++
 		return 0, false, p.eat('0') || p.eat('1')
@@ -219,6 +186,49 @@ func (p *sfParser) bareItem() (n int64, isInt, ok bool) {
 		return 0, false, true
 	}
 	return 0, false, false
+}
+
+// number reads an integer (n, isInt) or a decimal (valid, but no size).
+func (p *sfParser) number() (n int64, isInt, ok bool) {
+	start := p.i
+	p.eat('-')
+	digits := p.i
+	for !p.done() && (p.s[p.i] >= '0' && p.s[p.i] <= '9' || p.s[p.i] == '.') {
+		p.i++
+	}
+	num := p.s[start:p.i]
+	if p.i == digits || p.s[p.i-1] == '.' {
+		return 0, false, false
+	}
+	if strings.Contains(num, ".") {
+		return 0, false, strings.Count(num, ".") == 1
+	}
+	if p.i-digits > 15 {
+		return 0, false, false
+	}
+	v, err := strconv.ParseInt(num, 10, 64)
+	return v, err == nil, err == nil
+}
+
+// str skips a quoted string, reporting whether it is well formed.
+func (p *sfParser) str() bool {
+	for p.i++; !p.done(); p.i++ {
+		switch p.s[p.i] {
+		case '\\':
+			p.i++
+			if p.done() || p.s[p.i] != '"' && p.s[p.i] != '\\' {
+				return false
+			}
+		case '"':
+			p.i++
+			return true
+		default:
+			if p.s[p.i] < 0x20 || p.s[p.i] >= 0x7f {
+				return false
+			}
+		}
+	}
+	return false
 }
 
 // params skips parameters: *( ";" *SP key [ "=" bare-item ] ).

@@ -32,12 +32,6 @@ type Part struct {
 // part is an upload on the server and a request in flight at once.
 const MaxParallelParts = 64
 
-// parallel reports whether this call splits its File into parts.
-func (cl *call) parallel() bool {
-	_, file := cl.src.(File)
-	return file && (cl.c.ParallelUploads > 1 || len(cl.c.ParallelBoundaries) > 0)
-}
-
 // splitParts is ParallelBoundaries when set (checked to cover [0, size) in order, none
 // empty), else n even parts of size bytes, never an empty one.
 func splitParts(size int64, n int, bounds []Part) ([]Part, error) {
@@ -62,23 +56,29 @@ func splitParts(size int64, n int, bounds []Part) ([]Part, error) {
 	return parts, nil
 }
 
-// uploadParallel uploads the file in parts, or as one upload when OPTIONS shows a
-// server without the concatenation extension (a fallback, not an error).
-func (cl *call) uploadParallel(ctx context.Context) (Result, error) {
+// uploadParallel uploads the file in parts (known: those an earlier run of the
+// Upload made; otherwise the ones Store keeps, or new ones), or as one upload when
+// OPTIONS shows a server without the concatenation extension (a fallback, not an error).
+func (cl *call) uploadParallel(ctx context.Context, known []Part) (Result, error) {
 	if cl.caps == nil {
 		if err := cl.checkCapabilities(ctx, cl.endpoint, true); err != nil {
 			return Result{}, err
 		}
 	}
-	parts, err := splitParts(cl.size, cl.c.ParallelUploads, cl.c.ParallelBoundaries)
-	if err != nil {
-		return Result{}, err
+	parts := known
+	if len(parts) == 0 {
+		var err error
+		if parts, err = splitParts(cl.size, cl.c.ParallelUploads, cl.c.ParallelBoundaries); err != nil {
+			return Result{}, err
+		}
 	}
 	if !cl.caps.has("concatenation") || len(parts) < 2 {
 		return cl.sequential(ctx)
 	}
 	cl.prune(ctx)
-	cl.resumeParts(ctx, parts)
+	if len(known) == 0 {
+		cl.resumeParts(ctx, parts)
+	}
 	cl.parts = parts
 	if err := cl.uploadParts(ctx); err != nil {
 		return Result{}, err
@@ -201,15 +201,17 @@ func (cl *call) uploadPart(ctx context.Context, i int) error {
 // recovery; its progress, creations and re-creations reach this call.
 func (cl *call) part(i int) *call {
 	p := cl.parts[i]
-	pc := *cl.c
-	pc.Store, pc.Lock, pc.Metadata, pc.OnUploadURL = nil, nil, nil, nil
+	pc := *cl.c // the part's own policy: no Store, lock or metadata of its own
+	pc.Store, pc.Lock, pc.Metadata = nil, nil, nil
 	pc.ParallelUploads, pc.ParallelBoundaries, pc.OnExpired = 0, nil, ExpiredRecreate
-	pc.OnCreate = func(u string) { cl.partCreated(i, u) }
-	pc.OnProgress = func(sent, _ int64) { cl.partProgress(i, sent) }
+	pp := *cl.policy
+	pp.c, pp.metadata = &pc, ""
 	f := &partFile{File: cl.src.(File), start: p.Start, size: p.End - p.Start}
-	sub := &call{c: &pc, rt: cl.rt, d: cl.d, src: f, in: fileSource{f}, size: f.size, declared: true, partial: true,
-		chunk: newChunker(pc.ChunkSize, pc.FixedChunkSize, pc.TargetRequestTime), retry: cl.retry,
-		endpoint: cl.endpoint, origins: cl.origins, caps: cl.caps, reported: -1, offered: -1, owner: cl, index: i}
+	sub := &call{policy: &pp, session: pp.newSession(nil, f.size), src: f, in: fileSource{f}, caps: cl.caps,
+		partial: true, owner: cl, index: i, ev: Events{
+			OnCreate:   func(u string) { cl.partCreated(i, u) },
+			OnProgress: func(sent, _ int64) { cl.partProgress(i, sent) },
+		}}
 	if p.URL != "" {
 		sub.upload, _ = parseEndpoint("part URL", p.URL)
 		sub.storedOffer = min(max(p.Offered, 0), f.size) // storage is not trusted input
@@ -268,11 +270,11 @@ func (cl *call) concatenate(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	loc := cl.upload.String()
-	if cl.c.OnCreate != nil {
-		cl.c.OnCreate(loc)
+	if cl.ev.OnCreate != nil {
+		cl.ev.OnCreate(loc)
 	}
-	if cl.c.OnUploadURL != nil {
-		cl.c.OnUploadURL(loc)
+	if cl.ev.OnUploadURL != nil {
+		cl.ev.OnUploadURL(loc)
 	}
 	cl.progress(cl.size)
 	if cl.c.Store != nil && cl.fp != "" {

@@ -26,10 +26,9 @@ func TestParallelUploads(t *testing.T) {
 				srv, endpoint := newTusd(t)
 				f := patternFile{size: size}
 				var progress progressLog
-				c := &engine.Client{Endpoint: endpoint, ParallelUploads: n, OnProgress: progress.record,
-					Metadata: map[string]string{"filename": "p.bin"}}
+				c := &engine.Client{Endpoint: endpoint, ParallelUploads: n, Metadata: map[string]string{"filename": "p.bin"}}
 				res, err := withDeadline(t, 60*time.Second, func(ctx context.Context) (engine.Result, error) {
-					return c.CreateAndUpload(ctx, f)
+					return run(ctx, c, f, engine.Events{OnProgress: progress.record})
 				})
 				if err != nil {
 					t.Fatal(err)
@@ -118,11 +117,13 @@ func TestParallelResumePartByPart(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	var sent atomic.Int64
-	c := &engine.Client{Endpoint: endpoint, Store: store, ParallelUploads: 4, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry,
-		OnProgress: func(s, _ int64) { sent.Store(s) }}
+	c := &engine.Client{Endpoint: endpoint, Store: store, ParallelUploads: 4, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
 	f := engine.NewBytesFile("p.bin", data)
 	done := make(chan error, 1)
-	go func() { _, err := c.CreateAndUpload(ctx, f); done <- err }()
+	go func() {
+		_, err := run(ctx, c, f, engine.Events{OnProgress: func(s, _ int64) { sent.Store(s) }})
+		done <- err
+	}()
 	waitUntil(t, "three parts done and one stuck", func() bool { return sent.Load() >= 3*size/4+testChunk })
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
@@ -133,7 +134,6 @@ func TestParallelResumePartByPart(t *testing.T) {
 		t.Fatalf("stored %+v, want the four part URLs", prev)
 	}
 	before := srv.BodyBytes.Load()
-	c.OnProgress = nil
 	res, err := c.CreateAndUpload(context.Background(), f)
 	if err != nil {
 		t.Fatal(err)
@@ -189,8 +189,8 @@ func TestParallelFallbacksAndOptions(t *testing.T) {
 	}
 }
 
-// Terminate on a final upload deletes its parts too (tusd keeps them); TerminateStored
-// deletes an unfinished parallel upload's parts.
+// Terminate on a final upload deletes its parts too (tusd keeps them); a new Upload's
+// Terminate deletes an unfinished parallel upload's parts.
 func TestParallelTerminate(t *testing.T) {
 	srv, endpoint := newTusd(t)
 	data := randomBytes(4*testChunk, 63)
@@ -229,7 +229,7 @@ func TestParallelTerminate(t *testing.T) {
 	if len(prev) != 1 || len(prev[0].Parts) != 3 {
 		t.Fatalf("stored %+v", prev)
 	}
-	if err := c.TerminateStored(context.Background(), f); err != nil {
+	if err := terminateFile(c, f); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range prev[0].Parts {
@@ -252,7 +252,7 @@ func pauseParallel(t *testing.T, c *engine.Client, f engine.File, size int64) []
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.OnProgress = func(sent, _ int64) {
+	ev := engine.Events{OnProgress: func(sent, _ int64) {
 		e, _, _ := c.Store.Get(ctx, fp)
 		created := 0
 		for _, p := range e.Parts {
@@ -263,9 +263,8 @@ func pauseParallel(t *testing.T, c *engine.Client, f engine.File, size int64) []
 		if sent >= size/2 && created == 4 {
 			cancel()
 		}
-	}
-	defer func() { c.OnProgress = nil }()
-	if _, err := c.CreateAndUpload(ctx, f); !errors.Is(err, context.Canceled) {
+	}}
+	if _, err := run(ctx, c, f, ev); !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want the pause", err)
 	}
 	prev, err := c.FindPreviousUploads(context.Background(), f)
@@ -500,7 +499,7 @@ func TestParallelStoredPart401Kept(t *testing.T) {
 	}
 }
 
-// abort({terminate: true}) of an unfinished parallel upload is TerminateStored: per the
+// abort({terminate: true}) of an unfinished parallel upload (Upload.Terminate): per the
 // README "a part it cannot delete does not stop the others, and the error names those
 // left". One part's DELETE is refused (403): the other parts must still be deleted.
 func TestParallelTerminateStoredGoesOn(t *testing.T) {
@@ -514,13 +513,13 @@ func TestParallelTerminateStoredGoesOn(t *testing.T) {
 	srv.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
 		return r.Method == http.MethodDelete && r.URL.Path == stuck && reply(w, r, http.StatusForbidden)
 	})
-	err := c.TerminateStored(context.Background(), f)
+	err := terminateFile(c, f)
 	if err == nil || !strings.Contains(err.Error(), stuck) {
-		t.Errorf("TerminateStored with a part it cannot delete: %v, want an error naming it", err)
+		t.Errorf("Terminate with a part it cannot delete: %v, want an error naming it", err)
 	}
 	for _, p := range parts[1:] {
 		if resp, err := headStatus(t, p.URL); err != nil || resp.StatusCode != http.StatusNotFound {
-			t.Errorf("part %s answers %v after TerminateStored, want 404 (deleted although another part was refused)", p.URL, resp.Status)
+			t.Errorf("part %s answers %v after Terminate, want 404 (deleted although another part was refused)", p.URL, resp.Status)
 		}
 	}
 }
@@ -553,4 +552,14 @@ func TestParallelTerminateFindsPartsFirst(t *testing.T) {
 	if left > 0 && err == nil {
 		t.Fatalf("Terminate reported success and left %d of 4 parts on the server (its HEAD got one 503)", left)
 	}
+}
+
+// terminateFile deletes what c's Store keeps for f, as a new Upload's Terminate does
+// (abort({terminate: true}) before the Upload knew a URL).
+func terminateFile(c *engine.Client, f engine.File) error {
+	u, err := c.NewUpload(f, engine.UploadURL{}, engine.Events{})
+	if err != nil {
+		return err
+	}
+	return u.Terminate(context.Background())
 }

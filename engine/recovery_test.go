@@ -236,8 +236,7 @@ func TestExpired(t *testing.T) {
 
 	var created []string
 	c.OnExpired = engine.ExpiredRecreate
-	c.OnCreate = func(u string) { created = append(created, u) }
-	res, err := c.Upload(ctx, engine.NewBytesFile("e", data), engine.UploadURL{URL: url})
+	res, err := runAt(ctx, c, engine.NewBytesFile("e", data), engine.UploadURL{URL: url}, engine.Events{OnCreate: func(u string) { created = append(created, u) }})
 	if err != nil {
 		t.Fatal(err)
 	}

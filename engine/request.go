@@ -56,20 +56,10 @@ func (cl *call) do(ctx context.Context, method string, u *url.URL, body io.ReadC
 // failure, never a timed-out request.
 func (cl *call) doWithin(ctx context.Context, d time.Duration, method string, u *url.URL, body io.ReadCloser, n int64, set func(http.Header)) (*reply, error) {
 	trusted := cl.trusts(u)
-	if trusted {
-		ctx = context.WithValue(ctx, trustedKey{}, true)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
+	ctx = context.WithValue(ctx, credentialsKey{}, cl.credentialsFor(trusted))
+	req, err := newRequest(ctx, method, u, body, n)
 	if err != nil {
-		closeBody(body)
-		return nil, fmt.Errorf("%w: %v", ErrInvalidOption, err)
-	}
-	if body != nil {
-		req.Body, req.ContentLength = body, n
-		if n == 0 {
-			body.Close()
-			req.Body = http.NoBody
-		}
+		return nil, err
 	}
 	if err := cl.prepare(ctx, req, trusted, set); err != nil {
 		closeBody(req.Body)
@@ -87,8 +77,12 @@ func (cl *call) doWithin(ctx context.Context, d time.Duration, method string, u 
 	}
 	resp, err := cl.rt.RoundTrip(sent)
 	if err != nil {
-		if errors.Is(err, ErrFileChanged) || errors.Is(err, ErrRedirect) {
-			return nil, fmt.Errorf("tus: %s %s: %w", method, u, err)
+		// A request that fails with a body may have failed for the file: one that can no
+		// longer be read is no network error, and retrying it would not help.
+		if r, ok := body.(readable); ok {
+			if rerr := r.Readable(ctx); errors.Is(rerr, ErrFileChanged) {
+				return nil, fmt.Errorf("tus: %s %s: %w", method, u, rerr)
+			}
 		}
 		err = fmt.Errorf("%w: %s %s: %w", ErrNetwork, method, u, err)
 		if !trusted {
@@ -104,19 +98,42 @@ func (cl *call) doWithin(ctx context.Context, d time.Duration, method string, u 
 		rep.body = readSnippet(resp.Body)
 	}
 	if trusted && cl.c.AfterResponse != nil {
-		seen := &http.Response{Status: resp.Status, StatusCode: rep.status, Header: rep.header.Clone(),
-			Body: io.NopCloser(strings.NewReader(rep.body)), Request: req}
-		err := cl.hook(ctx, "AfterResponse", func(hctx context.Context) error {
-			return cl.c.AfterResponse(req.WithContext(hctx), seen)
-		})
-		if err != nil {
+		if err := cl.afterResponse(ctx, req, resp.Status, rep); err != nil {
 			return nil, err
 		}
 	}
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-		return nil, fmt.Errorf("%w: %s %s answered %d toward %.128q; configure the final URL", ErrRedirect, method, u, resp.StatusCode, resp.Header.Get("Location"))
+		return nil, redirected(method, u, resp)
 	}
 	return rep, nil
+}
+
+// newRequest is a request with body (n bytes; nil or empty: none), which it closes on
+// failure.
+func newRequest(ctx context.Context, method string, u *url.URL, body io.ReadCloser, n int64) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
+	if err != nil {
+		closeBody(body)
+		return nil, fmt.Errorf("%w: %v", ErrInvalidOption, err)
+	}
+	if body != nil {
+		req.Body, req.ContentLength = body, n
+		if n == 0 {
+			body.Close()
+			req.Body = http.NoBody
+		}
+	}
+	return req, nil
+}
+
+// afterResponse shows the caller's AfterResponse hook a reply: status, headers and an
+// error body's start.
+func (cl *call) afterResponse(ctx context.Context, req *http.Request, status string, rep *reply) error {
+	seen := &http.Response{Status: status, StatusCode: rep.status, Header: rep.header.Clone(),
+		Body: io.NopCloser(strings.NewReader(rep.body)), Request: req}
+	return cl.hook(ctx, "AfterResponse", func(hctx context.Context) error {
+		return cl.c.AfterResponse(req.WithContext(hctx), seen)
+	})
 }
 
 // prepare sets req's headers: custom ones and the hooks' for a trusted origin, then
@@ -134,12 +151,20 @@ func (cl *call) prepare(ctx context.Context, req *http.Request, trusted bool, se
 	if !trusted || cl.c.BeforeRequest == nil {
 		return nil
 	}
-	return cl.hook(ctx, "BeforeRequest", func(hctx context.Context) error {
+	err := cl.hook(ctx, "BeforeRequest", func(hctx context.Context) error {
 		r := req.WithContext(hctx) // a shallow copy: the hook may replace its Header
 		err := cl.c.BeforeRequest(r)
 		req.Header = r.Header
 		return err
 	})
+	if err == nil {
+		// What the hook left must not split the request either (nor make every attempt
+		// fail as a network error).
+		if herr := checkHeaders(req.Header); herr != nil {
+			err = fmt.Errorf("%w: BeforeRequest left %w", ErrHook, herr)
+		}
+	}
+	return err
 }
 
 // Slack for the derived deadline: the measured throughput may drop this much before a
@@ -232,15 +257,52 @@ func readSnippet(body io.ReadCloser) string {
 	return strings.TrimSpace(strings.ToValidUTF8(string(b[:n]), "?"))
 }
 
-type trustedKey struct{}
+type credentialsKey struct{}
 
-// Trusted reports whether the engine sent req to an origin the caller configured (the
-// endpoint's, that of an upload URL the caller passed, or AllowedOrigins): only such
-// requests carry Headers and see the request hooks, and a transport should attach
-// credentials (cookies) only to them.
-func Trusted(req *http.Request) bool {
-	v, _ := req.Context().Value(trustedKey{}).(bool)
-	return v
+// Credentials modes for Client.Credentials and RequestCredentials (fetch's names).
+const (
+	CredentialsOmit       = "omit"
+	CredentialsSameOrigin = "same-origin"
+	CredentialsInclude    = "include"
+)
+
+// RequestCredentials is the credentials mode the engine decided for req, which a
+// transport applies (the fetch transport passes it to fetch): Client.Credentials
+// (CredentialsSameOrigin when empty) for an origin the caller configured (the
+// endpoint's, that of an upload URL the caller passed, AllowedOrigins),
+// CredentialsOmit for every other, and for a request the engine did not make.
+func RequestCredentials(req *http.Request) string {
+	if v, ok := req.Context().Value(credentialsKey{}).(string); ok {
+		return v
+	}
+	return CredentialsOmit
+}
+
+func (cl *call) credentialsFor(trusted bool) string {
+	switch {
+	case !trusted:
+		return CredentialsOmit
+	case cl.c.Credentials == "":
+		return CredentialsSameOrigin
+	}
+	return cl.c.Credentials
+}
+
+// readable is a request body that can tell whether its source can still be read
+// (the browser's Blob slices: a file changed on disk is no longer).
+type readable interface {
+	Readable(ctx context.Context) error
+}
+
+// redirected is the error for a 3xx: the engine never follows one (it would carry
+// the caller's headers somewhere nobody configured). A transport that cannot see
+// where (fetch's opaque redirects) reports a 302 without Location.
+func redirected(method string, u *url.URL, resp *http.Response) error {
+	to := "an address the transport does not show"
+	if loc := resp.Header.Get("Location"); loc != "" {
+		to = fmt.Sprintf("%.128q", loc)
+	}
+	return fmt.Errorf("%w: %s %s answered %d toward %s; configure the final URL", ErrRedirect, method, u, resp.StatusCode, to)
 }
 
 // trusts reports whether u is on an origin this call's caller configured. An upload

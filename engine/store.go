@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net/url"
 	"slices"
 	"strconv"
 	"sync"
@@ -88,26 +87,11 @@ func Fingerprint(name string, size int64, modTime time.Time, endpoint string, sa
 // KiB and six 16 KiB ranges between; all of a file up to 256 KiB), so two files alike
 // in name, size and date, or a file rewritten in place, do not share an upload.
 func (c *Client) Fingerprint(ctx context.Context, f File) (string, error) {
-	cl, err := c.newCall(f, UploadURL{})
+	p, err := c.newPolicy(UploadURL{})
 	if err != nil {
 		return "", err
 	}
-	return cl.fingerprint(ctx, cl.endpoint)
-}
-
-// fingerprint computes f's fingerprint at endpoint (or at the upload URL when there is
-// no endpoint: a lock key then).
-func (cl *call) fingerprint(ctx context.Context, at *url.URL) (string, error) {
-	f := cl.src.(File)
-	sample, err := contentSample(ctx, f)
-	if err != nil {
-		return "", err
-	}
-	var mt time.Time
-	if m, ok := f.(ModTimer); ok {
-		mt = m.ModTime()
-	}
-	return Fingerprint(f.Name(), f.Size(), mt, at.String(), sample), nil
+	return fingerprint(ctx, f, p.endpoint)
 }
 
 // sampleRanges are the [offset, length) ranges of a file of size bytes that its

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,14 +21,13 @@ func TestStoreResumesAfterInterruption(t *testing.T) {
 	store := engine.NewMemoryStore()
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &engine.Client{Endpoint: endpoint, ChunkSize: testChunk, Store: store,
-		Metadata: map[string]string{"filename": "s.bin"},
-		OnProgress: func(sent, _ int64) {
-			if sent >= 3*testChunk {
-				cancel()
-			}
-		}}
+		Metadata: map[string]string{"filename": "s.bin"}}
 	f := engine.NewBytesFile("s.bin", data)
-	if _, err := c.CreateAndUpload(ctx, f); !errors.Is(err, context.Canceled) {
+	if _, err := run(ctx, c, f, engine.Events{OnProgress: func(sent, _ int64) {
+		if sent >= 3*testChunk {
+			cancel()
+		}
+	}}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled", err)
 	}
 	prev, err := c.FindPreviousUploads(context.Background(), f)
@@ -36,7 +36,6 @@ func TestStoreResumesAfterInterruption(t *testing.T) {
 	}
 	sentBefore := srv.BodyBytes.Load()
 
-	c.OnProgress = nil
 	res, err := c.CreateAndUpload(context.Background(), f)
 	if err != nil {
 		t.Fatal(err)
@@ -259,5 +258,185 @@ func TestStoreTamperedOfferedKeepsLengthBound(t *testing.T) {
 			}
 			srv.AssertStored(t, res.URL, data)
 		})
+	}
+}
+
+func TestStoreMisbehaviour(t *testing.T) {
+	for _, mode := range []string{"get error", "garbage", "zero", "other fp", "none"} {
+		t.Run(mode, func(t *testing.T) {
+			srv, endpoint := newTusd(t)
+			data := randomBytes(testChunk+1, 92)
+			c := &engine.Client{Endpoint: endpoint, Store: &badStore{mode: mode}, Retry: fastRetry}
+			res, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
+				return c.CreateAndUpload(ctx, engine.NewBytesFile("b", data))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.AssertStored(t, res.URL, data)
+			if err := c.Terminate(context.Background(), engine.UploadURL{URL: res.URL}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.FindPreviousUploads(context.Background(), engine.NewBytesFile("b", data)); mode == "get error" && !errors.Is(err, errStore) {
+				t.Fatalf("FindPreviousUploads hid the store error: %v", err)
+			}
+		})
+	}
+}
+
+// Two different byte sources with the same name and size (a File without a
+// modification time: NewBytesFile, a ReaderAtFile without Modified, in the browser a
+// Blob without name and lastModified, which becomes "blob" with mtime zero) share a
+// fingerprint. When the first is interrupted, uploading the second "resumes" the
+// first's upload: the call reports success while the server holds a splice of both.
+func TestFingerprintCollisionSplicesFiles(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	store := engine.NewMemoryStore()
+	a, b := randomBytes(4*testChunk, 96), randomBytes(4*testChunk, 97)
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &engine.Client{Endpoint: endpoint, Store: store, ChunkSize: testChunk, FixedChunkSize: true}
+	ev := engine.Events{OnProgress: func(sent, _ int64) {
+		if sent >= 2*testChunk {
+			cancel()
+		}
+	}}
+	if _, err := run(ctx, c, engine.NewBytesFile("blob", a), ev); engine.Code(err) != engine.CodeAborted {
+		t.Fatalf("got %v", err)
+	}
+	res, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("blob", b))
+	if err != nil {
+		t.Fatalf("second file: %v", err)
+	}
+	got := srv.Stored(t, res.URL)
+	if tusdtest.Sum(got) != tusdtest.Sum(b) {
+		t.Fatalf("CreateAndUpload(b) succeeded (Resumed=%v) but the server holds %d bytes that are not b (a[:%d]+b[%d:]: %v)",
+			res.Resumed, len(got), 2*testChunk, 2*testChunk,
+			tusdtest.Sum(got) == tusdtest.Sum(append(append([]byte{}, a[:2*testChunk]...), b[2*testChunk:]...)))
+	}
+}
+
+// 6. A stored entry the server no longer honours (another length, 403) is dropped and
+// a new upload made; a 401 keeps it (a token refresh may make it work again).
+func TestStaleStoredEntryReplaced(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	ctx := context.Background()
+	data := randomBytes(2*testChunk, 42)
+	store := engine.NewMemoryStore()
+	c := &engine.Client{Endpoint: endpoint, Store: store, Retry: fastRetry}
+	fp, _ := c.Fingerprint(ctx, engine.NewBytesFile("s.bin", data))
+	maker := &engine.Client{Endpoint: endpoint} // makes the uploads the stale entries name
+	other, err := maker.Create(ctx, engine.NewBytesFile("other", randomBytes(len(data)+1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused, err := maker.Create(ctx, engine.NewBytesFile("s.bin", data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusedPath := strings.TrimPrefix(refused, strings.TrimSuffix(endpoint, "/files/"))
+	var status atomic.Int32
+	srv.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+		if r.Method == http.MethodHead && r.URL.Path == refusedPath {
+			return reply(w, r, int(status.Load()))
+		}
+		return false
+	})
+	for _, tc := range []struct {
+		name   string
+		url    string
+		status int
+	}{{"other length", other, 0}, {"403", refused, 403}} {
+		status.Store(int32(tc.status))
+		_ = store.Put(ctx, engine.StoredUpload{Fingerprint: fp, URL: tc.url, Size: int64(len(data)), CreatedAt: time.Now()})
+		res, err := c.CreateAndUpload(ctx, engine.NewBytesFile("s.bin", data))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if res.Resumed || res.URL == tc.url {
+			t.Fatalf("%s: resumed the stale entry: %+v", tc.name, res)
+		}
+		srv.AssertStored(t, res.URL, data)
+		if l, _ := store.List(ctx); len(l) != 0 {
+			t.Fatalf("%s: store keeps %+v", tc.name, l)
+		}
+	}
+	status.Store(401)
+	_ = store.Put(ctx, engine.StoredUpload{Fingerprint: fp, URL: refused, Size: int64(len(data)), CreatedAt: time.Now()})
+	var he *engine.HTTPError
+	if _, err := c.CreateAndUpload(ctx, engine.NewBytesFile("s.bin", data)); !errors.As(err, &he) || he.Status != 401 {
+		t.Fatalf("got %v, want the 401", err)
+	}
+	if l, _ := store.List(ctx); len(l) != 1 {
+		t.Fatalf("a 401 dropped the entry: %+v", l)
+	}
+}
+
+// 7. When a call has to start over (the stored upload expired during the resume),
+// OnUploadURL announces the new upload before progress goes back.
+func TestRestartAnnouncedBeforeProgressGoesBack(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	data := randomBytes(4*testChunk, 43)
+	store := engine.NewMemoryStore()
+	ctx, cancel := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	var events []string // "url <u>" or "progress <n>"
+	c := &engine.Client{Endpoint: endpoint, Store: store, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+	ev := engine.Events{OnUploadURL: func(u string) { mu.Lock(); events = append(events, "url "+u); mu.Unlock() }, OnProgress: func(sent, _ int64) {
+		mu.Lock()
+		events = append(events, "progress "+strconv.FormatInt(sent, 10))
+		mu.Unlock()
+		if sent >= 2*testChunk {
+			cancel()
+		}
+	}}
+	f := engine.NewBytesFile("r.bin", data)
+	if _, err := run(ctx, c, f, ev); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want the pause", err)
+	}
+	mu.Lock()
+	events = nil
+	mu.Unlock()
+	srv.Inject(tusdtest.Respond(tusdtest.Nth("PATCH", 1), http.StatusNotFound, nil, "ERR_UPLOAD_NOT_FOUND"))
+	res, err := run(context.Background(), c, f, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.AssertStored(t, res.URL, data)
+	last, url, announced := int64(-1), "", false
+	for _, e := range events {
+		kind, v, _ := strings.Cut(e, " ")
+		if kind == "url" {
+			announced = v != url
+			url = v
+			continue
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		if n < last && !announced {
+			t.Fatalf("progress went back without a new upload announced: %v", events)
+		}
+		last, announced = n, false
+	}
+	if !strings.HasPrefix(events[0], "url ") || last != int64(len(data)) || url != res.URL {
+		t.Fatalf("events %v, result %+v", events, res)
+	}
+}
+
+// 11. FindPreviousUploads finds what CreateAndUpload stored for an endpoint written in
+// a non-canonical form (one fingerprint for every use).
+func TestFingerprintUsesCanonicalEndpoint(t *testing.T) {
+	_, endpoint := newTusd(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	store := engine.NewMemoryStore()
+	c := &engine.Client{Endpoint: "HTTP" + strings.TrimPrefix(endpoint, "http"), Store: store, ChunkSize: testChunk}
+	f := engine.NewBytesFile("c.bin", randomBytes(3*testChunk, 46))
+	if _, err := run(ctx, c, f, engine.Events{OnProgress: func(sent, _ int64) {
+		if sent > 0 {
+			cancel()
+		}
+	}}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want the pause", err)
+	}
+	if prev, err := c.FindPreviousUploads(context.Background(), f); err != nil || len(prev) != 1 {
+		t.Fatalf("FindPreviousUploads = %+v, %v; want the stored upload", prev, err)
 	}
 }

@@ -27,65 +27,10 @@ func (cl *call) open(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	cl.offer(max(cl.c.Offers.lookup(cl.upload.String()), cl.storedOffer, offset))
-	if cl.c.OnUploadURL != nil {
-		cl.c.OnUploadURL(cl.upload.String())
+	if cl.ev.OnUploadURL != nil {
+		cl.ev.OnUploadURL(cl.upload.String())
 	}
 	return offset, nil
-}
-
-// resumeStored continues the upload Store remembers for this file, if any. ok reports
-// that the call is over (err says how); ok is false when there is nothing to resume or
-// the server no longer honours the stored upload, which is then forgotten, so that
-// the caller creates a new one.
-func (cl *call) resumeStored(ctx context.Context) (Result, bool, error) {
-	st := cl.c.Store
-	if st == nil || cl.fp == "" {
-		return Result{}, false, nil
-	}
-	// Store failures must not fail the upload: without the entry we create anew.
-	prev, found, err := st.Get(ctx, cl.fp)
-	if err != nil || !found {
-		return Result{}, false, nil
-	}
-	// An entry is used only for the file and endpoint it was made for, only before it
-	// expires, and only when its URL is on an origin this call trusts: storage is not
-	// trusted input. Its URL is then treated as a server's: it adds no trust of its own.
-	u, err := parseEndpoint("stored upload URL", prev.URL)
-	if err != nil || prev.Size != cl.size || prev.Fingerprint != cl.fp || !cl.trusts(u) || prev.stale(time.Now(), cl.c.storeMaxAge()) {
-		_ = st.Delete(ctx, cl.fp)
-		return Result{}, false, nil
-	}
-	cl.upload, cl.created, cl.expires, cl.storedOffer = u, prev.CreatedAt, prev.ExpiresAt, min(max(prev.Offered, 0), cl.size)
-	offset, err := cl.open(ctx)
-	if err == nil {
-		cl.touch(ctx)
-		var res Result
-		res, err = cl.finish(ctx, offset)
-		switch {
-		case err == nil:
-			res.Resumed = true
-			return res, true, nil
-		case !errors.Is(err, ErrUploadExpired):
-			return Result{}, true, err
-		}
-		// Gone mid-way: this call was asked to upload the file, so it starts anew.
-	} else if !dishonoured(err) {
-		return Result{}, true, err
-	}
-	_ = st.Delete(ctx, cl.fp)
-	return Result{}, false, nil
-}
-
-// dishonoured reports whether err says the server no longer honours a stored upload:
-// it is gone (404, 410), refused (403 and other final 4xx) or of another length. A
-// 401 is not among them: after a token refresh the upload may well continue.
-func dishonoured(err error) bool {
-	if errors.Is(err, ErrUploadExpired) || errors.Is(err, errLengthMismatch) {
-		return true
-	}
-	var he *HTTPError
-	return errors.As(err, &he) && he.Status >= 400 && he.Status < 500 &&
-		he.Status != http.StatusUnauthorized && !Recoverable(err)
 }
 
 // finish sends the source to cl.upload from offset (-1: ask first) and, per
@@ -123,16 +68,9 @@ func (cl *call) transfer(ctx context.Context, offset int64) error {
 		var err error
 		if needHead {
 			var off int64
-			if off, err = cl.head(ctx, false); err == nil {
-				if off < a.best {
-					err = a.lostBytes(off)
-				}
-				if err == nil {
-					a.confirmed(off, cl.size)
-					offset, needHead = off, false
-					cl.progress(offset)
-					continue
-				}
+			if off, err = cl.recover(ctx, &a); err == nil {
+				offset, needHead = off, false
+				continue
 			}
 		} else {
 			if offset == cl.size && cl.declared {
@@ -176,14 +114,29 @@ func (cl *call) transfer(ctx context.Context, offset int64) error {
 	}
 }
 
+// recover asks the server where the upload stands after a failed attempt (HEAD) and
+// takes that offset, unless the server lost bytes it had confirmed once too often.
+func (cl *call) recover(ctx context.Context, a *attempts) (int64, error) {
+	off, err := cl.head(ctx, false)
+	if err == nil && off < a.best {
+		err = a.lostBytes(off)
+	}
+	if err != nil {
+		return 0, err
+	}
+	a.confirmed(off, cl.size)
+	cl.progress(off)
+	return off, nil
+}
+
 func (cl *call) progress(offset int64) {
 	if offset <= cl.reported {
 		return
 	}
 	cl.reported = offset
 	cl.in.confirmed(offset)
-	if cl.c.OnProgress != nil {
-		cl.c.OnProgress(offset, cl.size)
+	if cl.ev.OnProgress != nil {
+		cl.ev.OnProgress(offset, cl.size)
 	}
 }
 
@@ -302,13 +255,6 @@ func (cl *call) expire(ctx context.Context, t time.Time) {
 	cl.remember(ctx)
 }
 
-// prune drops the stale entries of Store (see StoredUpload.stale).
-func (cl *call) prune(ctx context.Context) {
-	if cl.c.Store != nil {
-		_, _ = cl.c.ListUploads(ctx)
-	}
-}
-
 // deleteUpload sends DELETE to u, retrying; with parts, it asks first (HEAD, retried)
 // whether u is a final upload and deletes its parts after it: a HEAD that fails other
 // than with "gone" fails the call before anything is deleted, since the parts could
@@ -368,23 +314,4 @@ func (cl *call) deleteOne(ctx context.Context, u *url.URL) error {
 		}
 		return cl.d.readDelete(rep)
 	})
-}
-
-// forget removes every Store entry for the upload at url.
-func (cl *call) forget(ctx context.Context, url string) {
-	if cl.c.Store == nil {
-		return
-	}
-	list, err := cl.c.Store.List(ctx)
-	if err != nil {
-		return
-	}
-	for _, e := range list {
-		for _, raw := range append([]string{e.URL}, partURLs(e.Parts)...) {
-			if u, err := parseEndpoint("stored upload URL", raw); err == nil && u.String() == url {
-				_ = cl.c.Store.Delete(ctx, e.Fingerprint)
-				break
-			}
-		}
-	}
 }

@@ -1,5 +1,6 @@
-// Loads tuswasm.wasm and starts the Go program, on the page or in a worker, and gives
-// it its host: the functions the Go side calls (fetch, streams, digests, storage).
+// Loads tuswasm.wasm and starts the Go program (for host.js, in a worker or on the
+// page), and gives it its host: the functions the Go side calls (fetch, streams,
+// digests, Web Locks, storage).
 import './wasm_exec.js' // defines globalThis.Go; a static import so bundlers include it
 
 /**
@@ -35,34 +36,6 @@ export async function start (wasmURL, { makeError, storage }) {
   delete globalThis.__tuswasm
   if (!api) throw new Error('the Go program did not start')
   return { api, memory: instance.exports.mem, exited }
-}
-
-/**
- * Tracks the calls in flight on a backend that may die (the Go program exits, the
- * worker is terminated): fail(message) rejects every one of them with INTERNAL, every
- * later one at once, and resolves died.
- */
-export function calls () {
-  const pending = new Set()
-  let dead = null
-  let died
-  return {
-    died: new Promise((resolve) => { died = resolve }),
-    track (run) {
-      if (dead) return Promise.reject(dead)
-      return new Promise((resolve, reject) => {
-        pending.add(reject)
-        run().then(resolve, reject).finally(() => pending.delete(reject))
-      })
-    },
-    fail (message) {
-      if (dead) return
-      dead = { code: 'INTERNAL', message: `tuswasm: ${message}; the next call starts the module again` }
-      for (const reject of pending) reject(dead)
-      pending.clear()
-      died()
-    },
-  }
 }
 
 async function instantiate (url, imports) {

@@ -264,6 +264,7 @@ export declare function findPreviousUploads(file: Blob, options: StorageOptions 
 export declare function listUploads(options?: StorageOptions): Promise<StoredUpload[]>
 export declare function removeUpload(fingerprint: string, options?: StorageOptions): Promise<void>
 
+/** The wasm memory's size and the Go side's goroutines: live on the page; in worker mode, as of the last call that ended. */
 export declare function stats(): { wasmMemoryBytes: number, goroutines: number }
 
 export declare class Upload {

@@ -1,30 +1,14 @@
 // tuswasm: a tus resumable-upload client compiled from Go to WebAssembly.
-// This module loads tuswasm.wasm (next to it by default), on the page (core.js) or in a
-// dedicated worker (remote.js, worker.js), and wraps the Go functions, which all return
-// Promises, in the public API.
-import { calls, start } from './core.js'
-import { startWorker } from './remote.js'
-import { storageFor } from './storage.js'
+// This module is the public API. It checks options (options.js), resolves URLs
+// against the page, and talks to the module over one channel (channel.js), which runs
+// it in a dedicated worker or on the page; every upload is one object in the module
+// (an upload handle), which createAndUpload starts and awaits and the Upload class
+// drives.
+import { connect } from './channel.js'
+import { TusError, aborted, codes, convert } from './errors.js'
+import { check } from './options.js'
 
-/** Error codes a TusError can carry (the engine's table; a test holds them equal). */
-export const codes = Object.freeze([
-  'NETWORK', 'HTTP', 'EXPIRED', 'OFFSET_MISMATCH', 'PROTOCOL', 'REDIRECT', 'FILE_CHANGED',
-  'LOCKED', 'CAPABILITY', 'TOO_LARGE', 'INVALID_OPTION', 'HOOK', 'INTERNAL', 'INIT',
-])
-
-/**
- * Every failure other than an abort. `code` is stable; `status` is set for HTTP replies;
- * `cause` is what a function you passed threw (code HOOK).
- */
-export class TusError extends Error {
-  constructor (code, message, { status, body, cause } = {}) {
-    super(message, cause === undefined ? undefined : { cause })
-    this.name = 'TusError'
-    this.code = code
-    if (status !== undefined) this.status = status
-    if (body !== undefined) this.body = body
-  }
-}
+export { TusError, codes }
 
 // The default location of the module, written as a literal so that bundlers (Vite,
 // webpack, Rollup) see it, copy the file into the build and rewrite the URL.
@@ -32,7 +16,7 @@ const defaultWasmURL = new URL('./tuswasm.wasm', import.meta.url)
 
 let ready = null
 let readyWith = null // the options init() started with
-let backend = null // {call(name, args), stats()}
+let backend = null // channel.js's connection
 
 const initKeys = { wasmURL: 'a URL or string', worker: 'a boolean' }
 
@@ -82,26 +66,15 @@ function checkInit (options) {
 }
 
 async function load ({ wasmURL, worker }) {
-  const b = worker ? await startWorker(wasmURL) : await startHere(wasmURL)
+  const b = await connect(wasmURL, { worker })
   backend = b
-  // A backend that dies (the Go program exits, the worker is terminated) has failed its
-  // calls in flight; the next call loads the module again with the same options.
+  // A module that dies (the Go program exits, the worker is terminated) has failed
+  // its calls in flight; the next call loads it again with the same options.
   b.died.then(() => {
     if (backend !== b) return
     backend = null
     ready = null
   })
-}
-
-async function startHere (wasmURL) {
-  const { api, memory, exited } = await start(wasmURL, { makeError: convert, storage: storageFor })
-  const inFlight = calls()
-  exited.then(inFlight.fail)
-  return {
-    call: (name, args) => inFlight.track(() => api[name](...args)),
-    stats: () => ({ wasmMemoryBytes: memory.buffer.byteLength, goroutines: api.stats().goroutines }),
-    died: inFlight.died,
-  }
 }
 
 function pageURL () {
@@ -116,51 +89,51 @@ function resolve (key, value) {
   }
 }
 
-// normalise resolves URLs against the page (the Go side needs absolute ones). Every
-// other check, types included, is the Go side's option table: values of a wrong type
-// are passed on for it to reject, and no key is added. One check is made here, for
-// worker mode, whose messages would turn them into empty objects: headers and metadata
-// must be plain objects, not a Headers or a Map (entries, but no own keys).
-function normalise (options) {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) return options
-  for (const key of ['headers', 'metadata']) {
-    const v = options[key]
-    if (v !== null && typeof v === 'object' && !Array.isArray(v) && Symbol.iterator in v) {
-      throw new TusError('INVALID_OPTION', `tuswasm: option ${key} must be a plain object of strings, not a ${v.constructor?.name ?? 'iterable'} (Object.fromEntries(…) makes one)`)
-    }
-  }
+// prepare checks fn's options (options.js) and resolves their URLs against the page
+// (the module needs absolute ones); it throws a TusError for the first problem.
+function prepare (fn, options) {
+  const err = check(fn, options)
+  if (err) throw err
+  if (options === undefined || options === null) return options
   const o = { ...options }
   for (const key of ['endpoint', 'uploadUrl']) {
     if (typeof o[key] === 'string' || o[key] instanceof URL) o[key] = resolve(key, o[key])
   }
-  if (Array.isArray(o.allowedOrigins)) {
-    o.allowedOrigins = o.allowedOrigins.map((u) => typeof u === 'string' ? new URL(resolve('allowedOrigins', u)).origin : u)
-  }
+  if (Array.isArray(o.allowedOrigins)) o.allowedOrigins = o.allowedOrigins.map((u) => new URL(resolve('allowedOrigins', u)).origin)
   return o
 }
 
-const aborted = () => new DOMException('The upload was aborted', 'AbortError')
-
-function convert (err) {
-  if (err && err.code === 'ABORTED') return new DOMException(err.message || 'The upload was aborted', 'AbortError')
-  if (err && typeof err.code === 'string' && !(err instanceof Error)) {
-    return new TusError(err.code, err.message, { status: err.status, body: err.body, cause: err.cause })
-  }
-  return err
-}
-
-// call runs one Go function; internal ({fromServer, subset}) is only the Upload class's.
-async function call (name, first, options, internal) {
-  if (options?.signal?.aborted) throw aborted()
+// call runs one function of the module, or op on a new upload handle, once the
+// options passed and the module is there; an abort before that sends nothing.
+async function call (fn, run) {
   await loaded()
-  // An abort while the module loaded (or in the same tick as the call: awaiting ready
-  // takes a turn) ends the call here, before anything is sent.
-  if (options?.signal?.aborted) throw aborted()
   try {
-    return await backend.call(name, [first, normalise(options), internal])
+    return await run(backend)
   } catch (err) {
     throw convert(err)
   }
+}
+
+async function withSignal (options, fn, run) {
+  if (options?.signal?.aborted) throw aborted()
+  await loaded()
+  // An abort while the module loaded (or in the same tick as the call: awaiting
+  // ready takes a turn) ends the call here, before anything is sent.
+  if (options?.signal?.aborted) throw aborted()
+  return call(fn, run)
+}
+
+// once makes an upload handle, runs op on it, and lets it go.
+function once (fn, file, options, op) {
+  const o = prepare(fn, options)
+  return withSignal(o, fn, async (b) => {
+    const h = await b.upload(file, o)
+    try {
+      return await h[op]()
+    } finally {
+      h.dispose().catch(() => {})
+    }
+  })
 }
 
 /**
@@ -169,94 +142,83 @@ async function call (name, first, options, internal) {
  * @returns {Promise<{url: string, size: number, resumed: boolean, expiresAt?: string}>}
  */
 export async function createAndUpload (file, options) {
-  return call('createAndUpload', file, options)
+  return once('createAndUpload', file, options, 'run')
 }
 
 /** Creates an upload (POST) and returns its URL without sending any bytes. */
 export async function create (file, options) {
-  return call('create', file, options)
+  return once('create', file, options, 'create')
 }
 
 /** Sends the file to an existing upload (`options.uploadUrl`), from the server's offset. */
 export async function upload (file, options) {
-  return call('upload', file, options)
+  if (options === null || typeof options !== 'object' || options.uploadUrl === undefined) {
+    throw check('upload', options) ?? new TusError('INVALID_OPTION', 'tus: invalid option: uploadUrl is required')
+  }
+  return once('upload', file, options, 'run')
 }
 
 /** Deletes an upload on the server (termination extension) and forgets it in storage. */
 export async function terminate (uploadUrl, options) {
-  return call('terminate', typeof uploadUrl === 'string' || uploadUrl instanceof URL ? resolve('uploadUrl', uploadUrl) : uploadUrl, options)
+  const o = prepare('terminate', options)
+  const u = typeof uploadUrl === 'string' || uploadUrl instanceof URL ? resolve('uploadUrl', uploadUrl) : uploadUrl
+  return withSignal(o, 'terminate', (b) => b.call('terminate', [u, o]))
 }
 
 /** What storage remembers for this file at this endpoint. */
 export async function findPreviousUploads (file, options) {
-  return call('findPreviousUploads', file, options)
+  const o = prepare('findPreviousUploads', options)
+  return withSignal(o, 'findPreviousUploads', (b) => b.call('findPreviousUploads', [file, o]))
 }
 
 /** Every upload storage remembers (e.g. to offer resumption after a reload). */
 export async function listUploads (options) {
-  await loaded()
-  try {
-    return await backend.call('listUploads', [normalise(options)])
-  } catch (err) {
-    throw convert(err)
-  }
+  const o = prepare('listUploads', options)
+  return call('listUploads', (b) => b.call('listUploads', [o]))
 }
 
 /** Forgets a stored upload by fingerprint (the server's copy is untouched). */
 export async function removeUpload (fingerprint, options) {
-  return call('removeUpload', fingerprint, options)
+  const o = prepare('removeUpload', options)
+  return withSignal(o, 'removeUpload', (b) => b.call('removeUpload', [fingerprint, o]))
 }
 
 /**
  * Resource figures for monitoring and tests. wasmMemoryBytes is the module's linear
  * memory, which only grows: chunk bytes never pass through it, so it stays small;
- * goroutines counts the Go side's live tasks (0 before init()). In worker mode they are
- * as of the last call that ended.
+ * goroutines counts the Go side's live tasks (0 before init()). They are as of the
+ * last call that ended.
  */
 export function stats () {
   return backend ? backend.stats() : { wasmMemoryBytes: 0, goroutines: 0 }
 }
 
-
 /**
- * An upload that can be started, paused, resumed and aborted, like tus-js-client's.
- * `done` settles when the upload finishes, fails, or is aborted.
+ * An upload that can be started, paused, resumed and aborted, like tus-js-client's:
+ * a thin proxy of one upload object in the module, which keeps its URL, the trust
+ * the caller gave it and a parallel upload's parts across pauses. `done` settles when
+ * the upload finishes, fails, or is aborted.
  */
 export class Upload {
   #url
-  #fromServer = false // #url came from a server: it gets no trust of its own
-  #controller = null
+  #handle = null // Promise of the module's upload handle, made by the first start()
   #running = null
+  #pausing = false // our own pause() is ending the run
+  #restart = false // resume() came while a pause was still ending: start once it has
   #settled = false
   #resolve
   #reject
-  #parts = null // with parallelUploads and storage: false, this upload's own memory storage
-  #given = null // the caller's uploadUrl, absolute: the one URL that is not a server's
-  #restart = false // resume() came while a pause was still ending: start once it has
-
-  // storage is what the calls use: the caller's, or for a parallel upload that is not to
-  // be stored, a memory of this Upload's own, so that pause and resume continue its parts.
-  #storage (own) {
-    if (own.storage !== false || !(own.parallelUploads > 1 || own.parallelUploadBoundaries)) return own.storage
-    if (!this.#parts) {
-      const m = new Map()
-      this.#parts = { get: (fp) => m.get(fp) ?? null, set: (fp, e) => void m.set(fp, e), remove: (fp) => void m.delete(fp), list: () => [...m.values()] }
-    }
-    return this.#parts
-  }
 
   constructor (file, options = {}) {
     this.file = file
     this.options = options
     const given = options?.uploadUrl
     try {
-      // Absolute, as onUploadUrlAvailable reports it: the comparison that keeps the
-      // caller's trust in it, and what the url getter promises (a string).
-      this.#given = typeof given === 'string' || given instanceof URL ? resolve('uploadUrl', given) : given ?? null
+      // Absolute, as onUploadUrlAvailable reports it: what the url getter promises.
+      this.#url = typeof given === 'string' || given instanceof URL ? resolve('uploadUrl', given) : given ?? null
     } catch {
-      this.#given = given // start() rejects it with INVALID_OPTION
+      this.#url = given // start() rejects it with INVALID_OPTION
     }
-    this.#url = this.#given
     this.done = new Promise((resolve, reject) => {
       this.#resolve = resolve
       this.#reject = reject
@@ -276,56 +238,50 @@ export class Upload {
   start () {
     if (this.#settled) return
     if (this.#running) {
-      // pause() without awaiting it, then resume(): start again once the pause ended.
-      if (this.#controller?.signal.aborted) this.#restart = true
+      if (this.#pausing) this.#restart = true
       return
     }
-    const controller = new AbortController()
-    this.#controller = controller
+    this.#handle ??= this.#open()
+    this.#running = this.#handle
+      .then((h) => this.#pausing ? Promise.reject(aborted()) : h.run()) // paused before it ran
+      .then((result) => this.#settle(true, result), (err) => {
+        if (!this.#pausing) this.#settle(false, err instanceof Error ? err : convert(err))
+      })
+      .finally(() => {
+        this.#running = null
+        this.#pausing = false
+        if (this.#restart) {
+          this.#restart = false
+          this.start()
+        }
+      })
+  }
+
+  // open makes the module's upload object; a bad option or a module that cannot load
+  // settles `done`.
+  async #open () {
     const own = this.options ?? {}
-    if (own.signal !== undefined && !(own.signal instanceof AbortSignal)) {
-      // The AbortSignal.any below would drop it silently; createAndUpload rejects it.
-      this.#settle(false, new TusError('INVALID_OPTION', `tuswasm: option signal must be an AbortSignal, not ${own.signal === null ? 'null' : 'a ' + (own.signal?.constructor?.name ?? typeof own.signal)}`))
-      return
-    }
-    const signals = [controller.signal, own.signal].filter((s) => s instanceof AbortSignal)
-    const options = {
-      ...own,
-      storage: this.#storage(own),
-      signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
+    const options = prepare('Upload', own)
+    const h = await withSignal(options, 'Upload', (b) => b.upload(this.file, {
+      ...options,
       onUploadUrlAvailable: (url) => {
         this.#url = url
-        this.#fromServer = url !== this.#given
         own.onUploadUrlAvailable?.(url)
       },
-    }
-    let run
-    if (this.#url) {
-      run = call('upload', this.file, { ...options, uploadUrl: this.#url }, { fromServer: this.#fromServer, subset: true })
-    } else {
-      delete options.uploadUrl
-      run = call('createAndUpload', this.file, options)
-    }
-    this.#running = run.then(
-      (result) => this.#settle(true, result),
-      (err) => {
-        if (controller.signal.aborted && !own.signal?.aborted) return // paused
-        this.#settle(false, err)
-      },
-    ).finally(() => {
-      this.#running = null
-      if (this.#restart) {
-        this.#restart = false
-        this.start()
-      }
-    })
+    }))
+    if (this.#settled) h.dispose().catch(() => {})
+    return h
   }
 
   /** Stops sending; resolves once the in-flight request is abandoned. */
   async pause () {
     this.#restart = false
-    this.#controller?.abort()
-    await this.#running
+    const running = this.#running
+    if (!running) return
+    this.#pausing = true
+    const h = await this.#handle.catch(() => null)
+    await h?.pause().catch(() => {})
+    await running
   }
 
   /** Same as start(), for symmetry with pause(). */
@@ -342,13 +298,14 @@ export class Upload {
   async abort ({ terminate: del = false } = {}) {
     try {
       await this.pause()
-      const { signal, ...options } = this.options ?? {}
-      options.storage = this.#storage(options)
-      if (del && this.#url) {
-        await call('terminate', this.#url, options, { fromServer: this.#fromServer, subset: true })
-      } else if (del && options.storage !== false) {
-        // No URL yet (a parallel upload's parts, or a creation in flight): what storage keeps.
-        await call('terminateStored', this.file, options, { subset: true })
+      if (del) {
+        this.#handle ??= this.#open()
+        const h = await this.#handle
+        try {
+          await h.terminate()
+        } catch (err) {
+          throw convert(err)
+        }
       }
     } finally {
       this.#settle(false, aborted())
@@ -360,5 +317,6 @@ export class Upload {
     this.#settled = true
     if (ok) this.#resolve(value)
     else this.#reject(value)
+    this.#handle?.then((h) => h.dispose()).catch(() => {})
   }
 }

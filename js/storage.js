@@ -1,17 +1,11 @@
 // Where upload URLs are remembered for resuming. Every adapter has the same four
 // methods (get, set, remove, list), may be async, and never fails an upload: a storage
-// that is missing (workers have no localStorage, privacy modes throw), full or corrupt
-// behaves as an empty one. Entries are {fingerprint, url, size, createdAt[, expiresAt]}:
-// never headers, credentials or metadata.
+// that is missing (workers have no localStorage, privacy modes throw) or full behaves
+// as an empty one. Entries are {fingerprint, url, size, createdAt, …} (see
+// index.d.ts's StoredUpload): never headers, credentials or metadata. What an entry
+// holds is checked where it is read (wasm/storage.go), which forgets one of no use.
 
 const prefix = 'tuswasm::'
-
-// valid keeps an entry only when it has what a resume needs: an upload URL, or a
-// parallel upload's parts.
-function valid (e, fingerprint) {
-  return e && typeof e === 'object' && typeof e.url === 'string' && (e.url !== '' || Array.isArray(e.parts)) &&
-    typeof e.size === 'number' && e.fingerprint === fingerprint
-}
 
 function webStorage () {
   try {
@@ -28,11 +22,11 @@ export const localStore = {
     const text = ls?.getItem(prefix + fp)
     if (text == null) return null
     try {
-      const e = JSON.parse(text)
-      if (valid(e, fp)) return e
-    } catch {}
-    ls.removeItem(prefix + fp) // corrupt: forget it
-    return null
+      return JSON.parse(text)
+    } catch {
+      ls.removeItem(prefix + fp) // not even JSON: forget it
+      return null
+    }
   },
   set (fp, entry) {
     // A QuotaExceededError goes to the engine, which goes on without storage and says so.
@@ -93,11 +87,7 @@ async function idb (mode, op) {
 /** IndexedDB (database "tuswasm", store "uploads"): the default where there is no localStorage. */
 export const indexedDBStore = {
   async get (fp) {
-    const e = await idb('readonly', (s) => s.get(fp))
-    if (e === undefined) return null
-    if (valid(e, fp)) return e
-    await this.remove(fp)
-    return null
+    return (await idb('readonly', (s) => s.get(fp))) ?? null
   },
   async set (fp, entry) {
     await idb('readwrite', (s) => s.put({ ...entry, fingerprint: fp }))
@@ -106,8 +96,7 @@ export const indexedDBStore = {
     await idb('readwrite', (s) => s.delete(fp))
   },
   async list () {
-    const all = (await idb('readonly', (s) => s.getAll())) ?? []
-    return all.filter((e) => valid(e, e?.fingerprint))
+    return (await idb('readonly', (s) => s.getAll())) ?? []
   },
 }
 

@@ -156,7 +156,7 @@ func (s *blobSection) load() error {
 
 func (s *blobSection) Close() error { return nil }
 
-// Sum digests the section with SubtleCrypto (index.js's digest), so its bytes stay
+// Sum digests the section with SubtleCrypto (core.js's digest), so its bytes stay
 // out of wasm memory. Without SubtleCrypto (not a secure context) it says so, and the
 // engine reads the bytes and hashes them in Go.
 func (s *blobSection) Sum(ctx context.Context, algorithm string) ([]byte, error) {
@@ -187,8 +187,9 @@ func readError(err error) error {
 	return err
 }
 
-// readable checks that the blob can still be read (after a failed fetch of a slice).
-func (s *blobSection) readable(ctx context.Context) error {
+// Readable checks that the blob can still be read: the engine asks after a request
+// with this body failed (fetch says only "Failed to fetch").
+func (s *blobSection) Readable(ctx context.Context) error {
 	probe, err := s.slice.Call("slice", 0, min(s.n, 1))
 	if err != nil {
 		return readError(err)

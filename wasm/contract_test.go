@@ -3,12 +3,13 @@
 package main
 
 // The JS API's contract, checked where it is declared: the option table against
-// index.d.ts, and the engine's error codes against index.js, index.d.ts and the README.
+// index.d.ts, and the engine's error codes against errors.js, index.d.ts and the README.
 // Run under Node (make test-wasm): GOOS=js GOARCH=wasm go test -exec=go_js_wasm_exec.
 
 import (
-	"errors"
+	"context"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -88,17 +89,57 @@ func dtsKeys(t *testing.T, dts string) map[string][]string {
 	return out
 }
 
+// jsOptions imports js/options.js (Node runs this test) for its table.
+func jsOptions(t *testing.T) safejs.Value {
+	t.Helper()
+	abs, err := filepath.Abs("../js/options.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := safejs.Global().Call("eval", "import('file://"+abs+"')")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := await(context.Background(), p)
+	if err != nil {
+		t.Fatalf("importing js/options.js: %v", err)
+	}
+	return mod
+}
+
+// The option table (js/options.js) declares, per function, the keys index.d.ts does;
+// the Go side applies every key of it.
 func TestOptionTableMatchesTypeDeclarations(t *testing.T) {
 	declared := dtsKeys(t, readRepoFile(t, "js/index.d.ts"))
-	table := optionKeys()
-	if len(declared) != len(table) {
-		t.Errorf("index.d.ts declares options for %d functions, the table for %d", len(declared), len(table))
-	}
-	for fn, keys := range table {
-		slices.Sort(keys)
-		if !slices.Equal(keys, declared[fn]) {
-			t.Errorf("%s:\n  table     %v\n  index.d.ts %v", fn, keys, declared[fn])
+	mod := jsOptions(t)
+	keysOf, _ := mod.Get("keysOf")
+	for fn, want := range declared {
+		v, err := keysOf.Invoke(fn)
+		if err != nil {
+			t.Fatal(err)
 		}
+		n, _ := v.Length()
+		var keys []string
+		for i := range n {
+			k, _ := v.Index(i)
+			s, _ := k.String()
+			keys = append(keys, s)
+		}
+		slices.Sort(keys)
+		if !slices.Equal(keys, want) {
+			t.Errorf("%s:\n  options.js %v\n  index.d.ts %v", fn, keys, want)
+		}
+	}
+	table, _ := mod.Get("table")
+	all, _ := ownKeys(table)
+	applied := optionKeys()
+	for _, k := range all {
+		if !slices.Contains(applied, k) {
+			t.Errorf("options.js has %q, which wasm/options.go does not apply", k)
+		}
+	}
+	if len(applied) != len(all) {
+		t.Errorf("wasm/options.go applies %v, options.js has %v", applied, all)
 	}
 }
 
@@ -117,12 +158,12 @@ func TestErrorCodesMatchEverywhere(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
-	js := readRepoFile(t, "js/index.js")
+	js := readRepoFile(t, "js/errors.js")
 	codes, _, _ := strings.Cut(js[strings.Index(js, "export const codes"):], "])")
 	dts := readRepoFile(t, "js/index.d.ts")
 	union, _, _ := strings.Cut(dts[strings.Index(dts, "export type TusErrorCode"):], "\n\n")
 	for name, got := range map[string][]string{
-		"index.js codes":           list(`'([A-Z_]+)'`, codes),
+		"errors.js codes":          list(`'([A-Z_]+)'`, codes),
 		"index.d.ts TusErrorCode":  list(`'([A-Z_]+)'`, union),
 		"README's table of errors": list("(?m)^\\| `([A-Z_]+)` \\|", readRepoFile(t, "README.md")),
 	} {
@@ -139,8 +180,9 @@ func TestErrorCodesMatchEverywhere(t *testing.T) {
 	}
 }
 
-// Options are checked by the table: unknown keys (with the nearest known one named),
-// keys of another function, wrong types (booleans must be booleans, numbers finite).
+// Options are checked by the table (js/options.js): unknown keys (with the nearest
+// known one named), keys of another function, wrong types (booleans must be booleans,
+// numbers finite); and the Go side applies what passed.
 func TestOptionsRejected(t *testing.T) {
 	obj := func(js string) safejs.Value {
 		v, err := safejs.Global().Call("eval", "("+js+")")
@@ -149,53 +191,51 @@ func TestOptionsRejected(t *testing.T) {
 		}
 		return v
 	}
+	check, _ := jsOptions(t).Get("check")
 	cases := []struct {
-		in      scope
+		fn      string
 		opts    string
 		mention string // the message must say this
 	}{
-		{inCreateAndUpload, `{chunksize: 1024}`, `did you mean "chunkSize"`},
-		{inCreateAndUpload, `{checkServerCapabilites: true}`, `did you mean "checkServerCapabilities"`},
-		{inCreateAndUpload, `{useFileLock: "false"}`, "useFileLock must be a boolean, not a string"},
-		{inCreateAndUpload, `{chunkSize: NaN}`, "chunkSize must be a positive number of bytes, not NaN"},
-		{inCreateAndUpload, `{chunkSize: Infinity}`, "not Infinity"},
-		{inCreateAndUpload, `{chunkSize: 0}`, "chunkSize"},
-		{inCreateAndUpload, `{retry: {maxRetrys: 3}}`, `retry.maxRetrys (did you mean "retry.maxRetries"?)`},
-		{inCreateAndUpload, `{retry: {maxRetries: -1}}`, "retry.maxRetries must be a non-negative number"},
-		{inCreateAndUpload, `{metadata: {a: 1}}`, "metadata.a must be a string, not a number"},
-		{inCreateAndUpload, `{headers: ['x']}`, "headers must be an object of strings or a function, not an array"},
-		{inCreateAndUpload, `{storage: 'local'}`, "storage must be false, null, 'memory', 'indexeddb' or an object"},
-		{inCreateAndUpload, `{storage: {get() {}}}`, "needs a set method"},
-		{inCreateAndUpload, `{credentials: 'always'}`, "credentials must be 'omit', 'same-origin' or 'include'"},
-		{inCreateAndUpload, `{signal: {aborted: false}}`, "signal must be an AbortSignal"},
-		{inCreateAndUpload, `{uploadUrl: 'http://x/files/1'}`, `createAndUpload does not take the option "uploadUrl"`},
-		{inCreate, `{onProgress() {}}`, `create does not take the option "onProgress"`},
-		{inTerminate, `{chunkSize: 1}`, `terminate does not take the option "chunkSize"`},
-		{inList, `{endpoint: 'http://x/'}`, `listUploads does not take the option "endpoint"`},
-		{inCreateAndUpload, `"fast"`, "options must be an object, not a string"},
-		{inCreateAndUpload, `[1]`, "options must be an object, not an array"},
+		{"createAndUpload", `{chunksize: 1024}`, `did you mean "chunkSize"`},
+		{"createAndUpload", `{checkServerCapabilites: true}`, `did you mean "checkServerCapabilities"`},
+		{"createAndUpload", `{useFileLock: "false"}`, "useFileLock must be a boolean, not a string"},
+		{"createAndUpload", `{chunkSize: NaN}`, "chunkSize must be a positive number of bytes, not NaN"},
+		{"createAndUpload", `{chunkSize: Infinity}`, "not Infinity"},
+		{"createAndUpload", `{chunkSize: 0}`, "chunkSize"},
+		{"createAndUpload", `{retry: {maxRetrys: 3}}`, `retry.maxRetrys (did you mean "retry.maxRetries"?)`},
+		{"createAndUpload", `{retry: {maxRetries: -1}}`, "retry.maxRetries must be a non-negative number"},
+		{"createAndUpload", `{metadata: {a: 1}}`, "metadata.a is a number"},
+		{"createAndUpload", `{metadata: new Map()}`, "not a Map"},
+		{"createAndUpload", `{headers: ['x']}`, "headers must be an object of strings or a function, not an array"},
+		{"createAndUpload", `{storage: 'local'}`, "storage must be false, null, 'memory', 'indexeddb' or an object"},
+		{"createAndUpload", `{storage: {get() {}}}`, "no set method"},
+		{"createAndUpload", `{credentials: 'always'}`, "credentials must be 'omit', 'same-origin' or 'include'"},
+		{"createAndUpload", `{signal: {aborted: false}}`, "signal must be an AbortSignal"},
+		{"createAndUpload", `{uploadUrl: 'http://x/files/1'}`, `createAndUpload does not take the option "uploadUrl"`},
+		{"createAndUpload", `{waitForLock: true}`, "waitForLock needs useFileLock"},
+		{"create", `{onProgress() {}}`, `create does not take the option "onProgress"`},
+		{"terminate", `{chunkSize: 1}`, `terminate does not take the option "chunkSize"`},
+		{"listUploads", `{endpoint: 'http://x/'}`, `listUploads does not take the option "endpoint"`},
+		{"createAndUpload", `"fast"`, "options must be an object, not a string"},
+		{"createAndUpload", `[1]`, "options must be an object, not an array"},
 	}
 	for _, tc := range cases {
-		_, err := newCall(tc.in, safejs.Undefined(), obj(tc.opts), safejs.Undefined())
-		if !errors.Is(err, engine.ErrInvalidOption) || !strings.Contains(err.Error(), tc.mention) {
-			t.Errorf("%s %s: got %v, want INVALID_OPTION mentioning %q", scopeNames[tc.in], tc.opts, err, tc.mention)
+		v, err := check.Invoke(tc.fn, obj(tc.opts))
+		msg, _ := getString(v, "message")
+		if code, _ := getString(v, "code"); err != nil || code != "INVALID_OPTION" || !strings.Contains(msg, tc.mention) {
+			t.Errorf("%s %s: got %q (%v), want INVALID_OPTION mentioning %q", tc.fn, tc.opts, msg, err, tc.mention)
 		}
 	}
-	// Undefined values count as absent; the Upload class's subset mode skips keys of
-	// other functions but still rejects unknown ones.
-	for _, ok := range []string{`{chunkSize: undefined, signal: undefined}`, `undefined`, `null`, `{storage: false}`, `{storage: 'memory'}`} {
-		if _, err := newCall(inCreateAndUpload, safejs.Undefined(), obj(ok), safejs.Undefined()); err != nil {
-			t.Errorf("%s: %v", ok, err)
+	// Undefined values count as absent; the Upload class takes createAndUpload's keys
+	// and uploadUrl.
+	for fn, ok := range map[string]string{"createAndUpload": `{chunkSize: undefined, signal: undefined, storage: 'memory'}`,
+		"create": `undefined`, "terminate": `null`, "Upload": `{uploadUrl: 'http://x/1', parallelUploads: 2}`} {
+		if v, err := check.Invoke(fn, obj(ok)); err != nil || !v.IsNull() {
+			t.Errorf("%s %s: %v %v", fn, ok, v, err)
 		}
 	}
-	subset := obj(`{subset: true}`)
-	if _, err := newCall(inTerminate, safejs.Undefined(), obj(`{chunkSize: 5, endpoint: 'http://x/files/'}`), subset); err != nil {
-		t.Errorf("subset: %v", err)
-	}
-	if _, err := newCall(inTerminate, safejs.Undefined(), obj(`{chunksize: 5}`), subset); !errors.Is(err, engine.ErrInvalidOption) {
-		t.Errorf("subset with a typo: %v", err)
-	}
-	c, err := newCall(inCreateAndUpload, safejs.Undefined(), obj(`{chunkSize: 1000, adaptiveChunkSize: false, retry: {maxRetries: 0}, useFileLock: true}`), safejs.Undefined())
+	c, err := newCall(safejs.Undefined(), obj(`{chunkSize: 1000, adaptiveChunkSize: false, retry: {maxRetries: 0}, useFileLock: true}`))
 	if err != nil || c.client.ChunkSize != 1000 || !c.client.FixedChunkSize || c.client.Retry.MaxRetries != -1 || c.client.Lock == nil {
 		t.Errorf("decoded %+v, %v", c, err)
 	}

@@ -9,9 +9,9 @@ import (
 	"github.com/tuswasm/tuswasm/engine"
 )
 
-// errorToJS is the plain object a promise rejects with; js/index.js turns it into a
+// errorToJS is the plain object a promise rejects with; js/errors.js turns it into a
 // TusError (or an AbortError DOMException for ABORTED). The code is the engine's
-// (engine.Code): the one table of codes, which a test holds index.js, index.d.ts and
+// (engine.Code): the one table of codes, which a test holds errors.js, index.d.ts and
 // the README to. When a caller's function threw, cause is what it threw.
 func errorToJS(err error) map[string]any {
 	o := map[string]any{"code": engine.Code(err), "message": err.Error()}

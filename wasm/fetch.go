@@ -18,21 +18,21 @@ var (
 	jsAbortController = safejs.MustGetGlobal("AbortController")
 	jsAbortSignal     = safejs.MustGetGlobal("AbortSignal")
 	jsArray           = safejs.MustGetGlobal("Array")
-	// jsSend is index.js's send(url, method, headers, body, credentials, signal): fetch
+	// jsSend is core.js's send(url, method, headers, body, credentials, signal): fetch
 	// with one crossing out and one Promise back.
 	jsSend safejs.Value
-	// jsMakeError is index.js's convert: a rejection object to TusError/AbortError.
+	// jsMakeError is the host's makeError: what a rejection object becomes for the caller's hooks.
 	jsMakeError safejs.Value
-	// jsDigest is index.js's digest(blob, algorithm): SubtleCrypto, or null.
+	// jsDigest is core.js's digest(blob, algorithm): SubtleCrypto, or null.
 	jsDigest safejs.Value
-	// jsHostStorage is index.js's storage(kind): a storage adapter, or null.
+	// jsHostStorage is host.js's storage(kind): a storage adapter, or null.
 	jsHostStorage safejs.Value
 	// jsLock is core.js's lock(name, wait, signal): a Web Lock's release function, or
 	// null when it is held elsewhere.
 	jsLock safejs.Value
 )
 
-// takeHost picks up what index.js leaves in globalThis.__tuswasm.host before it starts
+// takeHost picks up what core.js leaves in globalThis.__tuswasm.host before it starts
 // the Go program.
 func takeHost() error {
 	host, err := safejs.Global().Get("__tuswasm")
@@ -54,7 +54,7 @@ func takeHost() error {
 		err = errors.New("no send function")
 	}
 	if err != nil {
-		return fmt.Errorf("tuswasm: start the module through index.js: %w", err)
+		return fmt.Errorf("tuswasm: start the module through core.js: %w", err)
 	}
 	return nil
 }
@@ -67,30 +67,11 @@ const maxReplyBody = 64 << 10
 // blobSection goes as the Blob slice itself: Chromium streams it from disk ~4x faster
 // than a byte array, and wasm memory stays flat. It replaces Go's own fetch transport
 // (http.DefaultTransport), which would link Go's whole client stack into the binary
-// and costs more Go<->JS crossings per request. Its policy: redirects are not followed
-// (they would carry custom headers to a place nobody configured) and credentials
-// (cookies) go only to origins the engine trusts.
+// and costs more Go<->JS crossings per request. It is mechanism only, as a
+// RoundTripper should be: it follows no redirect (fetch's redirect: "manual") and
+// sends the credentials mode the engine decided for each request.
 type fetchTransport struct {
-	// credentials is fetch's credentials mode for trusted origins ("same-origin" when
-	// empty); every other origin gets "omit".
-	credentials string
-	gc          gcPacer
-}
-
-func (t *fetchTransport) credentialsFor(req *http.Request) string {
-	switch {
-	case !engine.Trusted(req):
-		return "omit"
-	case t.credentials == "":
-		return "same-origin"
-	}
-	return t.credentials
-}
-
-// errRedirected is what a redirect looks like through fetch's redirect: "manual": an
-// opaque response without status or Location.
-func errRedirected() error {
-	return fmt.Errorf("%w (fetch does not tell where to); configure the final URL", engine.ErrRedirect)
+	gc gcPacer
 }
 
 func (t *fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -110,11 +91,7 @@ func (t *fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if strings.EqualFold(k, "Content-Length") {
 			continue // fetch sets it from the body
 		}
-		for _, v := range vs {
-			// send's list is newline-separated.
-			if strings.ContainsAny(k+v, "\r\n") {
-				return nil, fmt.Errorf("header %q: line breaks are not allowed", k)
-			}
+		for _, v := range vs { // send's list is newline-separated: the engine allows no CR or LF in one
 			hdr.WriteString(k)
 			hdr.WriteByte('\n')
 			hdr.WriteString(v)
@@ -133,7 +110,7 @@ func (t *fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	stop := context.AfterFunc(ctx, func() { _, _ = ac.Call("abort") })
 	defer stop()
 
-	p, err := jsSend.Invoke(req.URL.String(), req.Method, hdr.String(), body, t.credentialsFor(req), signal)
+	p, err := jsSend.Invoke(req.URL.String(), req.Method, hdr.String(), body, engine.RequestCredentials(req), signal)
 	if err != nil {
 		return nil, fmt.Errorf("fetch: %w", err)
 	}
@@ -141,12 +118,6 @@ func (t *fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
-		}
-		// fetch says only "Failed to fetch"; find out whether the file is the cause.
-		if sec != nil {
-			if rerr := sec.readable(ctx); errors.Is(rerr, engine.ErrFileChanged) {
-				return nil, rerr
-			}
 		}
 		return nil, fmt.Errorf("fetch %s %s: %w", req.Method, req.URL, err)
 	}
@@ -181,12 +152,12 @@ func requestBody(req *http.Request) (safejs.Value, *blobSection, error) {
 // by maxReplyBody.
 func goResponse(req *http.Request, reply safejs.Value) (*http.Response, error) {
 	part := func(i int) safejs.Value { v, _ := reply.Index(i); return v }
-	if typ, _ := part(1).String(); typ == "opaqueredirect" {
-		return nil, errRedirected()
-	}
 	status, err := part(0).Int()
 	if err != nil {
 		return nil, fmt.Errorf("fetch reply status: %w", err)
+	}
+	if typ, _ := part(1).String(); typ == "opaqueredirect" {
+		status = http.StatusFound // a redirect whose status and target fetch hides
 	}
 	h := http.Header{}
 	text, _ := part(2).String()

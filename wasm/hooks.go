@@ -147,30 +147,8 @@ func readBeforeRequest(c *call, fn safejs.Value) error {
 		if err != nil {
 			return err
 		}
-		if err := checkHeaderMap(m); err != nil {
-			return fmt.Errorf("onBeforeRequest left req.headers %w", err)
-		}
-		req.Header = header(m)
+		req.Header = header(m) // the engine checks what it is left with
 		return nil
-	}
-	return nil
-}
-
-// checkHeaderMap rejects what fetch would refuse or what would split a request: a
-// name that is not an RFC 9110 token, a value with a control character (tab allowed).
-// The engine checks headers and the headers function's result alike; this is for
-// what onBeforeRequest leaves, which would otherwise fail every attempt as a network
-// error.
-func checkHeaderMap(m map[string]string) error {
-	for k, v := range m {
-		if k == "" || strings.IndexFunc(k, func(r rune) bool {
-			return r <= ' ' || r >= 0x7f || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r)
-		}) >= 0 {
-			return fmt.Errorf("with the header name %q, which is not a token", k)
-		}
-		if strings.IndexFunc(v, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }) >= 0 {
-			return fmt.Errorf("with header %s containing CR, LF, NUL or another control character", k)
-		}
 	}
 	return nil
 }

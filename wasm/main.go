@@ -1,7 +1,8 @@
 //go:build js && wasm
 
-// Command wasm is tuswasm's browser build: it exposes the engine to js/index.js as
-// globalThis.__tuswasm, an object of functions that each return a Promise.
+// Command wasm is tuswasm's browser build: it exposes the engine to js/host.js as
+// globalThis.__tuswasm, an object of functions that each return a Promise (or, for
+// newUpload, an upload handle whose methods do).
 package main
 
 import (
@@ -17,26 +18,23 @@ import (
 
 func main() {
 	if err := takeHost(); err != nil {
-		panic(err) // index.js reports that the Go program did not start
+		panic(err) // host.js reports that the Go program did not start
 	}
 	api := map[string]any{
-		"createAndUpload":     export(createAndUpload),
-		"create":              export(create),
-		"upload":              export(upload),
+		"newUpload":           exportSync(newUpload),
 		"terminate":           export(terminate),
-		"terminateStored":     export(terminateStored),
 		"findPreviousUploads": export(findPreviousUploads),
 		"listUploads":         export(listUploads),
 		"removeUpload":        export(removeUpload),
-		"stats":               exportSync(stats),
-		"optionKeys":          exportSync(func() any { return optionKeys() }),
+		"stats":               exportSync(func([]safejs.Value) (any, error) { return stats(), nil }),
+		"optionKeys":          exportSync(func([]safejs.Value) (any, error) { return optionKeys(), nil }),
 	}
 	v, err := safejs.ValueOf(api)
 	if err == nil {
 		err = safejs.Global().Set("__tuswasm", v)
 	}
 	if err != nil {
-		panic(err) // nothing can work; wasm_exec reports it and index.js sees no API
+		panic(err) // nothing can work; wasm_exec reports it and host.js sees no API
 	}
 	select {} // keep the exported functions alive
 }
@@ -57,14 +55,19 @@ func export(fn func(args []safejs.Value) (any, error)) js.Value {
 	return safejs.Unsafe(f.Value())
 }
 
-// exportSync wraps fn, which must not block, as a plain JS function.
-func exportSync(fn func() any) js.Value {
-	f, err := safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
-		v, err := safejs.ValueOf(fn())
+// exportSync wraps fn, which must not block, as a plain JS function; an error is
+// thrown as the plain error object host.js converts.
+func exportSync(fn func(args []safejs.Value) (any, error)) js.Value {
+	f, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		v, err := fn(args)
 		if err != nil {
-			return nil
+			return map[string]any{"error": errorToJS(err)}
 		}
-		return safejs.Unsafe(v)
+		jv, err := safejs.ValueOf(v)
+		if err != nil {
+			return map[string]any{"error": errorToJS(err)}
+		}
+		return safejs.Unsafe(jv)
 	})
 	if err != nil {
 		panic(err)
@@ -73,7 +76,7 @@ func exportSync(fn func() any) js.Value {
 }
 
 // stats reports the Go side's live goroutines (a leak shows here first).
-func stats() any {
+func stats() map[string]any {
 	return map[string]any{"goroutines": runtime.NumGoroutine()}
 }
 
@@ -81,19 +84,20 @@ func stats() any {
 // server that stores an aborted request's body late is then not taken for a liar.
 var offers = engine.NewOffers()
 
-// call is one API call: the engine client built from the JS options, the file, and a
-// context cancelled by the options' AbortSignal.
+// call is the setup of one exported call: the engine client built from the JS options
+// (host.js has checked them), the file, the upload's callbacks and a context that the
+// options' AbortSignal cancels.
 type call struct {
-	client      *engine.Client
-	src         engine.Source // a *blobFile or a *jsStream
-	ctx         context.Context
-	cleanup     []func()
-	uploadURL   string
-	credentials string
-	useLock     bool
-	waitLock    bool
-	uploadSize  int64 // -1 when not given
-	storageSet  bool  // the storage option was given (else the default)
+	client     *engine.Client
+	events     engine.Events
+	src        engine.Source // a *blobFile or a *jsStream
+	ctx        context.Context
+	cleanup    []func()
+	uploadURL  string
+	useLock    bool
+	waitLock   bool
+	uploadSize int64 // -1 when not given
+	storageSet bool  // the storage option was given (else the default)
 }
 
 func (c *call) close() {
@@ -102,9 +106,8 @@ func (c *call) close() {
 	}
 }
 
-// newCall builds the call for the exported function in from its file (may be
-// undefined), options and index.js's internal argument (see internalArg).
-func newCall(in scope, fileV, opts, internal safejs.Value) (*call, error) {
+// newCall builds the call from its file (may be undefined) and options.
+func newCall(fileV, opts safejs.Value) (*call, error) {
 	c := &call{ctx: context.Background(), client: &engine.Client{}, uploadSize: -1}
 	ok := false
 	defer func() {
@@ -112,18 +115,13 @@ func newCall(in scope, fileV, opts, internal safejs.Value) (*call, error) {
 			c.close()
 		}
 	}()
-	subset, _ := getBool(internal, "subset")
-	if err := readOptions(c, in, opts, subset); err != nil {
+	if err := readOptions(c, opts); err != nil {
 		return nil, err
 	}
 	if !c.storageSet {
 		c.client.Store = hostStorage("default")
 	}
-	if c.waitLock && !c.useLock {
-		return nil, badOption("waitForLock needs useFileLock: true")
-	}
-	// Redirects surface as 3xx/opaque replies the engine reports (ErrRedirect).
-	c.client.Transport = &fetchTransport{credentials: c.credentials}
+	c.client.Transport = &fetchTransport{}
 	c.client.Offers = offers
 	c.client.WaitOnline = waitOnline
 	switch {
@@ -167,12 +165,20 @@ func (c *call) source(v safejs.Value) error {
 	return nil
 }
 
-// after is args from i on (none when there are fewer).
-func after(args []safejs.Value, i int) []safejs.Value {
-	if i >= len(args) {
-		return nil
+// withCall runs fn with the call built from fileV (may be undefined) and opts, and
+// releases it after.
+func withCall(fileV, opts safejs.Value, fn func(c *call) (any, error)) (any, error) {
+	c, err := newCall(fileV, opts)
+	if err != nil {
+		return nil, err
 	}
-	return args[i:]
+	defer c.close()
+	// JS objects a call touched (fetch responses, Blob slices) stay alive while Go
+	// holds references to them, and those go only when a GC runs their finalizers; Go's
+	// heap is so small that it rarely would. A GC after calls (paced) keeps a long-lived
+	// page's wasm and JS memory flat.
+	defer collectAfterCall()
+	return fn(c)
 }
 
 func result(r engine.Result) map[string]any {
@@ -189,64 +195,6 @@ func result(r engine.Result) map[string]any {
 	return o
 }
 
-// withSource runs fn with the call built from (source, options, internal), and
-// requires the source: a Blob, a File or a ReadableStream.
-func withSource(in scope, args []safejs.Value, fn func(c *call) (any, error)) (any, error) {
-	return withCall(in, arg(args, 0), after(args, 1), func(c *call) (any, error) {
-		if c.src == nil {
-			return nil, badOption("a Blob, File or ReadableStream is required")
-		}
-		return fn(c)
-	})
-}
-
-// withCall runs fn with the call built from fileV (may be undefined) and rest, the
-// arguments (options, internal) that follow the file or string argument.
-func withCall(in scope, fileV safejs.Value, rest []safejs.Value, fn func(c *call) (any, error)) (any, error) {
-	c, err := newCall(in, fileV, arg(rest, 0), arg(rest, 1))
-	if err != nil {
-		return nil, err
-	}
-	defer c.close()
-	// JS objects a call touched (fetch responses, Blob slices) stay alive while Go
-	// holds references to them, and those go only when a GC runs their finalizers; Go's
-	// heap is so small that it rarely would. A GC after calls (paced) keeps a long-lived
-	// page's wasm and JS memory flat.
-	defer collectAfterCall()
-	return fn(c)
-}
-
-// fromServer reads index.js's internal argument, {fromServer, subset}, which only its
-// Upload class passes: fromServer marks an upload URL a server gave (what
-// onUploadUrlAvailable reported), which must not extend trust to its origin.
-func fromServer(internal safejs.Value) bool {
-	b, _ := getBool(internal, "fromServer")
-	return b
-}
-
-func createAndUpload(args []safejs.Value) (any, error) {
-	return withSource(inCreateAndUpload, args, func(c *call) (any, error) {
-		r, err := c.client.CreateAndUpload(c.ctx, c.src)
-		return result(r), err
-	})
-}
-
-func create(args []safejs.Value) (any, error) {
-	return withSource(inCreate, args, func(c *call) (any, error) {
-		return c.client.Create(c.ctx, c.src)
-	})
-}
-
-func upload(args []safejs.Value) (any, error) {
-	return withSource(inUpload, args, func(c *call) (any, error) {
-		if c.uploadURL == "" {
-			return nil, badOption("uploadUrl is required")
-		}
-		r, err := c.client.Upload(c.ctx, c.src, engine.UploadURL{URL: c.uploadURL, FromServer: fromServer(arg(args, 2))})
-		return result(r), err
-	})
-}
-
 // stringArg reads a required string argument.
 func stringArg(args []safejs.Value, i int, what string) (string, error) {
 	v := arg(args, i)
@@ -261,28 +209,16 @@ func terminate(args []safejs.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return withCall(inTerminate, safejs.Undefined(), after(args, 1), func(c *call) (any, error) {
-		return nil, c.client.Terminate(c.ctx, engine.UploadURL{URL: u, FromServer: fromServer(arg(args, 2))})
-	})
-}
-
-// terminateStored is index.js's Upload.abort({terminate: true}) before it knows an
-// upload URL (a parallel upload's parts): it deletes what storage keeps for the file.
-func terminateStored(args []safejs.Value) (any, error) {
-	return withSource(inTerminate, args, func(c *call) (any, error) {
-		f, ok := c.src.(*blobFile)
-		if !ok {
-			return nil, nil // a stream is never stored
-		}
-		return nil, c.client.TerminateStored(c.ctx, f)
+	return withCall(safejs.Undefined(), arg(args, 1), func(c *call) (any, error) {
+		return nil, c.client.Terminate(c.ctx, engine.UploadURL{URL: u})
 	})
 }
 
 func findPreviousUploads(args []safejs.Value) (any, error) {
-	return withSource(inFind, args, func(c *call) (any, error) {
+	return withCall(arg(args, 0), arg(args, 1), func(c *call) (any, error) {
 		f, ok := c.src.(*blobFile)
 		if !ok {
-			return nil, badOption("a stream is never stored: findPreviousUploads takes a Blob or File")
+			return nil, badOption("findPreviousUploads takes a Blob or File (a stream is never stored)")
 		}
 		list, err := c.client.FindPreviousUploads(c.ctx, f)
 		return storedToJS(list), err
@@ -290,7 +226,7 @@ func findPreviousUploads(args []safejs.Value) (any, error) {
 }
 
 func listUploads(args []safejs.Value) (any, error) {
-	return withCall(inList, safejs.Undefined(), args, func(c *call) (any, error) {
+	return withCall(safejs.Undefined(), arg(args, 0), func(c *call) (any, error) {
 		list, err := c.client.ListUploads(c.ctx)
 		return storedToJS(list), err
 	})
@@ -301,7 +237,7 @@ func removeUpload(args []safejs.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return withCall(inRemove, safejs.Undefined(), after(args, 1), func(c *call) (any, error) {
+	return withCall(safejs.Undefined(), arg(args, 1), func(c *call) (any, error) {
 		if c.client.Store == nil {
 			return nil, nil
 		}

@@ -14,45 +14,14 @@ import (
 	"github.com/tuswasm/tuswasm/engine"
 )
 
-// The JS API's options, in the manner of esbuild's browser API: one table says, for
-// every key, its type, which exported functions accept it and how it sets up a call.
-// Every options object goes through readOptions, which rejects unknown keys (naming
-// the nearest known one), keys of another function and wrong types; a key whose value
-// is undefined counts as absent.
+// How each option sets up a call. host.js has checked every options object against
+// js/options.js's table (keys, types, which function takes which) before it crossed
+// into Go, as esbuild checks options in JavaScript before its Go service sees them;
+// this table only applies them, and a test holds its keys to that table's.
 
-// scope is the set of exported functions that accept a key.
-type scope uint
-
-const (
-	inCreateAndUpload scope = 1 << iota
-	inCreate
-	inUpload
-	inTerminate
-	inFind
-	inList
-	inRemove
-)
-
-// names of the exported functions, as scope bits (one bit each).
-var scopeNames = map[scope]string{
-	inCreateAndUpload: "createAndUpload", inCreate: "create", inUpload: "upload", inTerminate: "terminate",
-	inFind: "findPreviousUploads", inList: "listUploads", inRemove: "removeUpload",
-}
-
-const (
-	uploading = inCreateAndUpload | inCreate | inUpload // a file is sent or created
-	sending   = inCreateAndUpload | inUpload            // bytes are sent
-	requests  = uploading | inTerminate                 // anything that talks to a server
-	storing   = requests | inFind | inList | inRemove   // anything that reads storage
-)
-
-// option is one row of the table. want names the type for messages; is tells whether
-// a value has it; apply sets the call up from the value.
+// option is one key and how it sets up a call from its (checked) value.
 type option struct {
 	key   string
-	want  string
-	in    scope
-	is    func(safejs.Value) bool
 	apply func(c *call, v safejs.Value) error
 }
 
@@ -60,97 +29,96 @@ var options []option // filled in init: apply functions refer to the table's hel
 
 func init() {
 	options = []option{
-		{"endpoint", "a URL string", requests | inFind, isString, func(c *call, v safejs.Value) (err error) {
+		{"endpoint", func(c *call, v safejs.Value) (err error) {
 			c.client.Endpoint, err = v.String()
 			return err
 		}},
-		{"protocol", "'tus-v1' or 'ietf-draft-05'", requests, oneOf(engine.ProtocolTus1, engine.ProtocolIETFDraft05), func(c *call, v safejs.Value) (err error) {
+		{"protocol", func(c *call, v safejs.Value) (err error) {
 			c.client.Protocol, err = v.String()
 			return err
 		}},
-		{"uploadUrl", "a URL string", inUpload, isString, func(c *call, v safejs.Value) (err error) {
+		{"uploadUrl", func(c *call, v safejs.Value) (err error) {
 			c.uploadURL, err = v.String()
 			return err
 		}},
-		{"metadata", "an object of strings", uploading, isObject, func(c *call, v safejs.Value) (err error) {
+		{"metadata", func(c *call, v safejs.Value) (err error) {
 			c.client.Metadata, err = stringMap(v, "metadata")
 			return err
 		}},
-		{"headers", "an object of strings or a function", requests, either(isObject, isFunction), readHeaders},
-		{"allowedOrigins", "an array of origin strings", requests, isArray, func(c *call, v safejs.Value) (err error) {
+		{"headers", readHeaders},
+		{"allowedOrigins", func(c *call, v safejs.Value) (err error) {
 			c.client.AllowedOrigins, err = stringArray(v, "allowedOrigins")
 			return err
 		}},
-		{"credentials", "'omit', 'same-origin' or 'include'", requests, oneOf("omit", "same-origin", "include"), func(c *call, v safejs.Value) (err error) {
-			c.credentials, err = v.String()
+		{"credentials", func(c *call, v safejs.Value) (err error) {
+			c.client.Credentials, err = v.String()
 			return err
 		}},
-		{"chunkSize", "a positive number of bytes", sending, isPositive, func(c *call, v safejs.Value) error {
+		{"chunkSize", func(c *call, v safejs.Value) error {
 			n, err := v.Float()
 			c.client.ChunkSize = int64(min(n, 1<<40))
 			return err
 		}},
-		{"adaptiveChunkSize", "a boolean", sending, isBoolean, func(c *call, v safejs.Value) error {
+		{"adaptiveChunkSize", func(c *call, v safejs.Value) error {
 			adaptive, err := v.Bool()
 			c.client.FixedChunkSize = !adaptive
 			return err
 		}},
-		{"uploadDataDuringCreation", "a boolean", sending, isBoolean, func(c *call, v safejs.Value) error {
+		{"uploadDataDuringCreation", func(c *call, v safejs.Value) error {
 			data, err := v.Bool()
 			c.client.DisableCreationWithUpload = !data
 			return err
 		}},
-		{"uploadSize", "a non-negative number of bytes", uploading, isNonNegative, func(c *call, v safejs.Value) error {
+		{"uploadSize", func(c *call, v safejs.Value) error {
 			n, err := v.Float()
 			c.uploadSize = int64(n)
 			return err
 		}},
-		{"parallelUploads", "a positive integer", inCreateAndUpload, isCount, func(c *call, v safejs.Value) error {
+		{"parallelUploads", func(c *call, v safejs.Value) error {
 			n, err := v.Float()
 			c.client.ParallelUploads = int(min(n, 1<<30)) // the engine refuses above its cap
 			return err
 		}},
-		{"parallelUploadBoundaries", "an array of {start, end}", inCreateAndUpload, isArray, readBoundaries},
-		{"checksum", "'sha1', 'sha256', 'sha384' or 'sha512'", sending, oneOf(engine.ChecksumAlgorithms()...), func(c *call, v safejs.Value) (err error) {
+		{"parallelUploadBoundaries", readBoundaries},
+		{"checksum", func(c *call, v safejs.Value) (err error) {
 			c.client.Checksum, err = v.String()
 			return err
 		}},
-		{"requestTimeoutMs", "a number of milliseconds (0: the derived default)", requests, isNonNegative, func(c *call, v safejs.Value) error {
+		{"requestTimeoutMs", func(c *call, v safejs.Value) error {
 			ms, err := v.Float()
 			c.client.RequestTimeout = time.Duration(ms * float64(time.Millisecond))
 			return err
 		}},
-		{"checkServerCapabilities", "a boolean", uploading, isBoolean, func(c *call, v safejs.Value) (err error) {
+		{"checkServerCapabilities", func(c *call, v safejs.Value) (err error) {
 			c.client.CheckServerCapabilities, err = v.Bool()
 			return err
 		}},
-		{"useFileLock", "a boolean", uploading, isBoolean, func(c *call, v safejs.Value) (err error) {
+		{"useFileLock", func(c *call, v safejs.Value) (err error) {
 			c.useLock, err = v.Bool()
 			return err
 		}},
-		{"waitForLock", "a boolean", uploading, isBoolean, func(c *call, v safejs.Value) (err error) {
+		{"waitForLock", func(c *call, v safejs.Value) (err error) {
 			c.waitLock, err = v.Bool()
 			return err
 		}},
-		{"retry", "an object {maxRetries, initialDelayMs, maxDelayMs, factor}", requests, isObject, readRetry},
-		{"storage", "false, null, 'memory', 'indexeddb' or an object with get, set, remove and list", storing,
-			either(isNullish, isBoolean, oneOf("memory", "indexeddb"), isObject), readStorage},
-		{"onExpired", "'error' or 'recreate'", sending, oneOf("error", "recreate"), func(c *call, v safejs.Value) error {
+		{"retry", readRetry},
+		{"storage", readStorage},
+		{"onExpired", func(c *call, v safejs.Value) error {
 			if s, _ := v.String(); s == "recreate" {
 				c.client.OnExpired = engine.ExpiredRecreate
 			}
 			return nil
 		}},
-		{"onCreate", "a function", uploading, isFunction, func(c *call, fn safejs.Value) error {
-			c.client.OnCreate = func(u string) { c.notify(fn, u) }
+		{"onCreate", func(c *call, fn safejs.Value) error {
+			c.events.OnCreate = func(u string) { c.notify(fn, u) }
 			return nil
 		}},
-		{"onUploadUrlAvailable", "a function", uploading, isFunction, func(c *call, fn safejs.Value) error {
-			c.client.OnUploadURL = func(u string) { c.notify(fn, u) }
+		{"onUploadUrlAvailable", func(c *call, fn safejs.Value) error {
+			c.events.OnUploadURL = func(u string) { c.notify(fn, u) }
 			return nil
 		}},
-		{"onProgress", "a function", sending, isFunction, func(c *call, fn safejs.Value) error {
-			c.client.OnProgress = func(sent, total int64) {
+		{"onProgress", func(c *call, fn safejs.Value) error {
+			c.events.OnProgress = func(sent, total int64) {
 				if total < 0 {
 					c.notify(fn, float64(sent), nil) // a stream whose length is not known yet
 					return
@@ -159,10 +127,10 @@ func init() {
 			}
 			return nil
 		}},
-		{"onBeforeRequest", "a function", requests, isFunction, readBeforeRequest},
-		{"onAfterResponse", "a function", requests, isFunction, readAfterResponse},
-		{"onShouldRetry", "a function", requests, isFunction, readShouldRetry},
-		{"storageMaxAgeMs", "a number of milliseconds (Infinity: no limit)", storing, either(isNonNegative, isInfinity), func(c *call, v safejs.Value) error {
+		{"onBeforeRequest", readBeforeRequest},
+		{"onAfterResponse", readAfterResponse},
+		{"onShouldRetry", readShouldRetry},
+		{"storageMaxAgeMs", func(c *call, v safejs.Value) error {
 			ms, err := v.Float()
 			switch {
 			case math.IsInf(ms, 1):
@@ -174,129 +142,47 @@ func init() {
 			}
 			return err
 		}},
-		{"signal", "an AbortSignal", storing, isAbortSignal, func(c *call, v safejs.Value) error { return c.watchSignal(v) }},
+		{"signal", func(c *call, v safejs.Value) error { return c.watchSignal(v) }},
 	}
 }
 
 // retryKeys are the keys of the retry object, each a number.
 var retryKeys = []string{"maxRetries", "initialDelayMs", "maxDelayMs", "factor"}
 
-// readOptions applies opts (undefined, null or a plain object) to c for the function
-// in, rejecting what the table does not allow. With subset (index.js's Upload class,
-// which passes one options object to several functions) keys of other functions are
-// skipped instead.
-func readOptions(c *call, in scope, opts safejs.Value, subset bool) error {
+// readOptions applies opts (undefined, null or a checked plain object) to c, in table
+// order rather than the caller's: the signal is watched last, after every other key
+// had its chance to fail. A key whose value is undefined counts as absent.
+func readOptions(c *call, opts safejs.Value) error {
 	if isNullish(opts) {
 		return nil
 	}
-	if !isObject(opts) {
-		return badOption("options must be an object, not %s", describe(opts))
-	}
-	keys, err := ownKeys(opts)
-	if err != nil {
-		return err
-	}
-	// Apply in table order, not the caller's: the signal is watched last, after every
-	// other key had its chance to fail.
-	given := map[string]safejs.Value{}
-	for _, k := range keys {
-		o := findOption(k)
-		switch {
-		case o == nil:
-			return badOption("unknown option %q%s", k, suggest(k))
-		case o.in&in == 0 && subset:
-			continue
-		case o.in&in == 0:
-			return badOption("%s does not take the option %q", scopeNames[in], k)
-		}
-		v, err := opts.Get(k)
-		if err != nil {
-			return err
-		}
-		if v.IsUndefined() {
-			continue
-		}
-		if !o.is(v) {
-			return badOption("option %s must be %s, not %s", k, o.want, describe(v))
-		}
-		given[k] = v
-	}
 	for _, o := range options {
-		if v, ok := given[o.key]; ok {
-			if err := o.apply(c, v); err != nil {
-				return fmt.Errorf("%w: option %s: %w", engine.ErrInvalidOption, o.key, err)
-			}
+		v, err := opts.Get(o.key)
+		if err != nil || v.IsUndefined() {
+			continue
 		}
+		if err := o.apply(c, v); err != nil {
+			return fmt.Errorf("%w: option %s: %w", engine.ErrInvalidOption, o.key, err)
+		}
+	}
+	if c.waitLock && !c.useLock {
+		return badOption("waitForLock needs useFileLock: true")
 	}
 	return nil
 }
 
-func findOption(key string) *option {
-	for i := range options {
-		if options[i].key == key {
-			return &options[i]
-		}
+// optionKeys lists the keys this table applies (for the test that holds it to
+// js/options.js's table).
+func optionKeys() []string {
+	keys := make([]string, len(options))
+	for i, o := range options {
+		keys[i] = o.key
 	}
-	return nil
-}
-
-// optionKeys lists, for each exported function, the keys it accepts (for the test
-// that holds the table and index.d.ts to the same sets).
-func optionKeys() map[string][]string {
-	out := map[string][]string{}
-	for bit, name := range scopeNames {
-		for _, o := range options {
-			if o.in&bit != 0 {
-				out[name] = append(out[name], o.key)
-			}
-		}
-	}
-	return out
+	return keys
 }
 
 func badOption(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{engine.ErrInvalidOption}, args...)...)
-}
-
-// suggest names the known key nearest to a mistyped one, if any is near.
-func suggest(key string) string {
-	best, bestD := "", 3
-	for _, o := range options {
-		d := editDistance(strings.ToLower(key), strings.ToLower(o.key))
-		if d < bestD {
-			best, bestD = o.key, d
-		}
-	}
-	for _, k := range retryKeys {
-		if d := editDistance(strings.ToLower(key), strings.ToLower(k)); d < bestD {
-			best, bestD = "retry."+k, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // Type tests.
@@ -490,13 +376,8 @@ func readRetry(c *call, rv safejs.Value) error {
 	r := &c.client.Retry
 	for _, k := range keys {
 		v, _ := rv.Get(k)
-		switch {
-		case !slices.Contains(retryKeys, k):
-			return badOption("unknown option retry.%s%s", k, suggest(k))
-		case v.IsUndefined():
-			continue
-		case !isNonNegative(v):
-			return badOption("option retry.%s must be a non-negative number, not %s", k, describe(v))
+		if v.IsUndefined() || !slices.Contains(retryKeys, k) {
+			continue // checked by options.js
 		}
 		n, _ := v.Float()
 		ms := time.Duration(n * float64(time.Millisecond))
@@ -517,9 +398,9 @@ func readRetry(c *call, rv safejs.Value) error {
 	return nil
 }
 
-// hostStorage is index.js's storage adapter for a kind ('default': localStorage, or
-// IndexedDB where there is none; 'indexeddb'; 'memory'), or nil where there is none. In
-// worker mode the adapter relays to the page's.
+// hostStorage is the storage adapter host.js relays to the page for a kind ('default':
+// localStorage, or IndexedDB where there is none; 'indexeddb'; 'memory'), or nil where
+// there is none.
 func hostStorage(kind string) engine.Store {
 	s, err := jsHostStorage.Invoke(kind)
 	if err != nil || isNullish(s) {

@@ -12,7 +12,7 @@ import (
 )
 
 // jsStore adapts an object with get(fp), set(fp, entry), remove(fp) and list(), sync
-// or async, to engine.Store: the caller's own storage, or index.js's localStorage,
+// or async, to engine.Store: the caller's own storage, or storage.js's localStorage,
 // IndexedDB and memory adapters (storage.js), the one implementation of each for the
 // page and the worker. Entries cross as plain objects with the StoredUpload fields.
 //
@@ -69,10 +69,10 @@ func (s *jsStore) Get(ctx context.Context, fp string) (engine.StoredUpload, bool
 		return engine.StoredUpload{}, false, err
 	}
 	u, ok := storedFrom(v)
-	if !ok {
+	if !ok || u.Fingerprint != fp {
+		_ = s.Delete(ctx, fp) // of no use to anyone: forget it
 		return engine.StoredUpload{}, false, nil
 	}
-	u.Fingerprint = fp
 	return u, true, nil
 }
 
@@ -137,7 +137,8 @@ func storedObject(u engine.StoredUpload) map[string]any {
 	return o
 }
 
-// storedFrom reads an entry back; ok is false for anything without a URL or parts.
+// storedFrom reads an entry back; ok is false for anything without a URL (or parts)
+// and a size: what a resume needs.
 func storedFrom(v safejs.Value) (u engine.StoredUpload, ok bool) {
 	if isNullish(v) {
 		return u, false
@@ -158,9 +159,11 @@ func storedFrom(v safejs.Value) (u engine.StoredUpload, ok bool) {
 		return u, false
 	}
 	u.Fingerprint, _ = getString(v, "fingerprint")
-	if size, ok, _ := getNumber(v, "size"); ok {
-		u.Size = int64(size)
+	size, hasSize, _ := getNumber(v, "size")
+	if !hasSize {
+		return u, false
 	}
+	u.Size = int64(size)
 	if offered, ok, _ := getNumber(v, "offered"); ok && offered > 0 && offered < 1<<53 {
 		u.Offered = int64(offered)
 	}

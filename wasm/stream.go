@@ -13,7 +13,7 @@ import (
 
 var (
 	jsReadableStream = safejs.MustGetGlobal("ReadableStream")
-	// jsStreamSource is index.js's streamSource(stream): the one StreamSource that
+	// jsStreamSource is core.js's streamSource(stream): the one StreamSource that
 	// reads stream and keeps its unconfirmed bytes as JS chunks.
 	jsStreamSource safejs.Value
 )

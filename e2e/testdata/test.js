@@ -29,6 +29,18 @@ window.run = async (fn) => {
   }
 }
 
+// within(p, ms) settles p into run()'s shape, or {hang: true} when it has not settled
+// after ms: every wait of a test has a deadline.
+window.within = (p, ms) => Promise.race([window.run(() => p),
+  new Promise((resolve) => setTimeout(() => resolve({ ok: false, hang: true, message: 'still pending after ' + ms + ' ms' }), ms))])
+
+// quiet() swaps console.error for a log (a throwing event callback is reported there
+// by design).
+window.quiet = () => {
+  window.logged = []
+  console.error = (...a) => window.logged.push(a.map(String).join(' '))
+}
+
 // bg starts fn in the background; state[key] tells when it is done.
 window.state = {}
 window.bg = (key, fn) => {

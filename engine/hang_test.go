@@ -1,6 +1,6 @@
 package engine_test
 
-// Audit probes: reply shapes that could hold a call without RequestTimeout.
+// Reply shapes that could hold a call without RequestTimeout: none does.
 
 import (
 	"context"
@@ -14,8 +14,8 @@ import (
 	"github.com/tuswasm/tuswasm/engine"
 )
 
-// Reply shapes the audit tried; each call ends within a few seconds.
-func TestAuditNoHangs(t *testing.T) {
+// Reply shapes that might hold a call; each ends within a few seconds.
+func TestNoHangs(t *testing.T) {
 	cases := map[string]func(w http.ResponseWriter, r *http.Request) bool{
 		// an error status before the body is read, then the handler holds the
 		// connection (and the error body) open
@@ -86,7 +86,7 @@ func TestAuditNoHangs(t *testing.T) {
 // A source that can no longer be read (an *os.File closed under the upload, a disk
 // read error) is FILE_CHANGED per README ("the file can no longer be read"), not a
 // network error retried MaxRetries times.
-func TestAuditUnreadableFileIsFileChanged(t *testing.T) {
+func TestUnreadableFileIsFileChanged(t *testing.T) {
 	srv, endpoint := newTusd(t)
 	p := filepath.Join(t.TempDir(), "f.bin")
 	data := randomBytes(2*testChunk, 99)

@@ -1,7 +1,8 @@
 package engine_test
 
-// Audit probes: the retry budget and the bytes a call sends, against tusd with faults.
-// A test that fails here is a confirmed defect (see the audit report).
+// The retry budget (retry.go) and the bytes a call sends, against tusd with faults:
+// every server that fails, or only pretends to make progress, ends the call within the
+// budget, and a long upload over a bad link keeps going.
 
 import (
 	"context"
@@ -22,7 +23,7 @@ import (
 // A server that keeps only the first 64 KiB of every PATCH body (and answers 204 with
 // that offset: legitimate partial acceptance) must not make the client send many
 // times the file: the chunk should follow what the server accepts.
-func TestAuditPartialAcceptanceAmplification(t *testing.T) {
+func TestPartialAcceptanceAmplification(t *testing.T) {
 	srv, endpoint := newTusd(t)
 	srv.Inject(tusdtest.Truncate(method("PATCH"), 64<<10, false))
 	const size = 4 << 20
@@ -45,7 +46,7 @@ func TestAuditPartialAcceptanceAmplification(t *testing.T) {
 // README: "The retry budget counts consecutive failures without progress, so a long
 // upload over a bad link keeps going". A link that breaks after every 80 kB (each
 // break leaves > 64 KiB of progress) must not end the call while progress continues.
-func TestAuditLongFlakyUploadKeepsGoing(t *testing.T) {
+func TestLongFlakyUploadKeepsGoing(t *testing.T) {
 	srv, endpoint := newTusd(t)
 	srv.Inject(tusdtest.Truncate(method("PATCH"), 80000, true))
 	retry := engine.Retry{MaxRetries: 1, InitialDelay: time.Microsecond, MaxDelay: time.Microsecond}
@@ -63,7 +64,7 @@ func TestAuditLongFlakyUploadKeepsGoing(t *testing.T) {
 
 // Retry{MaxRetries: math.MaxInt} ("retry for ever", or a huge JS number) must retry,
 // not give up at the first failure (maxFailuresFactor*(MaxRetries+1) overflows).
-func TestAuditHugeMaxRetriesRetries(t *testing.T) {
+func TestHugeMaxRetriesRetries(t *testing.T) {
 	srv, endpoint := newTusd(t)
 	srv.Inject(tusdtest.Respond(tusdtest.Nth("PATCH", 1), 503, nil, ""))
 	data := randomBytes(testChunk, 72)
@@ -82,7 +83,7 @@ func TestAuditHugeMaxRetriesRetries(t *testing.T) {
 
 // With a caller's chunk size below 64 KiB, a link that fails every other request still
 // makes steady progress (half the requests succeed) and must not be given up on.
-func TestAuditSmallChunksEveryOtherFails(t *testing.T) {
+func TestSmallChunksEveryOtherFails(t *testing.T) {
 	srv, endpoint := newTusd(t)
 	var n atomic.Int32
 	srv.Inject(func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
@@ -103,8 +104,8 @@ func TestAuditSmallChunksEveryOtherFails(t *testing.T) {
 }
 
 // Hostile patterns against the budget: each must end within a bounded number of
-// requests and bytes. These held in the audit; they are kept as regression probes.
-func TestAuditBudgetBounds(t *testing.T) {
+// requests and bytes.
+func TestBudgetBounds(t *testing.T) {
 	const size = 8 * testChunk
 	limit := 1 + 3*(fastRetry.MaxRetries+1) + 2
 	cases := map[string]tusdtest.Fault{
@@ -146,7 +147,7 @@ func TestAuditBudgetBounds(t *testing.T) {
 }
 
 // ShouldRetry that always says yes (even to 404 and 403) is still bounded by the budget.
-func TestAuditShouldRetryAlwaysBounded(t *testing.T) {
+func TestShouldRetryAlwaysBounded(t *testing.T) {
 	for _, status := range []int{403, 404, 413, 401} {
 		srv, endpoint := newTusd(t)
 		srv.Inject(tusdtest.Respond(method("PATCH"), status, nil, ""))
@@ -165,7 +166,7 @@ func TestAuditShouldRetryAlwaysBounded(t *testing.T) {
 
 // A WaitOnline that reports "was offline" at once (a flapping navigator.onLine, or a
 // careless hook) turns the retry loop into a busy loop without any delay or bound.
-func TestAuditWaitOnlineFlappingIsBounded(t *testing.T) {
+func TestWaitOnlineFlappingIsBounded(t *testing.T) {
 	srv, endpoint := newTusd(t)
 	srv.Inject(tusdtest.Truncate(method("PATCH"), 0, true)) // every PATCH: connection reset
 	c := &engine.Client{Endpoint: endpoint, Retry: fastRetry,
@@ -186,7 +187,7 @@ func TestAuditWaitOnlineFlappingIsBounded(t *testing.T) {
 // Client.AfterResponse: "An error ends the call." A hook error that wraps an
 // *HTTPError or ErrNetwork (a hook that turns a 200-with-error-JSON into an HTTP
 // error, or reports a failed token fetch) is instead retried as a server failure.
-func TestAuditAfterResponseErrorEndsCall(t *testing.T) {
+func TestAfterResponseErrorEndsCall(t *testing.T) {
 	for _, hookErr := range []error{
 		&engine.HTTPError{Method: "POST", Status: 503},
 		fmt.Errorf("token service: %w", engine.ErrNetwork),
@@ -205,7 +206,7 @@ func TestAuditAfterResponseErrorEndsCall(t *testing.T) {
 }
 
 // Retry.Factor NaN (withDefaults replaces only Factor < 1) makes every backoff zero.
-func TestAuditFactorNaNKeepsBackoff(t *testing.T) {
+func TestFactorNaNKeepsBackoff(t *testing.T) {
 	srv, endpoint := newTusd(t)
 	srv.Inject(tusdtest.Respond(method("PATCH"), 500, nil, ""))
 	c := &engine.Client{Endpoint: endpoint, DisableCreationWithUpload: true, Retry: engine.Retry{MaxRetries: 3, InitialDelay: 100 * time.Millisecond, Factor: math.NaN()}}
@@ -216,5 +217,64 @@ func TestAuditFactorNaNKeepsBackoff(t *testing.T) {
 	// 3 retries with at least InitialDelay/2 each
 	if d := time.Since(start); d < 150*time.Millisecond {
 		t.Fatalf("3 retries took %v: retries 2 and 3 did not back off (want >= 350 ms with InitialDelay 100 ms)", d)
+	}
+}
+
+// 3. A server that loses bytes after each failure and accepts them again does not
+// reset the budget: re-confirming old bytes is not progress.
+func TestServerLosingBytesEndsCall(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	const size = 4 * testChunk
+	var lost atomic.Bool
+	srv.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+		switch {
+		case r.Method == http.MethodHead && lost.Load():
+			return reply(w, r, 200, "Upload-Offset", "0", "Upload-Length", strconv.Itoa(size))
+		case r.Method == http.MethodPatch && tusdtest.Offset(r) == 0 && lost.Load():
+			return reply(w, r, 204, "Upload-Offset", strconv.FormatInt(r.ContentLength, 10))
+		case r.Method == http.MethodPatch && tusdtest.Offset(r) > 0:
+			lost.Store(true)
+			return reply(w, r, 500)
+		}
+		return false
+	})
+	endsPromptly(t, srv, endpoint, size)
+}
+
+// 4. A server that confirms one byte and then fails does not reset the budget either.
+func TestOneBytePerCycleEndsCall(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	const size = 4 * testChunk
+	var mu sync.Mutex
+	var held int64
+	var accept bool
+	srv.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		switch r.Method {
+		case http.MethodHead:
+			return reply(w, r, 200, "Upload-Offset", strconv.FormatInt(held, 10), "Upload-Length", strconv.Itoa(size))
+		case http.MethodPatch:
+			if accept = !accept; accept {
+				held = tusdtest.Offset(r) + 1
+				return reply(w, r, 204, "Upload-Offset", strconv.FormatInt(held, 10))
+			}
+			return reply(w, r, 500)
+		}
+		return false
+	})
+	endsPromptly(t, srv, endpoint, size)
+}
+
+// 10. A server's 423 is retried, and once the retries are spent it is an HTTP error,
+// not the cross-tab LOCKED.
+func TestServer423IsNotLocked(t *testing.T) {
+	srv, _, err := uploadThrough(t, randomBytes(2*testChunk, 45), tusdtest.Respond(method("PATCH"), http.StatusLocked, nil, ""))
+	var he *engine.HTTPError
+	if errors.Is(err, engine.ErrLocked) || !errors.As(err, &he) || he.Status != 423 || engine.Code(err) != "HTTP" {
+		t.Fatalf("got %v (%s), want HTTP 423", err, engine.Code(err))
+	}
+	if n := srv.Count(http.MethodPatch); n != fastRetry.MaxRetries+1 {
+		t.Fatalf("%d PATCHes, want %d (423 is retried)", n, fastRetry.MaxRetries+1)
 	}
 }

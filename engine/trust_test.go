@@ -1,6 +1,7 @@
 package engine_test
 
-// Audit probes: options, headers, hooks and trust.
+// Trust: which origins get the caller's headers, hooks and credentials, and what
+// a server-given URL, a stored entry or a Location may and may not change about it.
 
 import (
 	"context"
@@ -20,7 +21,7 @@ import (
 // Headers that no HTTP stack will send (a name that is not an RFC 9110 token, a value
 // with a control character) are bad options: refused before any request, as CR/LF
 // are, not sent, failed as NETWORK and retried.
-func TestAuditInvalidHeadersRefusedBeforeSending(t *testing.T) {
+func TestInvalidHeadersRefusedBeforeSending(t *testing.T) {
 	cases := map[string]http.Header{
 		"name with (":      {"X-(A)": {"1"}},
 		"non-ASCII name":   {"X-Ä": {"1"}},
@@ -51,7 +52,7 @@ func TestAuditInvalidHeadersRefusedBeforeSending(t *testing.T) {
 }
 
 // A Lock hook that reports success with a nil release must not crash the caller.
-func TestAuditLockNilReleaseNoPanic(t *testing.T) {
+func TestLockNilReleaseNoPanic(t *testing.T) {
 	_, endpoint := newTusd(t)
 	c := &engine.Client{Endpoint: endpoint,
 		Lock: func(context.Context, string) (func(), error) { return nil, nil }}
@@ -65,12 +66,12 @@ func TestAuditLockNilReleaseNoPanic(t *testing.T) {
 	}
 }
 
-// Trust held in every path the audit tried: the secret header, the hooks and
-// Trusted() stay on configured origins through server Locations on look-alike origins
+// Trust holds in every path: the secret header, the hooks and credentials stay on
+// configured origins through server Locations on look-alike origins
 // (other port, other scheme, other spelling of the host, protocol-relative), Store
 // entries, OnExpired recreation, Terminate of a server-given URL, capabilities checks
 // and redirects.
-func TestAuditTrustHolds(t *testing.T) {
+func TestTrustHolds(t *testing.T) {
 	foreign, foreignEndpoint := newTusd(t)
 	var leaks atomic.Int32
 	foreign.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
@@ -100,8 +101,8 @@ func TestAuditTrustHolds(t *testing.T) {
 				return nil
 			},
 			Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-				if engine.Trusted(r) && r.URL.Host != eu.Host {
-					return nil, fmt.Errorf("Trusted(%s)", r.URL)
+				if engine.RequestCredentials(r) != engine.CredentialsOmit && r.URL.Host != eu.Host {
+					return nil, fmt.Errorf("credentials for %s", r.URL)
 				}
 				return http.DefaultTransport.RoundTrip(r)
 			}),
@@ -181,7 +182,7 @@ func TestAuditTrustHolds(t *testing.T) {
 
 // A redirect is a reply from a trusted origin, yet AfterResponse ("sees each reply
 // from a trusted origin") never sees it.
-func TestAuditAfterResponseSeesRedirect(t *testing.T) {
+func TestAfterResponseSeesRedirect(t *testing.T) {
 	srv, endpoint := newTusd(t)
 	srv.Inject(tusdtest.Respond(method("POST"), http.StatusTemporaryRedirect, http.Header{"Location": {"/elsewhere"}}, ""))
 	var seen []int
@@ -200,30 +201,28 @@ func TestAuditAfterResponseSeesRedirect(t *testing.T) {
 // refused on the next call (storage is not trusted input), so none is stored and no
 // orphan is left behind; with that origin in AllowedOrigins the upload is stored and a
 // "reload" resumes it.
-func TestAuditCrossOriginStorage(t *testing.T) {
+func TestCrossOriginStorage(t *testing.T) {
 	storage, storageEndpoint := newTusd(t)
-	api, apiEndpoint := newTusd(t)
-	api.Inject(tusdtest.CreateOn(storageEndpoint))
+	_, apiEndpoint := newAPI(t, storageEndpoint)
 	data := randomBytes(4*testChunk, 81)
 	for _, allowed := range []bool{false, true} {
 		store := engine.NewMemoryStore()
 		ctx, cancel := context.WithCancel(context.Background())
-		c := &engine.Client{Endpoint: apiEndpoint, Store: store, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry,
-			OnProgress: func(sent, _ int64) {
-				if sent >= 3*testChunk {
-					cancel() // "reload"
-				}
-			}}
+		c := &engine.Client{Endpoint: apiEndpoint, Store: store, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry}
+		ev := engine.Events{OnProgress: func(sent, _ int64) {
+			if sent >= 3*testChunk {
+				cancel() // "reload"
+			}
+		}}
 		if allowed {
 			c.AllowedOrigins = []string{storageEndpoint}
 		}
-		if _, err := c.CreateAndUpload(ctx, engine.NewBytesFile("x.bin", data)); engine.Code(err) != engine.CodeAborted {
+		if _, err := run(ctx, c, engine.NewBytesFile("x.bin", data), ev); engine.Code(err) != engine.CodeAborted {
 			t.Fatalf("got %v", err)
 		}
 		if l, _ := store.List(context.Background()); len(l) != map[bool]int{false: 0, true: 1}[allowed] {
 			t.Fatalf("allowed %v: stored %+v", allowed, l)
 		}
-		c.OnProgress = nil
 		res, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("x.bin", data))
 		if err != nil {
 			t.Fatal(err)
@@ -232,5 +231,69 @@ func TestAuditCrossOriginStorage(t *testing.T) {
 		if res.Resumed != allowed {
 			t.Fatalf("allowed %v: resumed %v", allowed, res.Resumed)
 		}
+	}
+}
+
+// 1. A URL a server gave keeps the server's trust rules when the caller hands it back
+// (Upload's pause and resume): the headers stay with the configured origins.
+func TestServerGivenURLKeepsServerTrust(t *testing.T) {
+	storage, storageEndpoint := newTusd(t)
+	var sawAuth atomic.Int32
+	storage.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+		if r.Header.Get("Authorization") != "" {
+			sawAuth.Add(1)
+		}
+		return false
+	})
+	_, apiEndpoint := newAPI(t, storageEndpoint)
+	data := randomBytes(4*testChunk, 40)
+	ctx, cancel := context.WithCancel(context.Background())
+	var loc string
+	c := &engine.Client{Endpoint: apiEndpoint, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry,
+		Headers: http.Header{"Authorization": {"Bearer secret"}}}
+	ev := engine.Events{OnUploadURL: func(u string) { loc = u }, OnProgress: func(sent, _ int64) {
+		if sent >= testChunk {
+			cancel() // pause
+		}
+	}}
+	if _, err := run(ctx, c, engine.NewBytesFile("t", data), ev); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want the pause", err)
+	}
+	if !strings.HasPrefix(loc, storageEndpoint) {
+		t.Fatalf("upload at %q, not on the storage origin", loc)
+	}
+	res, err := c.Upload(context.Background(), engine.NewBytesFile("t", data), engine.UploadURL{URL: loc, FromServer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	storage.AssertStored(t, res.URL, data)
+	if n := sawAuth.Load(); n != 0 {
+		t.Fatalf("the storage origin received Authorization %d times", n)
+	}
+	// The same URL written by the caller is the caller's choice of origin.
+	if _, err := c.Upload(context.Background(), engine.NewBytesFile("t", data), engine.UploadURL{URL: loc}); err != nil {
+		t.Fatal(err)
+	}
+	if sawAuth.Load() == 0 {
+		t.Fatal("a caller-written upload URL did not receive the headers")
+	}
+}
+
+// 2. Credentials in a Location are a protocol violation, never stored.
+func TestLocationWithCredentialsRefused(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	u, _ := url.Parse(endpoint)
+	srv.Inject(tusdtest.Rewrite(method("POST"), setHeader("Location", "http://user:pw@"+u.Host+"/files/x")))
+	store := engine.NewMemoryStore()
+	c := &engine.Client{Endpoint: endpoint, Store: store, Retry: fastRetry}
+	if _, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("u", []byte("x"))); !errors.Is(err, engine.ErrProtocol) {
+		t.Fatalf("got %v, want ErrProtocol", err)
+	}
+	if l, _ := store.List(context.Background()); len(l) != 0 {
+		t.Fatalf("stored %+v", l)
+	}
+	c.Endpoint = "http://user:pw@" + u.Host + "/files/"
+	if _, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("u", []byte("x"))); !errors.Is(err, engine.ErrInvalidOption) {
+		t.Fatalf("endpoint with credentials: got %v, want ErrInvalidOption", err)
 	}
 }

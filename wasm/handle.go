@@ -1,0 +1,143 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"sync"
+	"syscall/js"
+
+	"github.com/hack-pad/safejs"
+	"github.com/tuswasm/tuswasm/engine"
+)
+
+// handle is an engine.Upload as JavaScript holds it: run, create, pause and terminate
+// return Promises; dispose lets go of it. One object lives from the first start to the
+// end, so a pause and a resume continue the same upload (its URL, the trust the
+// caller gave it, a parallel upload's parts) with no bookkeeping in JavaScript.
+type handle struct {
+	c  *call
+	up *engine.Upload
+
+	mu    sync.Mutex
+	stop  context.CancelFunc // ends the run in progress (a pause)
+	ended chan struct{}      // closed when that run has returned
+	funcs []safejs.Func
+}
+
+// newUpload(file, options) makes a handle; options as createAndUpload's, plus
+// uploadUrl for an upload to continue.
+func newUpload(args []safejs.Value) (any, error) {
+	c, err := newCall(arg(args, 0), arg(args, 1))
+	if err != nil {
+		return nil, err
+	}
+	if c.src == nil {
+		c.close()
+		return nil, badOption("a Blob, File or ReadableStream is required")
+	}
+	up, err := c.client.NewUpload(c.src, engine.UploadURL{URL: c.uploadURL}, c.events)
+	if err != nil {
+		c.close()
+		return nil, err
+	}
+	h := &handle{c: c, up: up}
+	return map[string]any{
+		"run":       h.method(h.run),
+		"create":    h.method(h.create),
+		"pause":     h.method(h.pause),
+		"terminate": h.method(h.terminate),
+		"dispose":   h.method(func() func() (any, error) { return h.dispose }),
+	}, nil
+}
+
+// method is a JS function returning a Promise of what prepare's function returns.
+// prepare runs at once, in the call from JavaScript, so that a pause that comes after
+// a run (in the order JavaScript called them) always finds the run's context. It is a
+// js.Value because safejs.ValueOf does not unwrap safejs types nested in maps.
+func (h *handle) method(prepare func() func() (any, error)) js.Value {
+	f, err := safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
+		p, _ := newPromise(prepare())
+		return p
+	})
+	if err != nil {
+		return js.Undefined()
+	}
+	h.mu.Lock()
+	h.funcs = append(h.funcs, f)
+	h.mu.Unlock()
+	return safejs.Unsafe(f.Value())
+}
+
+// started begins a run (or a creation): a context a pause cancels, under the
+// options' signal.
+func (h *handle) started() (context.Context, func()) {
+	ctx, stop := context.WithCancel(h.c.ctx)
+	ended := make(chan struct{})
+	h.mu.Lock()
+	h.stop, h.ended = stop, ended
+	h.mu.Unlock()
+	return ctx, func() {
+		stop()
+		close(ended)
+		collectAfterCall()
+	}
+}
+
+func (h *handle) run() func() (any, error) {
+	ctx, done := h.started()
+	return func() (any, error) {
+		defer done()
+		r, err := h.up.Run(ctx)
+		return result(r), err
+	}
+}
+
+func (h *handle) create() func() (any, error) {
+	ctx, done := h.started()
+	return func() (any, error) {
+		defer done()
+		return h.up.Create(ctx)
+	}
+}
+
+// pause ends the run in progress and resolves once it has returned.
+func (h *handle) pause() func() (any, error) {
+	h.mu.Lock()
+	stop, ended := h.stop, h.ended
+	h.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	return func() (any, error) {
+		if ended != nil {
+			<-ended
+		}
+		return nil, nil
+	}
+}
+
+// terminate deletes the server's upload and forgets it (see engine.Upload.Terminate).
+func (h *handle) terminate() func() (any, error) {
+	paused := h.pause()
+	return func() (any, error) {
+		_, _ = paused()
+		// The options' signal does not end a termination: abort({terminate: true})
+		// deletes whatever stopped the upload.
+		return nil, h.up.Terminate(context.WithoutCancel(h.c.ctx))
+	}
+}
+
+// dispose releases the handle's functions and the options' listeners.
+func (h *handle) dispose() (any, error) {
+	_, _ = h.pause()()
+	h.c.close()
+	h.mu.Lock()
+	funcs := h.funcs
+	h.funcs = nil
+	h.mu.Unlock()
+	for _, f := range funcs {
+		f.Release()
+	}
+	return nil, nil
+}
