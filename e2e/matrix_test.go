@@ -89,17 +89,19 @@ func (s *scenario) creations() int {
 }
 
 type matrixFault struct {
-	name string
+	kind string // faults_test.go
 	// run arms the fault, starts the upload (s.start) and drives the fault to its end.
 	run func(t *testing.T, s *scenario)
 }
 
+func (f matrixFault) name() string { return faultScenario[f.kind] }
+
 var matrixFaults = []matrixFault{
-	{"reset mid-PATCH", func(t *testing.T, s *scenario) {
+	{kReset, func(t *testing.T, s *scenario) {
 		s.tusd.Inject(tusdtest.Truncate(tusdtest.Nth(http.MethodPatch, s.k), matrixChunk/4, true))
 		s.start("")
 	}},
-	{"5xx burst", func(t *testing.T, s *scenario) {
+	{k5xx, func(t *testing.T, s *scenario) {
 		// Five failures in a row (PATCH, then the HEADs after it), with and without
 		// Retry-After: the default budget of 5 just holds.
 		burst := []struct {
@@ -126,11 +128,11 @@ var matrixFaults = []matrixFault{
 		})
 		s.start("")
 	}},
-	{"409 mismatch", func(t *testing.T, s *scenario) {
+	{k409, func(t *testing.T, s *scenario) {
 		s.tusd.Inject(tusdtest.Respond(tusdtest.Nth(http.MethodPatch, s.k), http.StatusConflict, nil, "ERR_MISMATCHED_OFFSET: mismatched offset"))
 		s.start("")
 	}},
-	{"lock interrupted", func(t *testing.T, s *scenario) {
+	{kLock, func(t *testing.T, s *scenario) {
 		// tusd sits mid-PATCH holding the lock; a HEAD from elsewhere makes it cancel
 		// the PATCH (400 ERR_UPLOAD_INTERRUPTED).
 		tap, fault := tusdtest.NewTap(tusdtest.Nth(http.MethodPatch, s.k), matrixChunk/4, true)
@@ -154,11 +156,11 @@ var matrixFaults = []matrixFault{
 			}
 		}
 	}},
-	{"partial acceptance", func(t *testing.T, s *scenario) {
+	{kPartial, func(t *testing.T, s *scenario) {
 		s.tusd.Inject(tusdtest.Truncate(tusdtest.Nth(http.MethodPatch, s.k), matrixChunk/3, false))
 		s.start("")
 	}},
-	{"server restart", func(t *testing.T, s *scenario) {
+	{kRestart, func(t *testing.T, s *scenario) {
 		tap, fault := tusdtest.NewTap(tusdtest.Nth(http.MethodPatch, s.k), matrixChunk/4, false)
 		s.tusd.Inject(fault)
 		s.start("")
@@ -171,7 +173,7 @@ var matrixFaults = []matrixFault{
 			t.Fatalf("restarting tusd on %s: %v", s.backend.Addr, err)
 		}
 	}},
-	{"offline 10s", func(t *testing.T, s *scenario) {
+	{kOffline, func(t *testing.T, s *scenario) {
 		h := holdNth(t, s.tusd, http.MethodPatch, s.k, true)
 		s.start("")
 		waitChan(t, "the PATCH before going offline", h.arrived)
@@ -184,7 +186,7 @@ var matrixFaults = []matrixFault{
 		}
 		s.setOffline(false)
 	}},
-	{"page reload", func(t *testing.T, s *scenario) {
+	{kReload, func(t *testing.T, s *scenario) {
 		h := holdNth(t, s.tusd, http.MethodPatch, s.k, true)
 		s.start("")
 		waitChan(t, "the PATCH before the reload", h.arrived)
@@ -197,7 +199,7 @@ var matrixFaults = []matrixFault{
 			}
 		}
 	}},
-	{"slow server", func(t *testing.T, s *scenario) {
+	{kSlow, func(t *testing.T, s *scenario) {
 		// The PATCH's reply never comes; the per-request timeout gives up on it.
 		holdNth(t, s.tusd, http.MethodPatch, s.k, true)
 		s.start("requestTimeoutMs: 2000")
@@ -213,7 +215,7 @@ func TestFaultMatrixDraft(t *testing.T) { faultMatrix(t, engine.ProtocolIETFDraf
 func faultMatrix(t *testing.T, protocol string) {
 	for _, f := range matrixFaults {
 		for i, sz := range matrixSizes {
-			t.Run(f.name+"/"+sz.name, func(t *testing.T) {
+			t.Run(f.name()+"/"+sz.name, func(t *testing.T) {
 				s := &scenario{env: newEnv(t), size: sz.size, seed: uint32(100 + i), protocol: protocol}
 				s.k = max(1, (sz.size/matrixChunk)/2)
 				runScenario(t, s, f)
@@ -227,12 +229,12 @@ func faultMatrix(t *testing.T, protocol string) {
 // all of them, a reload that abandons all of them).
 func TestFaultMatrixParallel(t *testing.T) {
 	for _, f := range matrixFaults {
-		switch f.name {
-		case "reset mid-PATCH", "5xx burst", "server restart", "page reload":
+		switch f.kind {
+		case kReset, k5xx, kRestart, kReload:
 		default:
 			continue
 		}
-		t.Run(f.name+"/parallel 4", func(t *testing.T) {
+		t.Run(f.name()+"/parallel 4", func(t *testing.T) {
 			s := &scenario{env: newEnv(t), size: 10 * matrixChunk, seed: 110, parts: 4}
 			s.k = 5
 			runScenario(t, s, f)

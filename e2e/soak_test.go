@@ -21,7 +21,7 @@ import (
 )
 
 // The chaos soak: seeded random fault schedules, one upload after another in one tab
-// through the fault proxy. Each upload gets 1–4 faults of the matrix's kinds at random
+// through the fault proxy. Each upload gets 1–4 faults of the matrix's kinds (faults_test.go) at random
 // points (mid-body, on recovery requests, while the client waits to retry), a random
 // size (0 B to 64 MiB, mostly small) and random chunking, and must end complete and
 // byte-exact. SOAK_SEED replays a run (random when unset, always printed);
@@ -81,20 +81,6 @@ func soakUploads(t *testing.T) int {
 	}
 	return n
 }
-
-// Fault kinds, as in the matrix.
-const (
-	kReset   = "reset"   // the connection closes without a reply, after part of the body
-	k5xx     = "5xx"     // a burst of 500/502/503/504, with or without Retry-After
-	k409     = "409"     // a PATCH answered 409 (offset mismatch)
-	kLock    = "lock"    // tusd interrupts a stalled PATCH: another request wants its lock
-	kPartial = "partial" // tusd stores only part of a body and says so
-	kRestart = "restart" // tusd goes down and comes back on the same port and directory
-	kOffline = "offline" // the browser goes offline briefly
-	kReload  = "reload"  // the page reloads; the new page resumes from localStorage
-	kPause   = "pause"   // AbortSignal, then the same call again (resumes from localStorage)
-	kSlow    = "slow"    // the request is never answered; requestTimeoutMs gives up on it
-)
 
 // soakKinds weighs the kinds: the ones that cost time (an outage, a timeout) less.
 var soakKinds = []struct {
