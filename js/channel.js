@@ -175,6 +175,7 @@ export function connect (wasmURL, { worker = false } = {}) {
       create: op('create'),
       pause: op('pause'),
       terminate: op('terminate'),
+      dead: inFlight.dead,
       dispose: () => call('handle', [hid, 'dispose']).finally(() => {
         active.get(hid)?.cleanup()
         active.delete(hid)
@@ -223,6 +224,7 @@ function calls () {
   let died
   return {
     died: new Promise((resolve) => { died = resolve }),
+    dead: () => dead !== null,
     track (run) {
       if (dead) return Promise.reject(dead)
       return new Promise((resolve, reject) => {

@@ -6,7 +6,7 @@
 // drives.
 import { connect } from './channel.js'
 import { TusError, aborted, codes, convert } from './errors.js'
-import { check } from './options.js'
+import { check, keysOf } from './options.js'
 
 export { TusError, codes }
 
@@ -193,6 +193,13 @@ export function stats () {
   return backend ? backend.stats() : { wasmMemoryBytes: 0, goroutines: 0 }
 }
 
+// trusts reports whether url is on an origin the prepared options trust: the
+// endpoint's, the uploadUrl's, allowedOrigins.
+function trusts (o, url) {
+  const origin = new URL(url).origin
+  return [o.endpoint, o.uploadUrl, ...(o.allowedOrigins ?? [])].some((u) => typeof u === 'string' && new URL(u).origin === origin)
+}
+
 /**
  * An upload that can be started, paused, resumed and aborted, like tus-js-client's:
  * a thin proxy of one upload object in the module, which keeps its URL, the trust
@@ -206,6 +213,7 @@ export class Upload {
   #pausing = false // our own pause() is ending the run
   #restart = false // resume() came while a pause was still ending: start once it has
   #settled = false
+  #stopped = false // abort() was called: start() is a no-op from then on
   #resolve
   #reject
 
@@ -236,13 +244,12 @@ export class Upload {
    * a pause is ending (pause() not awaited), it starts again once it has.
    */
   start () {
-    if (this.#settled) return
+    if (this.#settled || this.#stopped) return
     if (this.#running) {
       if (this.#pausing) this.#restart = true
       return
     }
-    this.#handle ??= this.#open()
-    this.#running = this.#handle
+    this.#running = this.#live()
       .then((h) => this.#pausing ? Promise.reject(aborted()) : h.run()) // paused before it ran
       .then((result) => this.#settle(true, result), (err) => {
         if (!this.#pausing) this.#settle(false, err instanceof Error ? err : convert(err))
@@ -257,20 +264,51 @@ export class Upload {
       })
   }
 
+  // live is the module's upload object: the one made before, or a new one when none
+  // was made yet or the module it lived in has died (the next call starts the module
+  // again, as every call does). For a termination, one whose making failed (the
+  // options' signal had aborted, say) is made again without the signal, which never
+  // ends a termination.
+  #live (terminating = false) {
+    this.#handle = this.#handle?.then((h) => h.dead() || this.#settled ? this.#open(terminating) : h,
+      (err) => terminating ? this.#open(true) : Promise.reject(err)) ?? this.#open(terminating)
+    return this.#handle
+  }
+
   // open makes the module's upload object; a bad option or a module that cannot load
   // settles `done`.
-  async #open () {
+  async #open (terminating = false) {
     const own = this.options ?? {}
     const options = prepare('Upload', own)
-    const h = await withSignal(options, 'Upload', (b) => b.upload(this.file, {
+    if (terminating) delete options.signal
+    // An upload object made again after the module died continues the upload at the
+    // URL the old one knew when that URL is on an origin the options trust anyway
+    // (passing it as uploadUrl then trusts no new origin); otherwise it resumes what
+    // storage keeps, or creates anew.
+    if (this.#url && this.#url !== options.uploadUrl && trusts(options, this.#url)) options.uploadUrl = this.#url
+    const make = (b) => b.upload(this.file, {
       ...options,
       onUploadUrlAvailable: (url) => {
         this.#url = url
         own.onUploadUrlAvailable?.(url)
       },
-    }))
-    if (this.#settled) h.dispose().catch(() => {})
+    })
+    const h = await (terminating ? call('Upload', make) : withSignal(options, 'Upload', make))
+    if (this.#settled && !terminating) h.dispose().catch(() => {})
     return h
+  }
+
+  // terminateAt deletes the upload at url once this Upload's object is gone (done
+  // settled and let it go): on an origin the options do not trust (a server's), without
+  // the caller's headers, hooks and credentials, as the upload object sent to it.
+  #terminateAt (url) {
+    const own = prepare('Upload', this.options ?? {})
+    const o = Object.fromEntries(keysOf('terminate').filter((k) => k !== 'signal' && own[k] !== undefined).map((k) => [k, own[k]]))
+    if (!trusts(own, url)) {
+      for (const k of ['headers', 'onBeforeRequest', 'onAfterResponse', 'onShouldRetry']) delete o[k]
+      o.credentials = 'omit'
+    }
+    return call('terminate', (b) => b.call('terminate', [url, o]))
   }
 
   /** Stops sending; resolves once the in-flight request is abandoned. */
@@ -296,15 +334,20 @@ export class Upload {
    * the Promise abort() returns.
    */
   async abort ({ terminate: del = false } = {}) {
+    this.#stopped = true
     try {
       await this.pause()
-      if (del) {
-        this.#handle ??= this.#open()
-        const h = await this.#handle
+      const late = this.#settled // done has settled: the upload object is gone
+      if (del && late && this.#url) {
+        await this.#terminateAt(this.#url)
+      } else if (del) {
+        const h = await this.#live(true)
         try {
           await h.terminate()
         } catch (err) {
           throw convert(err)
+        } finally {
+          if (late) h.dispose().catch(() => {})
         }
       }
     } finally {
