@@ -725,3 +725,70 @@ func TestUploadAbortTerminateAfterDone(t *testing.T) {
 		}
 	})
 }
+
+// The Upload driven from inside its own callbacks, and aborted twice at once: an
+// onProgress that calls abort({terminate: true}), a hook that awaits pause() and then
+// resume()s, two abort({terminate: true}) in one tick with a headers function (the
+// second must not fail because the first let the upload object go).
+func TestUploadClassFromItsCallbacks(t *testing.T) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		const size = 4 * chunk
+		o := within(e, fmt.Sprintf(`(async () => {
+			let up
+			up = new tus.Upload(makeFile(%d, 2330, 'cb1.bin'), {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false, storage: false,
+				onProgress: (sent) => { if (sent > 0) window.aborted = up.abort({terminate: true}).then(() => 'ok', (e) => e.code ?? e.name) }})
+			up.start()
+			const done = await up.done.then(() => 'resolved', (e) => e.name)
+			return {done, aborted: await window.aborted, url: up.url}
+		})()`, size, chunk), 30000)
+		var got struct{ Done, Aborted, URL string }
+		if o.Hang || !o.OK {
+			t.Fatalf("abort({terminate: true}) from onProgress: %+v", o)
+		}
+		mustJSON(t, o.Value, &got)
+		if got.Done != "AbortError" || got.Aborted != "ok" {
+			t.Fatalf("abort({terminate: true}) from onProgress: %+v", got)
+		}
+		if resp, err := http.DefaultClient.Do(headReq(t, got.URL)); err != nil || resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("the upload aborted from onProgress still answers HEAD: %v %v", resp.Status, err)
+		}
+
+		o = within(e, fmt.Sprintf(`(async () => {
+			let up, paused = false
+			up = new tus.Upload(makeFile(%d, 2331, 'cb2.bin'), {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false, storage: false,
+				onBeforeRequest: async (req) => {
+					if (req.method !== 'PATCH' || paused) return
+					paused = true
+					await up.pause()
+					up.resume()
+				}})
+			up.start()
+			return up.done
+		})()`, size, chunk), 30000)
+		if o.Hang || !o.OK {
+			t.Fatalf("a hook that awaits pause() and resumes: %+v", o)
+		}
+		e.tusd.AssertStored(t, o.result(t).URL, pattern(size, 2331))
+
+		h := holdNth(t, e.tusd, http.MethodPatch, 1, true)
+		startIn(e, e.tab, fmt.Sprintf(`bg('twice', () => {
+			window.up3 = new tus.Upload(makeFile(%d, 2332, 'cb3.bin'), {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false,
+				storage: false, headers: () => ({'X-Token': 't'})})
+			up3.start()
+			return up3.done
+		})`, size, chunk))
+		waitChan(t, "the PATCH", h.arrived)
+		o = within(e, `Promise.all([up3.abort({terminate: true}), up3.abort({terminate: true})]).then((a) => a.length, (e) => { throw e })`, 30000)
+		if o.Hang || !o.OK {
+			t.Errorf("two abort({terminate: true}) in one tick: %+v, want both to resolve", o)
+		}
+		if d := e.waitDone("twice"); d.OK || d.Name != "AbortError" {
+			t.Errorf("done after two aborts: %+v", d)
+		}
+		if u := eval[string](e, `up3.url`); u != "" {
+			if resp, err := http.DefaultClient.Do(headReq(t, u)); err != nil || resp.StatusCode != http.StatusNotFound {
+				t.Errorf("the upload aborted twice still answers HEAD: %v %v", resp.Status, err)
+			}
+		}
+	})
+}

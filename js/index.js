@@ -214,6 +214,7 @@ export class Upload {
   #restart = false // resume() came while a pause was still ending: start once it has
   #settled = false
   #stopped = false // abort() was called: start() is a no-op from then on
+  #aborting = null // the last abort(): the next one starts once it has ended
   #resolve
   #reject
 
@@ -333,8 +334,19 @@ export class Upload {
    * one call (an upload already gone counts as deleted); that call's failure rejects
    * the Promise abort() returns.
    */
-  async abort ({ terminate: del = false } = {}) {
+  abort ({ terminate: del = false } = {}) {
     this.#stopped = true
+    const before = this.#aborting
+    this.#aborting = (async () => {
+      // One at a time: a second termination must not find the upload object let go
+      // of by the first one's end.
+      await before?.catch(() => {})
+      return this.#abort(del)
+    })()
+    return this.#aborting
+  }
+
+  async #abort (del) {
     try {
       await this.pause()
       const late = this.#settled // done has settled: the upload object is gone
