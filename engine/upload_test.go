@@ -153,3 +153,57 @@ func TestUploadParallelWithoutStorePauseResumeTerminate(t *testing.T) {
 		t.Fatalf("%d uploads left on the server after Terminate (%v): %v", len(left), err, left)
 	}
 }
+
+// A parallel Upload whose parts the server put on another origin (an API in front of
+// upload storage), paused, then terminated: the parts this Upload sent to are deleted
+// too (without the caller's headers, as its PATCHes went), not left on the server.
+// Before, Terminate kept only the parts on trusted origins, a filter meant for what
+// Store returns, though these came from this Upload's own run.
+func TestUploadTerminateDeletesPartsOnAnotherOrigin(t *testing.T) {
+	storage, storageEndpoint := newTusd(t)
+	_, endpoint := newAPI(t, storageEndpoint)
+	var leaked sync.Map
+	storage.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+		if r.Header.Get("Authorization") != "" {
+			leaked.Store(r.Method, true)
+		}
+		return false
+	})
+	const size = 8 * testChunk
+	data := randomBytes(size, 304)
+	c := &engine.Client{Endpoint: endpoint, ParallelUploads: 2, ChunkSize: testChunk, FixedChunkSize: true, Retry: fastRetry,
+		Headers: http.Header{"Authorization": {"Bearer s3cret"}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ev := engine.Events{OnProgress: func(sent, _ int64) {
+		patched := map[string]bool{}
+		for _, r := range storage.Requests() {
+			if r.Method == http.MethodPatch {
+				patched[r.Path] = true
+			}
+		}
+		if len(patched) == 2 {
+			cancel()
+		}
+	}}
+	up, err := c.NewUpload(engine.NewBytesFile("elsewhere.bin", data), engine.UploadURL{}, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := withDeadline(t, 20*time.Second, func(context.Context) (engine.Result, error) { return up.Run(ctx) }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("run: %v, want the pause", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(storage.Dir, "*.info")); len(left) != 2 {
+		t.Fatalf("%d uploads on the storage origin after the pause, want the 2 parts", len(left))
+	}
+	if err := up.Terminate(context.Background()); err != nil {
+		t.Fatalf("Terminate: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(storage.Dir, "*.info")); len(left) != 0 {
+		t.Fatalf("%d parts left on the storage origin after Terminate: %v", len(left), left)
+	}
+	leaked.Range(func(m, _ any) bool {
+		t.Errorf("the storage origin received the caller's Authorization on a %s", m)
+		return true
+	})
+}
