@@ -334,7 +334,7 @@ export class Upload {
    * one call (an upload already gone counts as deleted); that call's failure rejects
    * the Promise abort() returns.
    */
-  abort ({ terminate: del = false } = {}) {
+  async abort ({ terminate: del = false } = {}) {
     this.#stopped = true
     const before = this.#aborting
     this.#aborting = (async () => {
