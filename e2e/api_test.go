@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/heapprofiler"
+	"github.com/chromedp/chromedp"
 	"github.com/tuswasm/tuswasm/internal/tusdtest"
 )
 
@@ -790,5 +793,40 @@ func TestUploadClassFromItsCallbacks(t *testing.T) {
 				t.Errorf("the upload aborted twice still answers HEAD: %v %v", resp.Status, err)
 			}
 		}
+	})
+}
+
+// A paused Upload the page forgets (a file removed from its list without abort())
+// must not keep its upload object for the life of the page: once the Upload is
+// garbage, its listener on the caller's AbortSignal (and with it the module's handle,
+// its functions and the caller's callbacks) goes. Before f1b295f a paused Upload held
+// nothing in the module.
+func TestUploadClassForgottenWhilePausedIsReleased(t *testing.T) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		const n = 10
+		o := within(e, fmt.Sprintf(`(async () => {
+			const ctl = new AbortController()
+			const sig = ctl.signal
+			window.listeners = 0
+			const add = sig.addEventListener.bind(sig)
+			const remove = sig.removeEventListener.bind(sig)
+			sig.addEventListener = (...a) => { window.listeners++; return add(...a) }
+			sig.removeEventListener = (...a) => { window.listeners--; return remove(...a) }
+			for (let i = 0; i < %d; i++) {
+				const up = new tus.Upload(makeFile(%d, 2340 + i), {endpoint: '/files/', storage: false, signal: sig})
+				up.start()
+				await up.pause()
+			}
+			return window.listeners
+		})()`, n, 2*chunk), 60000)
+		if o.Hang || !o.OK {
+			t.Fatalf("pausing %d Uploads: %+v", n, o)
+		}
+		waitFor(t, "the forgotten Uploads' listeners on the signal to go", 20*time.Second, func() bool {
+			if _, err := chromedp.Call(e.tab, heapprofiler.CollectGarbage, cdp.Empty{}); err != nil {
+				t.Fatal(err)
+			}
+			return eval[int](e, `window.listeners`) == 0
+		})
 	})
 }

@@ -200,6 +200,10 @@ function trusts (o, url) {
   return [o.endpoint, o.uploadUrl, ...(o.allowedOrigins ?? [])].some((u) => typeof u === 'string' && new URL(u).origin === origin)
 }
 
+// forgotten lets go of the upload object of an Upload the page dropped before done
+// settled (paused, never aborted): nothing else would.
+const forgotten = new FinalizationRegistry((handle) => handle.then((h) => h.dispose()).catch(() => {}))
+
 /**
  * An upload that can be started, paused, resumed and aborted, like tus-js-client's:
  * a thin proxy of one upload object in the module, which keeps its URL, the trust
@@ -273,6 +277,8 @@ export class Upload {
   #live (terminating = false) {
     this.#handle = this.#handle?.then((h) => h.dead() || this.#settled ? this.#open(terminating) : h,
       (err) => terminating ? this.#open(true) : Promise.reject(err)) ?? this.#open(terminating)
+    forgotten.unregister(this)
+    forgotten.register(this, this.#handle, this)
     return this.#handle
   }
 
@@ -287,16 +293,21 @@ export class Upload {
     // (passing it as uploadUrl then trusts no new origin); otherwise it resumes what
     // storage keeps, or creates anew.
     if (this.#url && this.#url !== options.uploadUrl && trusts(options, this.#url)) options.uploadUrl = this.#url
-    const make = (b) => b.upload(this.file, {
-      ...options,
-      onUploadUrlAvailable: (url) => {
-        this.#url = url
-        own.onUploadUrlAvailable?.(url)
-      },
-    })
+    const make = (b) => b.upload(this.file, { ...options, onUploadUrlAvailable: Upload.#reporter(new WeakRef(this), own) })
     const h = await (terminating ? call('Upload', make) : withSignal(options, 'Upload', make))
     if (this.#settled && !terminating) h.dispose().catch(() => {})
     return h
+  }
+
+  // reporter is the onUploadUrlAvailable the module keeps for as long as the upload
+  // object lives: it must not keep the Upload alive (see forgotten), so it holds it
+  // weakly and is made where no closure captures this.
+  static #reporter (self, own) {
+    return (url) => {
+      const up = self.deref()
+      if (up) up.#url = url
+      own.onUploadUrlAvailable?.(url)
+    }
   }
 
   // terminateAt deletes the upload at url once this Upload's object is gone (done
@@ -372,6 +383,7 @@ export class Upload {
     this.#settled = true
     if (ok) this.#resolve(value)
     else this.#reject(value)
+    forgotten.unregister(this)
     this.#handle?.then((h) => h.dispose()).catch(() => {})
   }
 }
