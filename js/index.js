@@ -370,7 +370,10 @@ export class Upload {
         } catch (err) {
           throw convert(err)
         } finally {
-          if (late) h.dispose().catch(() => {})
+          if (late) {
+            forgotten.unregister(this)
+            h.dispose().catch(() => {})
+          }
         }
       }
     } finally {
