@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/heapprofiler"
+	"github.com/chromedp/chromedp"
 	"github.com/tuswasm/tuswasm/internal/tusdtest"
 )
 
@@ -532,5 +535,298 @@ func TestShouldRetryPendingThenAbort(t *testing.T) {
 				t.Errorf("run %d: a pending onShouldRetry, then abort: %+v, want AbortError", i, o)
 			}
 		}
+	})
+}
+
+// An Upload paused while the module dies (the worker is killed, the Go program
+// exits) resumes: the next call starts the module again, as every other call does,
+// and the same upload goes on (no second creation), its bytes stored.
+func TestUploadClassResumesAfterModuleDeath(t *testing.T) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		const size = 4 * chunk
+		h := holdNth(t, e.tusd, http.MethodPatch, 2, true)
+		startIn(e, e.tab, fmt.Sprintf(`bg('u', () => {
+			window.up = new tus.Upload(makeFile(%d, 2301, 'death.bin'), {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false, storage: false})
+			up.start()
+			return up.done
+		})`, size, chunk))
+		waitChan(t, "the second PATCH", h.arrived)
+		if o := within(e, `up.pause()`, 30000); o.Hang || !o.OK {
+			t.Fatalf("pause: %+v", o)
+		}
+		eval[any](e, `kill()`)
+		waitFor(t, "the page to see the module's death", 30*time.Second, func() bool {
+			return eval[bool](e, `tus.stats().wasmMemoryBytes === 0`)
+		})
+		takeProblems(e)
+		eval[any](e, `up.resume()`)
+		o := within(e, `up.done`, 60000)
+		if o.Hang || !o.OK {
+			t.Fatalf("resume after the module died while paused: %+v, want the upload to complete", o)
+		}
+		e.tusd.AssertStored(t, o.result(t).URL, pattern(size, 2301))
+		if n := e.tusd.Count(http.MethodPost); n != 1 {
+			t.Errorf("%d POSTs: the resumed Upload created a new upload", n)
+		}
+		takeProblems(e)
+	})
+}
+
+// abort({terminate: true}) deletes the stored upload even when the options' signal
+// has already aborted (the caller's cancel button aborts it first): the signal ends
+// the sending, never the termination.
+func TestUploadAbortTerminateAfterSignal(t *testing.T) {
+	e := newEnv(t)
+	const size = 4 * chunk
+	file := fmt.Sprintf(`makeFile(%d, 2302, 'sig.bin')`, size)
+	pauseAt(t, e, fmt.Sprintf(`tus.createAndUpload(%s, {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false, signal: ctl.signal})`, file, chunk))
+	stored := eval[string](e, `tus.listUploads().then(l => l[0].url)`)
+	o := within(e, fmt.Sprintf(`(async () => {
+		const c = new AbortController()
+		c.abort()
+		const up = new tus.Upload(%s, {endpoint: '/files/', signal: c.signal})
+		const done = up.done.then(() => 'resolved', (e) => e.name)
+		await up.abort({terminate: true})
+		return {done: await done}
+	})()`, file), 30000)
+	if o.Hang || !o.OK {
+		t.Fatalf("abort({terminate: true}) with an aborted signal: %+v, want it to delete the stored upload", o)
+	}
+	if resp, err := http.DefaultClient.Do(headReq(t, stored)); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("the stored upload still answers HEAD: %v %v", resp.Status, err)
+	}
+	if n := eval[int](e, `tus.listUploads().then(l => l.length)`); n != 0 {
+		t.Fatalf("%d stored entries after abort({terminate: true})", n)
+	}
+}
+
+// Many Upload objects driven every way a page drives them (to the end, paused and
+// resumed, aborted while running, aborted with terminate before any start, a shared
+// AbortSignal) leave no goroutine behind: each lets its upload object go.
+func TestUploadClassLeavesNothing(t *testing.T) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		// stats() is live on the page and a snapshot in worker mode: a call refreshes it.
+		goroutines := func() int { return eval[int](e, `tus.listUploads().then(() => tus.stats().goroutines)`) }
+		if o := within(e, `tus.createAndUpload(makeFile(10, 2304), {endpoint: '/files/', storage: false})`, 30000); !o.OK {
+			t.Fatalf("warm-up: %+v", o)
+		}
+		before := goroutines()
+		o := within(e, fmt.Sprintf(`(async () => {
+			const shared = new AbortController()
+			const opts = {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false, storage: false, signal: shared.signal,
+				onProgress: () => {}, onShouldRetry: () => undefined, headers: () => ({'X-A': '1'})}
+			const settle = (p) => p.then(() => 'ok', (e) => e.name)
+			const seen = []
+			for (let i = 0; i < 15; i++) {
+				const a = new tus.Upload(makeFile(%d, 2305 + i), opts)
+				a.start()
+				seen.push(await settle(a.done))
+				const b = new tus.Upload(makeFile(%d, 2400 + i), opts)
+				b.start()
+				await b.pause()
+				b.resume()
+				seen.push(await settle(b.done))
+				const c = new tus.Upload(makeFile(%d, 2500 + i), opts)
+				c.start()
+				await c.abort()
+				seen.push(await settle(c.done))
+				const d = new tus.Upload(makeFile(10, 2600 + i), opts)
+				await d.abort({terminate: true})
+				seen.push(await settle(d.done))
+			}
+			return seen.join(',')
+		})()`, chunk, 2*chunk+1, 2*chunk+1, 2*chunk+1), 120000)
+		if o.Hang || !o.OK {
+			t.Fatalf("the Upload lifecycles: %+v", o)
+		}
+		var seen string
+		mustJSON(t, o.Value, &seen)
+		if want := strings.Repeat("ok,ok,AbortError,AbortError,", 15); seen+"," != want {
+			t.Fatalf("outcomes %s, want %s", seen, want)
+		}
+		var now int
+		waitFor(t, "the Upload objects' goroutines to end", 20*time.Second, func() bool { now = goroutines(); return now <= before })
+	})
+}
+
+// abort() stops for good: a start() (or resume()) in the same tick after it, as
+// tus-js-client code writes abort(); start(), must not send the upload's requests
+// once more while done rejects with AbortError.
+func TestUploadClassAbortThenStartSameTick(t *testing.T) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		const size = 4 * chunk
+		h := holdNth(t, e.tusd, http.MethodPatch, 2, true)
+		startIn(e, e.tab, fmt.Sprintf(`bg('u', () => {
+			window.sent = 0
+			window.up = new tus.Upload(makeFile(%d, 2310, 'as.bin'), {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false,
+				storage: false, onBeforeRequest: () => { window.sent++ }})
+			up.start()
+			return up.done
+		})`, size, chunk))
+		waitChan(t, "the second PATCH", h.arrived)
+		if o := within(e, `up.pause()`, 30000); o.Hang || !o.OK {
+			t.Fatalf("pause: %+v", o)
+		}
+		goroutines := func() int { return eval[int](e, `tus.listUploads().then(() => tus.stats().goroutines)`) }
+		before := goroutines()
+		sent := eval[int](e, `window.sent`)
+		o := within(e, `(() => { up.abort(); up.start(); return up.done })()`, 30000)
+		if o.Hang || o.OK || o.Name != "AbortError" {
+			t.Fatalf("abort(); start(): done %+v, want AbortError", o)
+		}
+		waitFor(t, "the Upload's goroutines to end", 20*time.Second, func() bool { return goroutines() <= before })
+		if n := eval[int](e, `window.sent`) - sent; n != 0 {
+			t.Fatalf("abort(); start() in one tick: %d requests prepared after abort()", n)
+		}
+	})
+}
+
+// README's Upload example: `const result = await up.done` and then
+// `await up.abort({terminate: true})` deletes the server's copy. An upload the server
+// put on another origin is deleted there without the caller's headers, as the upload
+// object sent its requests.
+func TestUploadAbortTerminateAfterDone(t *testing.T) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		const size = 2*chunk + 5
+		o := within(e, fmt.Sprintf(`(async () => {
+			const up = new tus.Upload(makeFile(%d, 2320, 'after.bin'), {endpoint: '/files/', chunkSize: %d})
+			up.start()
+			const r = await up.done
+			await up.abort({terminate: true})
+			return r
+		})()`, size, chunk), 30000)
+		if o.Hang || !o.OK {
+			t.Fatalf("abort({terminate: true}) after done: %+v, want the server's copy deleted", o)
+		}
+		r := o.result(t)
+		if resp, err := http.DefaultClient.Do(headReq(t, r.URL)); err != nil || resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("the completed upload still answers HEAD after abort({terminate: true}): %v %v", resp.Status, err)
+		}
+
+		storage, storageOrigin := uploadsElsewhere(t, e)
+		var onStorage headerLog
+		storage.Inject(onStorage.fault)
+		o = within(e, fmt.Sprintf(`(async () => {
+			const up = new tus.Upload(makeFile(%d, 2321, 'elsewhere.bin'), {endpoint: '/files/', storage: false, headers: {Authorization: 'Bearer s3cret'}})
+			up.start()
+			const r = await up.done
+			await up.abort({terminate: true})
+			return r
+		})()`, size), 30000)
+		if o.Hang || !o.OK {
+			t.Fatalf("abort({terminate: true}) after done, upload on another origin: %+v", o)
+		}
+		r = o.result(t)
+		if !strings.HasPrefix(r.URL, storageOrigin) {
+			t.Fatalf("the upload is at %s, not on the storage origin", r.URL)
+		}
+		if resp, err := http.DefaultClient.Do(headReq(t, r.URL)); err != nil || resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("the upload on another origin still answers HEAD: %v %v", resp.Status, err)
+		}
+		if seen := onStorage.take(); len(seen) != 0 {
+			t.Fatalf("the storage origin received %v", seen)
+		}
+	})
+}
+
+// The Upload driven from inside its own callbacks, and aborted twice at once: an
+// onProgress that calls abort({terminate: true}), a hook that awaits pause() and then
+// resume()s, two abort({terminate: true}) in one tick with a headers function (the
+// second must not fail because the first let the upload object go).
+func TestUploadClassFromItsCallbacks(t *testing.T) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		const size = 4 * chunk
+		o := within(e, fmt.Sprintf(`(async () => {
+			let up
+			up = new tus.Upload(makeFile(%d, 2330, 'cb1.bin'), {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false, storage: false,
+				onProgress: (sent) => { if (sent > 0) window.aborted = up.abort({terminate: true}).then(() => 'ok', (e) => e.code ?? e.name) }})
+			up.start()
+			const done = await up.done.then(() => 'resolved', (e) => e.name)
+			return {done, aborted: await window.aborted, url: up.url}
+		})()`, size, chunk), 30000)
+		var got struct{ Done, Aborted, URL string }
+		if o.Hang || !o.OK {
+			t.Fatalf("abort({terminate: true}) from onProgress: %+v", o)
+		}
+		mustJSON(t, o.Value, &got)
+		if got.Done != "AbortError" || got.Aborted != "ok" {
+			t.Fatalf("abort({terminate: true}) from onProgress: %+v", got)
+		}
+		if resp, err := http.DefaultClient.Do(headReq(t, got.URL)); err != nil || resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("the upload aborted from onProgress still answers HEAD: %v %v", resp.Status, err)
+		}
+
+		o = within(e, fmt.Sprintf(`(async () => {
+			let up, paused = false
+			up = new tus.Upload(makeFile(%d, 2331, 'cb2.bin'), {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false, storage: false,
+				onBeforeRequest: async (req) => {
+					if (req.method !== 'PATCH' || paused) return
+					paused = true
+					await up.pause()
+					up.resume()
+				}})
+			up.start()
+			return up.done
+		})()`, size, chunk), 30000)
+		if o.Hang || !o.OK {
+			t.Fatalf("a hook that awaits pause() and resumes: %+v", o)
+		}
+		e.tusd.AssertStored(t, o.result(t).URL, pattern(size, 2331))
+
+		h := holdNth(t, e.tusd, http.MethodPatch, 1, true)
+		startIn(e, e.tab, fmt.Sprintf(`bg('twice', () => {
+			window.up3 = new tus.Upload(makeFile(%d, 2332, 'cb3.bin'), {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false,
+				storage: false, headers: () => ({'X-Token': 't'})})
+			up3.start()
+			return up3.done
+		})`, size, chunk))
+		waitChan(t, "the PATCH", h.arrived)
+		o = within(e, `Promise.all([up3.abort({terminate: true}), up3.abort({terminate: true})]).then((a) => a.length, (e) => { throw e })`, 30000)
+		if o.Hang || !o.OK {
+			t.Errorf("two abort({terminate: true}) in one tick: %+v, want both to resolve", o)
+		}
+		if d := e.waitDone("twice"); d.OK || d.Name != "AbortError" {
+			t.Errorf("done after two aborts: %+v", d)
+		}
+		if u := eval[string](e, `up3.url`); u != "" {
+			if resp, err := http.DefaultClient.Do(headReq(t, u)); err != nil || resp.StatusCode != http.StatusNotFound {
+				t.Errorf("the upload aborted twice still answers HEAD: %v %v", resp.Status, err)
+			}
+		}
+	})
+}
+
+// A paused Upload the page forgets (a file removed from its list without abort())
+// must not keep its upload object for the life of the page: once the Upload is
+// garbage, its listener on the caller's AbortSignal (and with it the module's handle,
+// its functions and the caller's callbacks) goes. Before f1b295f a paused Upload held
+// nothing in the module.
+func TestUploadClassForgottenWhilePausedIsReleased(t *testing.T) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		const n = 10
+		o := within(e, fmt.Sprintf(`(async () => {
+			const ctl = new AbortController()
+			const sig = ctl.signal
+			window.listeners = 0
+			const add = sig.addEventListener.bind(sig)
+			const remove = sig.removeEventListener.bind(sig)
+			sig.addEventListener = (...a) => { window.listeners++; return add(...a) }
+			sig.removeEventListener = (...a) => { window.listeners--; return remove(...a) }
+			for (let i = 0; i < %d; i++) {
+				const up = new tus.Upload(makeFile(%d, 2340 + i), {endpoint: '/files/', storage: false, signal: sig})
+				up.start()
+				await up.pause()
+			}
+			return window.listeners
+		})()`, n, 2*chunk), 60000)
+		if o.Hang || !o.OK {
+			t.Fatalf("pausing %d Uploads: %+v", n, o)
+		}
+		waitFor(t, "the forgotten Uploads' listeners on the signal to go", 20*time.Second, func() bool {
+			if _, err := chromedp.Call(e.tab, heapprofiler.CollectGarbage, cdp.Empty{}); err != nil {
+				t.Fatal(err)
+			}
+			return eval[int](e, `window.listeners`) == 0
+		})
 	})
 }

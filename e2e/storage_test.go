@@ -256,3 +256,32 @@ func TestIndexedDBBlocked(t *testing.T) {
 	}
 	e.tusd.AssertStored(t, o.result(t).URL, pattern(size, 241))
 }
+
+// A caller's storage written as a class (index.d.ts's UrlStorage implemented the
+// usual way: methods on the prototype, state on this) carries the resumption in both
+// modes, as a plain object of arrow functions does.
+func TestCustomStorageClassInstance(t *testing.T) {
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		const size = 5 * chunk
+		eval[any](e, `window.custom = new (class {
+			#m = new Map()
+			get size () { return this.#m.size }
+			get (fp) { return this.#m.get(fp) ?? null }
+			set (fp, entry) { this.#m.set(fp, entry) }
+			remove (fp) { this.#m.delete(fp) }
+			list () { return [...this.#m.values()] }
+		})()`)
+		upload := fmt.Sprintf(`tus.createAndUpload(makeFile(%d, 2303, 'cls.bin'), {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false,
+			storage: custom, signal: window.ctl?.signal})`, size, chunk)
+		pauseAt(t, e, upload)
+		if n := eval[int](e, `custom.size`); n != 1 {
+			t.Fatalf("the class storage holds %d entries after a pause, want 1", n)
+		}
+		eval[any](e, `window.ctl = null`)
+		r := eval[outcome](e, `run(() => `+upload+`)`).result(t)
+		if !r.Resumed || e.tusd.Count(http.MethodPost) != 1 {
+			t.Fatalf("not resumed from the class storage: %+v, %d POSTs", r, e.tusd.Count(http.MethodPost))
+		}
+		e.tusd.AssertStored(t, r.URL, pattern(size, 2303))
+	})
+}

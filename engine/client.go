@@ -284,10 +284,20 @@ func (p *policy) deleteStored(ctx context.Context, e StoredUpload) error {
 }
 
 // terminateParts deletes an unfinished parallel upload's parts, as an earlier run left
-// them, and forgets src's Store entry.
+// them, and forgets src's Store entry. Every part is deleted, on whatever origin: they
+// are this Upload's own (a server named them to its run, which sent to them; stored
+// ones were taken up only on trusted origins), and a DELETE to an origin the caller
+// did not configure goes as the PATCHes did, without headers, hooks or credentials.
 func (p *policy) terminateParts(ctx context.Context, src Source, parts []Part) error {
-	if err := p.deleteTrusted(ctx, partURLs(parts)); err != nil {
-		return err
+	cl, _ := newCall(p, nil, nil, Events{})
+	var urls []*url.URL
+	for _, raw := range partURLs(parts) {
+		if u, err := parseEndpoint("part URL", raw); err == nil {
+			urls = append(urls, u)
+		}
+	}
+	if err := cl.deleteEach(ctx, urls); err != nil {
+		return fmt.Errorf("tus: deleting the upload's parts: %w", err)
 	}
 	if f, ok := src.(File); ok && p.c.Store != nil {
 		if fp, err := p.c.Fingerprint(ctx, f); err == nil {

@@ -114,12 +114,15 @@ export function connect (wasmURL, { worker = false } = {}) {
 
   // mark replaces functions with markers (top level and one level down) and the
   // AbortSignal with one, keeping the functions for the module's 'fn' messages.
-  // onShouldRetry receives the module's plain error object: it gets a TusError.
+  // onShouldRetry receives the module's plain error object: it gets a TusError. A
+  // storage object's methods are taken bound to it: a class keeps them on its
+  // prototype (no own keys) and reaches its state through this.
   function mark (options, fns, depth = 0) {
     if (options === null || typeof options !== 'object' || Array.isArray(options) || depth > 1) return options
     if (depth === 0 && options.signal instanceof AbortSignal) options = { ...options, signal: { __tuswasm: 'signal' } }
     return Object.fromEntries(Object.entries(options).map(([k, v]) => {
       if (k === 'onShouldRetry' && typeof v === 'function') v = wrapShouldRetry(v)
+      if (depth === 0 && k === 'storage' && v !== null && typeof v === 'object') v = storageMethods(v)
       if (typeof v === 'function') return [k, { __tuswasm: 'fn', k: fns.push(v) - 1 }]
       return [k, mark(v, fns, depth + 1)]
     }))
@@ -172,6 +175,7 @@ export function connect (wasmURL, { worker = false } = {}) {
       create: op('create'),
       pause: op('pause'),
       terminate: op('terminate'),
+      dead: inFlight.dead,
       dispose: () => call('handle', [hid, 'dispose']).finally(() => {
         active.get(hid)?.cleanup()
         active.delete(hid)
@@ -184,6 +188,12 @@ export function connect (wasmURL, { worker = false } = {}) {
     port.terminate()
     throw err
   })
+}
+
+// storageMethods is a storage object's four methods (options.js checked that it has
+// them), each bound to it.
+function storageMethods (s) {
+  return Object.fromEntries(['get', 'set', 'remove', 'list'].map((m) => [m, s[m].bind(s)]))
 }
 
 function wrapShouldRetry (fn) {
@@ -214,6 +224,7 @@ function calls () {
   let died
   return {
     died: new Promise((resolve) => { died = resolve }),
+    dead: () => dead !== null,
     track (run) {
       if (dead) return Promise.reject(dead)
       return new Promise((resolve, reject) => {

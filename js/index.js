@@ -6,7 +6,7 @@
 // drives.
 import { connect } from './channel.js'
 import { TusError, aborted, codes, convert } from './errors.js'
-import { check } from './options.js'
+import { check, keysOf } from './options.js'
 
 export { TusError, codes }
 
@@ -193,6 +193,17 @@ export function stats () {
   return backend ? backend.stats() : { wasmMemoryBytes: 0, goroutines: 0 }
 }
 
+// trusts reports whether url is on an origin the prepared options trust: the
+// endpoint's, the uploadUrl's, allowedOrigins.
+function trusts (o, url) {
+  const origin = new URL(url).origin
+  return [o.endpoint, o.uploadUrl, ...(o.allowedOrigins ?? [])].some((u) => typeof u === 'string' && new URL(u).origin === origin)
+}
+
+// forgotten lets go of the upload object of an Upload the page dropped before done
+// settled (paused, never aborted): nothing else would.
+const forgotten = new FinalizationRegistry((handle) => handle.then((h) => h.dispose()).catch(() => {}))
+
 /**
  * An upload that can be started, paused, resumed and aborted, like tus-js-client's:
  * a thin proxy of one upload object in the module, which keeps its URL, the trust
@@ -206,6 +217,8 @@ export class Upload {
   #pausing = false // our own pause() is ending the run
   #restart = false // resume() came while a pause was still ending: start once it has
   #settled = false
+  #stopped = false // abort() was called: start() is a no-op from then on
+  #aborting = null // the last abort(): the next one starts once it has ended
   #resolve
   #reject
 
@@ -236,13 +249,12 @@ export class Upload {
    * a pause is ending (pause() not awaited), it starts again once it has.
    */
   start () {
-    if (this.#settled) return
+    if (this.#settled || this.#stopped) return
     if (this.#running) {
       if (this.#pausing) this.#restart = true
       return
     }
-    this.#handle ??= this.#open()
-    this.#running = this.#handle
+    this.#running = this.#live()
       .then((h) => this.#pausing ? Promise.reject(aborted()) : h.run()) // paused before it ran
       .then((result) => this.#settle(true, result), (err) => {
         if (!this.#pausing) this.#settle(false, err instanceof Error ? err : convert(err))
@@ -257,20 +269,58 @@ export class Upload {
       })
   }
 
+  // live is the module's upload object: the one made before, or a new one when none
+  // was made yet or the module it lived in has died (the next call starts the module
+  // again, as every call does). For a termination, one whose making failed (the
+  // options' signal had aborted, say) is made again without the signal, which never
+  // ends a termination.
+  #live (terminating = false) {
+    this.#handle = this.#handle?.then((h) => h.dead() || this.#settled ? this.#open(terminating) : h,
+      (err) => terminating ? this.#open(true) : Promise.reject(err)) ?? this.#open(terminating)
+    forgotten.unregister(this)
+    forgotten.register(this, this.#handle, this)
+    return this.#handle
+  }
+
   // open makes the module's upload object; a bad option or a module that cannot load
   // settles `done`.
-  async #open () {
+  async #open (terminating = false) {
     const own = this.options ?? {}
     const options = prepare('Upload', own)
-    const h = await withSignal(options, 'Upload', (b) => b.upload(this.file, {
-      ...options,
-      onUploadUrlAvailable: (url) => {
-        this.#url = url
-        own.onUploadUrlAvailable?.(url)
-      },
-    }))
-    if (this.#settled) h.dispose().catch(() => {})
+    if (terminating) delete options.signal
+    // An upload object made again after the module died continues the upload at the
+    // URL the old one knew when that URL is on an origin the options trust anyway
+    // (passing it as uploadUrl then trusts no new origin); otherwise it resumes what
+    // storage keeps, or creates anew.
+    if (this.#url && this.#url !== options.uploadUrl && trusts(options, this.#url)) options.uploadUrl = this.#url
+    const make = (b) => b.upload(this.file, { ...options, onUploadUrlAvailable: Upload.#reporter(new WeakRef(this), own) })
+    const h = await (terminating ? call('Upload', make) : withSignal(options, 'Upload', make))
+    if (this.#settled && !terminating) h.dispose().catch(() => {})
     return h
+  }
+
+  // reporter is the onUploadUrlAvailable the module keeps for as long as the upload
+  // object lives: it must not keep the Upload alive (see forgotten), so it holds it
+  // weakly and is made where no closure captures this.
+  static #reporter (self, own) {
+    return (url) => {
+      const up = self.deref()
+      if (up) up.#url = url
+      own.onUploadUrlAvailable?.(url)
+    }
+  }
+
+  // terminateAt deletes the upload at url once this Upload's object is gone (done
+  // settled and let it go): on an origin the options do not trust (a server's), without
+  // the caller's headers, hooks and credentials, as the upload object sent to it.
+  #terminateAt (url) {
+    const own = prepare('Upload', this.options ?? {})
+    const o = Object.fromEntries(keysOf('terminate').filter((k) => k !== 'signal' && own[k] !== undefined).map((k) => [k, own[k]]))
+    if (!trusts(own, url)) {
+      for (const k of ['headers', 'onBeforeRequest', 'onAfterResponse', 'onShouldRetry']) delete o[k]
+      o.credentials = 'omit'
+    }
+    return call('terminate', (b) => b.call('terminate', [url, o]))
   }
 
   /** Stops sending; resolves once the in-flight request is abandoned. */
@@ -296,15 +346,34 @@ export class Upload {
    * the Promise abort() returns.
    */
   async abort ({ terminate: del = false } = {}) {
+    this.#stopped = true
+    const before = this.#aborting
+    this.#aborting = (async () => {
+      // One at a time: a second termination must not find the upload object let go
+      // of by the first one's end.
+      await before?.catch(() => {})
+      return this.#abort(del)
+    })()
+    return this.#aborting
+  }
+
+  async #abort (del) {
     try {
       await this.pause()
-      if (del) {
-        this.#handle ??= this.#open()
-        const h = await this.#handle
+      const late = this.#settled // done has settled: the upload object is gone
+      if (del && late && this.#url) {
+        await this.#terminateAt(this.#url)
+      } else if (del) {
+        const h = await this.#live(true)
         try {
           await h.terminate()
         } catch (err) {
           throw convert(err)
+        } finally {
+          if (late) {
+            forgotten.unregister(this)
+            h.dispose().catch(() => {})
+          }
         }
       }
     } finally {
@@ -317,6 +386,7 @@ export class Upload {
     this.#settled = true
     if (ok) this.#resolve(value)
     else this.#reject(value)
+    forgotten.unregister(this)
     this.#handle?.then((h) => h.dispose()).catch(() => {})
   }
 }
