@@ -82,6 +82,8 @@ function pageURL () {
 }
 
 function resolve (key, value) {
+  // An empty URL would resolve to the page itself.
+  if (String(value).trim() === '') throw new TusError('INVALID_OPTION', `tuswasm: ${key} is empty`)
   try {
     return new URL(String(value), pageURL()).href
   } catch {

@@ -32,7 +32,7 @@ const REQUESTS = CREATING | TERMINATE // anything that talks to a server
 const STORING = REQUESTS | FIND | LIST | REMOVE // anything that reads storage
 
 const isString = (v) => typeof v === 'string'
-const isURL = (v) => isString(v) || v instanceof URL
+const isURL = (v) => (isString(v) && v.trim() !== '') || v instanceof URL // '' would be the page
 const isBoolean = (v) => typeof v === 'boolean'
 const isFunction = (v) => typeof v === 'function'
 const isNumber = (v) => typeof v === 'number' && Number.isFinite(v)
@@ -89,9 +89,9 @@ function storage (v) {
 // key → [what it must be (for messages), the functions that take it, its test]. A test
 // returns true, or a message of its own.
 export const table = {
-  endpoint: ['a URL (string or URL)', REQUESTS | FIND, isURL],
+  endpoint: ['a non-empty URL (string or URL)', REQUESTS | FIND, isURL],
   protocol: ["'tus-v1' or 'ietf-draft-05'", REQUESTS, oneOf('tus-v1', 'ietf-draft-05')],
-  uploadUrl: ['a URL (string or URL)', UPLOAD | UPLOAD_CLASS, isURL],
+  uploadUrl: ['a non-empty URL (string or URL)', UPLOAD | UPLOAD_CLASS, isURL],
   metadata: ['an object of strings', CREATING, stringMap('metadata')],
   headers: ['an object of strings or a function', REQUESTS, either(isFunction, stringMap('headers'))],
   allowedOrigins: ['an array of origin strings', REQUESTS, strings],
@@ -99,7 +99,7 @@ export const table = {
   chunkSize: ['a positive number of bytes', SENDING, isPositive],
   adaptiveChunkSize: ['a boolean', SENDING, isBoolean],
   uploadDataDuringCreation: ['a boolean', SENDING, isBoolean],
-  uploadSize: ['a non-negative number of bytes', CREATING, isNonNegative],
+  uploadSize: ['a non-negative whole number of bytes', CREATING, (v) => isNonNegative(v) && Number.isInteger(v)],
   parallelUploads: ['a positive integer', CREATE_AND_UPLOAD | UPLOAD_CLASS, isCount],
   parallelUploadBoundaries: ['an array of {start, end}', CREATE_AND_UPLOAD | UPLOAD_CLASS, boundaries],
   checksum: ["'sha1', 'sha256', 'sha384' or 'sha512'", SENDING, oneOf('sha1', 'sha256', 'sha384', 'sha512')],

@@ -137,8 +137,8 @@ func init() {
 				c.client.StoreMaxAge = -1
 			case ms == 0:
 				c.client.StoreMaxAge = time.Nanosecond // everything is stale at once
-			default:
-				c.client.StoreMaxAge = time.Duration(min(ms, 1e15) * float64(time.Millisecond))
+			default: // at least 1 ns: a zero duration means the default age
+				c.client.StoreMaxAge = max(time.Duration(min(ms, 1e15)*float64(time.Millisecond)), time.Nanosecond)
 			}
 			return err
 		}},
