@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -35,13 +34,8 @@ func TestIETFDraftInBrowser(t *testing.T) {
 		metadata: {filename: 'naïve name.bin', filetype: 'application/x-test'}}))`, size, chunk))
 	r := o.result(t)
 	e.tusd.AssertStored(t, r.URL, pattern(size, 21))
-	b, err := os.ReadFile(filepath.Join(e.backend.Dir, path.Base(r.URL)+".info"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var info struct{ MetaData map[string]string }
-	if err := json.Unmarshal(b, &info); err != nil || info.MetaData["filename"] != "naïve name.bin" || info.MetaData["filetype"] != "application/x-test" {
-		t.Fatalf("tusd's metadata %v (%v): want the name from Content-Disposition, the type from Content-Type", info.MetaData, err)
+	if md := e.tusd.Metadata(t, r.URL); md["filename"] != "naïve name.bin" || md["filetype"] != "application/x-test" {
+		t.Fatalf("tusd's metadata %v: want the name from Content-Disposition, the type from Content-Type", md)
 	}
 	mu.Lock()
 	t.Logf("requests: %s", strings.Join(seen, ", "))

@@ -166,17 +166,25 @@ func TestTypeDeclarationsMatchExports(t *testing.T) {
 		}
 		var names []string
 		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
-			for _, n := range strings.Split(strings.Join(m[1:], ""), ",") { // export { a, b }
-				names = append(names, strings.TrimSpace(n))
+			for _, n := range strings.Split(strings.Join(m[1:], ""), ",") { // export { a, b as c }
+				n = strings.TrimSpace(n)
+				if _, alias, ok := strings.Cut(n, " as "); ok {
+					n = alias
+				}
+				names = append(names, n)
 			}
 		}
 		slices.Sort(names)
 		return slices.Compact(names)
 	}
-	js := read("index.js", regexp.MustCompile(`(?m)^export (?:(?:async )?(?:function|class|const) (\w+)|\{([^}]*)\})`))
-	ts := read("index.d.ts", regexp.MustCompile(`(?m)^export declare (?:function|class|const) (\w+)`))
-	if !slices.Equal(js, ts) || len(js) < 10 {
-		t.Fatalf("index.js exports %v\nindex.d.ts declares %v", js, ts)
+	jsRe := regexp.MustCompile(`(?m)^export (?:(?:async )?(?:function|class|const) (\w+)|\{([^}]*)\})`)
+	tsRe := regexp.MustCompile(`(?m)^export (?:declare (?:function|class|const) (\w+)|\{([^}]*)\})`)
+	for _, mod := range []string{"index", "compat"} {
+		js := read(mod+".js", jsRe)
+		ts := read(mod+".d.ts", tsRe)
+		if !slices.Equal(js, ts) || len(js) < 5 {
+			t.Errorf("%[1]s.js exports %[2]v\n%[1]s.d.ts declares %[3]v", mod, js, ts)
+		}
 	}
 }
 

@@ -278,3 +278,40 @@ func TestServer423IsNotLocked(t *testing.T) {
 		t.Fatalf("%d PATCHes, want %d (423 is retried)", n, fastRetry.MaxRetries+1)
 	}
 }
+
+// Retry.Delays bounds a call as tus-js-client's retryDelays does: three failures in a
+// row pass with three delays and end the call with two.
+func TestRetryDelaysBoundTheCall(t *testing.T) {
+	for _, tc := range []struct {
+		delays int
+		ok     bool
+	}{{3, true}, {2, false}, {0, false}} {
+		srv, endpoint := newTusd(t)
+		var fails atomic.Int32
+		srv.Inject(func(w http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+			if r.Method != http.MethodPatch || fails.Load() >= 3 {
+				return false
+			}
+			fails.Add(1)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return true
+		})
+		data := randomBytes(3*testChunk, 72)
+		c := &engine.Client{Endpoint: endpoint, ChunkSize: testChunk, DisableCreationWithUpload: true,
+			Retry: engine.Retry{Delays: make([]time.Duration, tc.delays)}}
+		res, err := withDeadline(t, 30*time.Second, func(ctx context.Context) (engine.Result, error) {
+			return c.CreateAndUpload(ctx, engine.NewBytesFile("delays", data))
+		})
+		if tc.ok {
+			if err != nil {
+				t.Fatalf("%d delays, 3 failures: %v", tc.delays, err)
+			}
+			srv.AssertStored(t, res.URL, data)
+			continue
+		}
+		var he *engine.HTTPError
+		if !errors.As(err, &he) || he.Status != http.StatusServiceUnavailable || int(fails.Load()) != tc.delays+1 {
+			t.Fatalf("%d delays: %v after %d failures, want the 503 after %d", tc.delays, err, fails.Load(), tc.delays+1)
+		}
+	}
+}

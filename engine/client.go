@@ -134,6 +134,11 @@ type Client struct {
 	Retry                   Retry
 	// Store, when set, makes CreateAndUpload resume uploads it remembers.
 	Store Store
+	// FingerprintFunc, when set, names a File for the Store in place of its name and
+	// modification time (tus-js-client's fingerprint option): the same key, size,
+	// content sample and endpoint resume the same upload. An empty key keeps the
+	// upload out of the Store. It is bounded by HookTimeout; a failure is ErrHook.
+	FingerprintFunc func(ctx context.Context, f File) (string, error)
 	// StoreMaxAge: entries no call created or continued for this long are dropped
 	// whenever the Store is read (zero: DefaultStoreMaxAge; negative: kept until they
 	// complete or expire), so abandoned uploads do not pile up.
@@ -207,7 +212,7 @@ func (c *Client) FindPreviousUploads(ctx context.Context, f File) ([]StoredUploa
 		return nil, fmt.Errorf("%w: an endpoint is required to find uploads", ErrInvalidOption)
 	}
 	fp, err := c.Fingerprint(ctx, f)
-	if err != nil {
+	if err != nil || fp == "" {
 		return nil, err
 	}
 	u, found, err := c.Store.Get(ctx, fp)
@@ -300,7 +305,7 @@ func (p *policy) terminateParts(ctx context.Context, src Source, parts []Part) e
 		return fmt.Errorf("tus: deleting the upload's parts: %w", err)
 	}
 	if f, ok := src.(File); ok && p.c.Store != nil {
-		if fp, err := p.c.Fingerprint(ctx, f); err == nil {
+		if fp, err := p.c.Fingerprint(ctx, f); err == nil && fp != "" {
 			_ = p.c.Store.Delete(ctx, fp)
 		}
 	}

@@ -126,7 +126,7 @@ func TestIETFFilenames(t *testing.T) {
 				t.Fatal(err)
 			}
 			srv.AssertStored(t, res.URL, data)
-			if md := storedMetadata(t, srv, res.URL); md["filename"] != name {
+			if md := srv.Metadata(t, res.URL); md["filename"] != name {
 				t.Errorf("tusd stored filename %.60q, want %.60q (metadata %.200v)", md["filename"], name, md)
 			}
 		})

@@ -2,12 +2,8 @@ package engine_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -52,7 +48,7 @@ func TestIETFSizes(t *testing.T) {
 						t.Errorf("%s without the draft's version header, or with tus's: %v", r.method, r.header)
 					}
 				}
-				if md := storedMetadata(t, srv, res.URL); md["filename"] != "naïve file.bin" || md["filetype"] != "application/x-test" {
+				if md := srv.Metadata(t, res.URL); md["filename"] != "naïve file.bin" || md["filetype"] != "application/x-test" {
 					t.Errorf("tusd stored metadata %v", md)
 				}
 				patches := (size + testChunk - 1) / testChunk
@@ -69,20 +65,6 @@ func TestIETFSizes(t *testing.T) {
 			})
 		}
 	}
-}
-
-// storedMetadata reads tusd's .info file for an upload.
-func storedMetadata(t *testing.T, srv *tusdtest.Server, url string) map[string]string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(srv.Dir, path.Base(url)+".info"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var info struct{ MetaData map[string]string }
-	if err := json.Unmarshal(b, &info); err != nil {
-		t.Fatal(err)
-	}
-	return info.MetaData
 }
 
 func TestIETF64MiB(t *testing.T) {

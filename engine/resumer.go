@@ -35,7 +35,7 @@ func (cl *call) lock(ctx context.Context) (func(), error) {
 	}
 	var err error
 	if cl.endpoint != nil && (c.Store != nil || c.Lock != nil) {
-		if cl.fp, err = fingerprint(ctx, cl.src.(File), cl.endpoint); err != nil {
+		if cl.fp, err = cl.fingerprint(ctx, cl.src.(File), cl.endpoint); err != nil {
 			return nil, err
 		}
 	}
@@ -43,8 +43,12 @@ func (cl *call) lock(ctx context.Context) (func(), error) {
 		return release, nil
 	}
 	key := cl.fp
-	if key == "" {
-		if key, err = fingerprint(ctx, cl.src.(File), cl.upload); err != nil {
+	if key == "" { // no endpoint, or FingerprintFunc said not to store
+		at := cl.upload
+		if at == nil {
+			at = cl.endpoint
+		}
+		if key, err = fingerprint(ctx, cl.src.(File), at, ""); err != nil {
 			return nil, err
 		}
 	}
@@ -139,12 +143,36 @@ func (cl *call) remember(ctx context.Context) {
 	cl.storeFailed = cl.storeFailed || err != nil // it goes on without
 }
 
-// fingerprint computes f's fingerprint at endpoint (or at the upload URL when there is
-// no endpoint: a lock key then).
-func fingerprint(ctx context.Context, f File, at *url.URL) (string, error) {
+// fingerprint is f's fingerprint at endpoint, the key of its Store entry: with
+// FingerprintFunc, its key stands for f's name and date ("" from it: the upload is
+// not stored).
+func (p *policy) fingerprint(ctx context.Context, f File, endpoint *url.URL) (string, error) {
+	fn := p.c.FingerprintFunc
+	if fn == nil {
+		return fingerprint(ctx, f, endpoint, "")
+	}
+	var key string
+	err := p.hook(ctx, "FingerprintFunc", func(ctx context.Context) (err error) {
+		key, err = fn(ctx, f)
+		return err
+	})
+	if err != nil || key == "" {
+		return "", err
+	}
+	return fingerprint(ctx, f, endpoint, key)
+}
+
+// fingerprint computes f's fingerprint at `at` (the endpoint, or the upload URL when
+// there is none: a lock key then) from its name and date, or from key when not empty;
+// its size and content sample count either way, so that no key makes other content
+// resume an upload.
+func fingerprint(ctx context.Context, f File, at *url.URL, key string) (string, error) {
 	sample, err := contentSample(ctx, f)
 	if err != nil {
 		return "", err
+	}
+	if key != "" {
+		return Fingerprint("\x00key:"+key, f.Size(), time.Time{}, at.String(), sample), nil
 	}
 	var mt time.Time
 	if m, ok := f.(ModTimer); ok {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,11 @@ type Retry struct {
 	InitialDelay time.Duration
 	MaxDelay     time.Duration
 	Factor       float64
+	// Delays, when not nil, are the waits before the retries in turn, as
+	// tus-js-client's retryDelays: MaxRetries becomes len(Delays) (empty: no retry),
+	// InitialDelay and Factor are unused, and there is no jitter. A server's
+	// Retry-After still lengthens a wait, up to MaxDelay or the longest delay.
+	Delays []time.Duration
 }
 
 // maxMaxRetries bounds MaxRetries, so that the failure arithmetic cannot overflow.
@@ -34,6 +40,17 @@ const (
 )
 
 func (r Retry) withDefaults() Retry {
+	if r.Delays != nil {
+		r.MaxRetries = len(r.Delays)
+		if r.MaxRetries == 0 {
+			r.MaxRetries = -1 // no retry: 0 would mean the default
+		}
+		r.Delays = slices.Clone(r.Delays)
+		for i, d := range r.Delays {
+			r.Delays[i] = max(d, 0)
+			r.MaxDelay = max(r.MaxDelay, r.Delays[i])
+		}
+	}
 	if r.MaxRetries == 0 {
 		r.MaxRetries = DefaultMaxRetries
 	}
@@ -56,20 +73,29 @@ func (r Retry) withDefaults() Retry {
 	return r
 }
 
-// delay is the wait before retry number n (1-based): exponential, capped, with jitter
-// in [d/2, d] so that many clients do not retry in lockstep. A server's Retry-After is
-// honoured up to MaxDelay, so a hostile value cannot stall the upload.
+// delay is the wait before retry number n (1-based): Delays' nth, or exponential,
+// capped, with jitter in [d/2, d] so that many clients do not retry in lockstep. A
+// server's Retry-After is honoured up to MaxDelay, so a hostile value cannot stall the
+// upload.
 func (r Retry) delay(n int, h http.Header) time.Duration {
+	d := r.backoff(n)
+	if ra, ok := retryAfter(h); ok {
+		d = max(d, float64(ra))
+	}
+	return min(time.Duration(d), r.MaxDelay)
+}
+
+// backoff is the wait before retry n, before a server's Retry-After counts.
+func (r Retry) backoff(n int) float64 {
+	if len(r.Delays) > 0 {
+		return float64(r.Delays[min(max(n, 1), len(r.Delays))-1])
+	}
 	d := float64(r.InitialDelay)
 	for i := 1; i < n && d < float64(r.MaxDelay); i++ {
 		d *= r.Factor
 	}
 	d = min(d, float64(r.MaxDelay))
-	d = d/2 + rand.Float64()*d/2
-	if ra, ok := retryAfter(h); ok {
-		d = max(d, float64(ra))
-	}
-	return min(time.Duration(d), r.MaxDelay)
+	return d/2 + rand.Float64()*d/2
 }
 
 // retryAfter reads a Retry-After header: delta-seconds or an HTTP date.

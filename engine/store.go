@@ -83,7 +83,7 @@ func Fingerprint(name string, size int64, modTime time.Time, endpoint string, sa
 }
 
 // Fingerprint is f's fingerprint at c's Endpoint, the key of its Store entry and its
-// Lock. Its content sample is a digest of up to 224 KiB of f (the first and last 64
+// Lock ("" when FingerprintFunc says f is not to be stored). Its content sample is a digest of up to 224 KiB of f (the first and last 64
 // KiB and six 16 KiB ranges between; all of a file up to 256 KiB), so two files alike
 // in name, size and date, or a file rewritten in place, do not share an upload.
 func (c *Client) Fingerprint(ctx context.Context, f File) (string, error) {
@@ -91,7 +91,7 @@ func (c *Client) Fingerprint(ctx context.Context, f File) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fingerprint(ctx, f, p.endpoint)
+	return p.fingerprint(ctx, f, p.endpoint)
 }
 
 // sampleRanges are the [offset, length) ranges of a file of size bytes that its

@@ -440,3 +440,62 @@ func TestFingerprintUsesCanonicalEndpoint(t *testing.T) {
 		t.Fatalf("FindPreviousUploads = %+v, %v; want the stored upload", prev, err)
 	}
 }
+
+// FingerprintFunc (tus-js-client's fingerprint option) names a file for the Store: a
+// file of another name with the same key and content resumes the upload; the same key
+// over other content does not; an empty key stores nothing; a function that fails or
+// never answers ends the call with ErrHook, bounded by HookTimeout.
+func TestFingerprintFunc(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	data := randomBytes(4*testChunk, 23)
+	store := engine.NewMemoryStore()
+	key := "user-key"
+	c := &engine.Client{Endpoint: endpoint, ChunkSize: testChunk, Store: store, HookTimeout: 200 * time.Millisecond,
+		FingerprintFunc: func(context.Context, engine.File) (string, error) { return key, nil }}
+	interrupt := func(f engine.File) {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		if _, err := run(ctx, c, f, engine.Events{OnProgress: func(sent, _ int64) {
+			if sent >= 2*testChunk {
+				cancel()
+			}
+		}}); !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v, want context.Canceled", err)
+		}
+	}
+	interrupt(engine.NewBytesFile("first.bin", data))
+	res, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("renamed.bin", data))
+	if err != nil || !res.Resumed || srv.Count(http.MethodPost) != 1 {
+		t.Fatalf("same key and content under another name: %+v, %v, %d POSTs; want it resumed", res, err, srv.Count(http.MethodPost))
+	}
+	srv.AssertStored(t, res.URL, data)
+
+	other := randomBytes(len(data), 24)
+	interrupt(engine.NewBytesFile("a.bin", data))
+	res, err = c.CreateAndUpload(context.Background(), engine.NewBytesFile("a.bin", other))
+	if err != nil || res.Resumed {
+		t.Fatalf("same key, other content: %+v, %v; want a new upload", res, err)
+	}
+	srv.AssertStored(t, res.URL, other)
+
+	key = ""
+	interrupt(engine.NewBytesFile("b.bin", data))
+	if l, _ := store.List(context.Background()); len(l) != 1 { // a.bin's interrupted entry only
+		t.Fatalf("an empty key stored an entry: %+v", l)
+	}
+
+	for name, fn := range map[string]func(context.Context, engine.File) (string, error){
+		"fails":     func(context.Context, engine.File) (string, error) { return "", errors.New("no key") },
+		"no answer": func(ctx context.Context, _ engine.File) (string, error) { <-ctx.Done(); return "", ctx.Err() },
+	} {
+		c.FingerprintFunc = fn
+		posts := srv.Count(http.MethodPost)
+		_, err := withDeadline(t, 10*time.Second, func(ctx context.Context) (engine.Result, error) {
+			return c.CreateAndUpload(ctx, engine.NewBytesFile("c.bin", data))
+		})
+		if !errors.Is(err, engine.ErrHook) || srv.Count(http.MethodPost) != posts {
+			t.Errorf("FingerprintFunc %s: %v, want ErrHook before any request", name, err)
+		}
+	}
+}

@@ -105,6 +105,15 @@ export interface StorageOptions {
   signal?: AbortSignal
 }
 
+/** A fingerprint option: called with the file and the options it was given. */
+export type Fingerprint = (file: Blob, options: object) => string | null | undefined | Promise<string | null | undefined>
+
+/** Options of findPreviousUploads: the endpoint and fingerprint the upload would use. */
+export interface FindOptions extends StorageOptions {
+  endpoint: string | URL
+  fingerprint?: Fingerprint
+}
+
 /** Options of every call that talks to a tus server. */
 export interface CommonOptions extends StorageOptions {
   /** Creation URL of the tus server; relative URLs resolve against the page. */
@@ -137,6 +146,12 @@ export interface CommonOptions extends StorageOptions {
    */
   requestTimeoutMs?: number
   retry?: RetryOptions
+  /**
+   * tus-js-client's retry option, instead of retry: the waits before the retries in
+   * turn, in milliseconds (null or []: no retry). No jitter; a server's Retry-After
+   * still lengthens a wait. As with retry, the count starts again after progress.
+   */
+  retryDelays?: number[] | null
   /**
    * Called before each request to a trusted origin; may change req.headers. Like every
    * hook, it has 10 s to answer; a throw, a rejection or no answer ends the call (HOOK).
@@ -174,6 +189,12 @@ export interface CreateOptions extends CommonOptions {
   useFileLock?: boolean
   /** With useFileLock: wait for the other holder instead of failing with LOCKED. */
   waitForLock?: boolean
+  /**
+   * Names the file in storage instead of its name and date (tus-js-client's option):
+   * the same string, size, sampled content and endpoint resume the same upload; null
+   * keeps the upload out of storage. Bounded like a hook (10 s, HOOK).
+   */
+  fingerprint?: Fingerprint
   /** A new upload's URL, before any of its bytes are sent. */
   onCreate?: (url: string) => void
   /**
@@ -260,7 +281,7 @@ export declare function createAndUpload(file: UploadSource, options: UploadOptio
 export declare function create(file: UploadSource, options: CreateOptions): Promise<string>
 export declare function upload(file: UploadSource, options: ExistingUploadOptions): Promise<UploadResult>
 export declare function terminate(uploadUrl: string | URL, options?: CommonOptions): Promise<void>
-export declare function findPreviousUploads(file: Blob, options: StorageOptions & { endpoint: string | URL }): Promise<StoredUpload[]>
+export declare function findPreviousUploads(file: Blob, options: FindOptions): Promise<StoredUpload[]>
 export declare function listUploads(options?: StorageOptions): Promise<StoredUpload[]>
 export declare function removeUpload(fingerprint: string, options?: StorageOptions): Promise<void>
 

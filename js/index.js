@@ -92,12 +92,14 @@ function resolve (key, value) {
 }
 
 // prepare checks fn's options (options.js) and resolves their URLs against the page
-// (the module needs absolute ones); it throws a TusError for the first problem.
-function prepare (fn, options) {
+// (the module needs absolute ones); it throws a TusError for the first problem. A
+// fingerprint function gets the file and options, as tus-js-client calls it.
+function prepare (fn, options, file) {
   const err = check(fn, options)
   if (err) throw err
   if (options === undefined || options === null) return options
   const o = { ...options }
+  if (typeof o.fingerprint === 'function') o.fingerprint = () => options.fingerprint(file, options)
   for (const key of ['endpoint', 'uploadUrl']) {
     if (typeof o[key] === 'string' || o[key] instanceof URL) o[key] = resolve(key, o[key])
   }
@@ -127,7 +129,7 @@ async function withSignal (options, fn, run) {
 
 // once makes an upload handle, runs op on it, and lets it go.
 function once (fn, file, options, op) {
-  const o = prepare(fn, options)
+  const o = prepare(fn, options, file)
   return withSignal(o, fn, async (b) => {
     const h = await b.upload(file, o)
     try {
@@ -169,7 +171,7 @@ export async function terminate (uploadUrl, options) {
 
 /** What storage remembers for this file at this endpoint. */
 export async function findPreviousUploads (file, options) {
-  const o = prepare('findPreviousUploads', options)
+  const o = prepare('findPreviousUploads', options, file)
   return withSignal(o, 'findPreviousUploads', (b) => b.call('findPreviousUploads', [file, o]))
 }
 
@@ -188,8 +190,8 @@ export async function removeUpload (fingerprint, options) {
 /**
  * Resource figures for monitoring and tests. wasmMemoryBytes is the module's linear
  * memory, which only grows: chunk bytes never pass through it, so it stays small;
- * goroutines counts the Go side's live tasks (0 before init()). They are as of the
- * last call that ended.
+ * goroutines counts the Go side's live tasks (0 before init()). In worker mode they are
+ * as of the last call that ended.
  */
 export function stats () {
   return backend ? backend.stats() : { wasmMemoryBytes: 0, goroutines: 0 }
@@ -288,7 +290,7 @@ export class Upload {
   // settles `done`.
   async #open (terminating = false) {
     const own = this.options ?? {}
-    const options = prepare('Upload', own)
+    const options = prepare('Upload', own, this.file)
     if (terminating) delete options.signal
     // An upload object made again after the module died continues the upload at the
     // URL the old one knew when that URL is on an origin the options trust anyway

@@ -108,6 +108,8 @@ export const table = {
   useFileLock: ['a boolean', CREATING, isBoolean],
   waitForLock: ['a boolean', CREATING, isBoolean],
   retry: ['an object {maxRetries, initialDelayMs, maxDelayMs, factor}', REQUESTS, retry],
+  retryDelays: ['an array of milliseconds (each non-negative), or null for no retry', REQUESTS, (v) => v === null || (Array.isArray(v) && v.length <= 1000 && v.every(isNonNegative))],
+  fingerprint: ['a function (file, options) returning a string (or a Promise of one)', CREATING | FIND, isFunction],
   storage: ["false, null, 'memory', 'indexeddb' or an object with get, set, remove and list", STORING, storage],
   onExpired: ["'error' or 'recreate'", SENDING, oneOf('error', 'recreate')],
   onCreate: ['a function', CREATING, isFunction],
@@ -146,6 +148,7 @@ export function check (fn, options) {
     return bad(`option ${key} must be ${typeof ok === 'string' ? ok : `${row[0]}, not ${describe(value)}`}`)
   }
   if (options.waitForLock && !options.useFileLock) return bad('waitForLock needs useFileLock: true')
+  if (options.retry !== undefined && options.retryDelays !== undefined) return bad('retry and retryDelays are two ways to say the same: give one')
   return null
 }
 

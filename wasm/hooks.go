@@ -192,3 +192,22 @@ func readShouldRetry(c *call, fn safejs.Value) error {
 	}
 	return nil
 }
+
+// readFingerprint sets the engine's FingerprintFunc to the caller's fingerprint
+// function: index.js has bound it to the file and options as tus-js-client passes
+// them. A string names the file; null or undefined keeps the upload out of storage.
+func readFingerprint(c *call, fn safejs.Value) error {
+	c.client.FingerprintFunc = func(ctx context.Context, _ engine.File) (string, error) {
+		v, err := invoke(ctx, fn)
+		switch {
+		case err != nil:
+			return "", err
+		case isNullish(v):
+			return "", nil
+		case !isString(v):
+			return "", fmt.Errorf("fingerprint returned %s, want a string", describe(v))
+		}
+		return v.String()
+	}
+	return nil
+}

@@ -130,6 +130,8 @@ func init() {
 		{"onBeforeRequest", readBeforeRequest},
 		{"onAfterResponse", readAfterResponse},
 		{"onShouldRetry", readShouldRetry},
+		{"retryDelays", readRetryDelays},
+		{"fingerprint", readFingerprint},
 		{"storageMaxAgeMs", func(c *call, v safejs.Value) error {
 			ms, err := v.Float()
 			switch {
@@ -395,6 +397,21 @@ func readRetry(c *call, rv safejs.Value) error {
 			r.Factor = n
 		}
 	}
+	return nil
+}
+
+// readRetryDelays reads tus-js-client's retryDelays: an array of milliseconds, or
+// null for no retry.
+func readRetryDelays(c *call, v safejs.Value) error {
+	delays := []time.Duration{}
+	if n, err := v.Length(); err == nil && !v.IsNull() {
+		for i := range min(n, 1<<20) {
+			d, _ := v.Index(i)
+			ms, _ := d.Float()
+			delays = append(delays, time.Duration(min(ms, 1e12)*float64(time.Millisecond)))
+		}
+	}
+	c.client.Retry.Delays = delays
 	return nil
 }
 

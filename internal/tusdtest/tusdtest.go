@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -142,6 +143,21 @@ func (s *Server) Stored(tb testing.TB, uploadURL string) []byte {
 		tb.Fatalf("reading stored upload: %v", err)
 	}
 	return b
+}
+
+// Metadata returns the metadata tusd's file store keeps for an upload URL (its .info
+// file).
+func (s *Server) Metadata(tb testing.TB, uploadURL string) map[string]string {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join(s.Dir, path.Base(uploadURL)+".info"))
+	if err != nil {
+		tb.Fatalf("reading the upload's metadata: %v", err)
+	}
+	var info struct{ MetaData map[string]string }
+	if err := json.Unmarshal(b, &info); err != nil {
+		tb.Fatalf("reading the upload's metadata: %v", err)
+	}
+	return info.MetaData
 }
 
 // AssertStored fails the test unless the stored upload equals want (size and SHA-256).
