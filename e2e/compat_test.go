@@ -202,3 +202,128 @@ func TestCompatHooksAndErrors(t *testing.T) {
 		t.Fatalf("errors: %+v %s", o, o.Value)
 	}
 }
+
+// compatRun runs body (statements ending in a return) in the page with compat bound to
+// tuswasm/compat.
+func compatRun(e *env, body string) outcome {
+	e.t.Helper()
+	return eval[outcome](e, `run(async () => { const compat = await import('/js/compat.js'); `+body+` })`)
+}
+
+// HttpResponse.getHeader finds a header whatever the case of its name, as
+// tus-js-client's (XMLHttpRequest's getResponseHeader) does: the module's names are
+// Go's canonical ones (X-Request-Id), not the case a program writes (X-Request-ID).
+func TestCompatResponseHeaderAnyCase(t *testing.T) {
+	e := newEnv(t)
+	e.tusd.Inject(tusdtest.Rewrite(func(r *http.Request) bool { return r.Method == http.MethodPost }, func(_ *int, h http.Header) {
+		h["X-Request-ID"] = []string{"rid-1"}
+	}))
+	o := compatRun(e, `
+		const seen = {}
+		await new Promise((resolve, reject) => new compat.Upload(makeFile(1000, 36), {endpoint: '/files/',
+			onAfterResponse: (req, res) => {
+				if (req.getMethod() !== 'POST') return
+				for (const k of ['Location', 'location', 'Tus-Resumable', 'tus-resumable', 'X-Request-ID', 'x-request-id'])
+					seen[k] = res.getHeader(k) ?? null
+			},
+			onSuccess: resolve, onError: reject}).start())
+		return seen`)
+	var seen map[string]*string
+	mustJSON(t, o.Value, &seen)
+	if !o.OK || len(seen) != 6 {
+		t.Fatalf("%+v", o)
+	}
+	for k, v := range seen {
+		if v == nil || *v == "" {
+			t.Errorf("res.getHeader(%q) = null in %s", k, o.Value)
+		}
+	}
+}
+
+// A program that retries by itself, calling start() from onError, gets its upload
+// started again (tus-js-client's start() begins anew after an error); it must not be
+// taken for a resume of the upload that just ended.
+func TestCompatStartFromOnError(t *testing.T) {
+	e := newEnv(t)
+	e.tusd.Inject(tusdtest.Respond(tusdtest.Nth(http.MethodPost, 1), http.StatusForbidden, nil, "no"))
+	o := compatRun(e, `
+		let errors = 0
+		const up = new compat.Upload(makeFile(3000, 37), {endpoint: '/files/', retryDelays: null,
+			onError: () => { if (++errors === 1) up.start() }})
+		const w = await within(new Promise((resolve) => { up.options.onSuccess = resolve; up.start() }), 10000)
+		return {url: up.url, errors, ok: w.ok}`)
+	var got struct {
+		URL    string
+		Errors int
+		OK     bool
+	}
+	if mustJSON(t, o.Value, &got); !o.OK || !got.OK || got.Errors != 1 {
+		t.Fatalf("start() in onError: %+v", o)
+	}
+	e.tusd.AssertStored(t, got.URL, pattern(3000, 37))
+}
+
+// onShouldRetry is asked only while retryDelays has a delay left, as tus-js-client
+// asks it: once (attempt 0) with one delay, never with none; the failure then reaches
+// onError.
+func TestCompatOnShouldRetryOnlyWhileDelaysLeft(t *testing.T) {
+	e := newEnv(t)
+	e.tusd.Inject(tusdtest.Respond(func(r *http.Request) bool { return r.Method == http.MethodPatch }, http.StatusServiceUnavailable, nil, "busy"))
+	o := compatRun(e, `
+		const one = async (retryDelays) => {
+			const asked = []
+			const { value: status } = await within(new Promise((resolve) => new compat.Upload(makeFile(1000, 38), {endpoint: '/files/', retryDelays,
+				onShouldRetry: (err, attempt) => { asked.push(attempt); return true },
+				onError: (err) => resolve(err.originalResponse?.getStatus() ?? null),
+				onSuccess: () => resolve('success')}).start()), 10000)
+			return {asked, status}
+		}
+		return [await one([0]), await one(null), await one([])]`)
+	if !o.OK || string(o.Value) != `[{"asked":[0],"status":503},{"asked":[],"status":503},{"asked":[],"status":503}]` {
+		t.Fatalf("onShouldRetry calls and outcomes: %+v %s", o, o.Value)
+	}
+}
+
+// Upload.terminate(url, {addRequestId: true}) sends an X-Request-ID, as
+// tus-js-client's terminate does.
+func TestCompatTerminateAddsRequestID(t *testing.T) {
+	e := newEnv(t)
+	var mu sync.Mutex
+	var ids []string
+	e.tusd.Inject(func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+		if r.Method == http.MethodDelete {
+			mu.Lock()
+			ids = append(ids, r.Header.Get("X-Request-ID"))
+			mu.Unlock()
+		}
+		return false
+	})
+	o := compatRun(e, `
+		const url = await tus.create(makeFile(1000, 39), {endpoint: '/files/'})
+		await compat.Upload.terminate(url, {addRequestId: true})
+		return url`)
+	mu.Lock()
+	defer mu.Unlock()
+	if !o.OK || len(ids) != 1 || len(ids[0]) != 36 {
+		t.Fatalf("terminate: %+v, X-Request-ID of the DELETEs: %q", o, ids)
+	}
+}
+
+// After a reload, the resumed upload's onChunkComplete reports only the bytes this run
+// sent, as tus-js-client's does (its first chunk counts from the HEAD's offset): the
+// offset found is no chunk.
+func TestCompatChunkCompleteAfterResume(t *testing.T) {
+	e := newEnv(t)
+	const size = 6 * chunk
+	h := holdNth(t, e.tusd, http.MethodPatch, 3, true)
+	startIn(e, e.tab, tusJSProgram("a", size, 40, ""))
+	waitChan(t, "the third PATCH", h.arrived)
+	e.reload(e.tab)
+	waitChan(t, "the reload to abort the PATCH", h.aborted)
+	before := e.tusd.BodyBytes.Load()
+	startIn(e, e.tab, tusJSProgram("b", size, 40, ""))
+	r := e.waitDone("b").tusJS(t)
+	if sent := e.tusd.BodyBytes.Load() - before; r.Previous != 1 || r.Chunked > sent {
+		t.Fatalf("onChunkComplete reported %d bytes; this run sent %d of %d", r.Chunked, sent, size)
+	}
+}

@@ -315,3 +315,36 @@ func TestRetryDelaysBoundTheCall(t *testing.T) {
 		}
 	}
 }
+
+// ShouldRetry is asked only while the budget allows another attempt, as tus-js-client
+// asks onShouldRetry only while retryDelays has a delay left: with one delay and a
+// server that always fails, it is asked once (attempt 1), with none never.
+func TestShouldRetryNotAskedOnceBudgetIsSpent(t *testing.T) {
+	for _, tc := range []struct {
+		delays []time.Duration
+		asked  string
+	}{{[]time.Duration{0}, "[1]"}, {[]time.Duration{}, "[]"}, {[]time.Duration{0, 0, 0}, "[1 2 3]"}} {
+		srv, endpoint := newTusd(t)
+		srv.Inject(tusdtest.Respond(func(r *http.Request) bool { return r.Method == http.MethodPatch }, http.StatusServiceUnavailable, nil, "busy"))
+		var mu sync.Mutex
+		asked := []int{}
+		c := &engine.Client{Endpoint: endpoint, ChunkSize: testChunk, DisableCreationWithUpload: true,
+			Retry: engine.Retry{Delays: tc.delays},
+			ShouldRetry: func(_ context.Context, _ error, attempt int) (bool, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				asked = append(asked, attempt)
+				return true, nil
+			}}
+		_, err := withDeadline(t, 30*time.Second, func(ctx context.Context) (engine.Result, error) {
+			return c.CreateAndUpload(ctx, engine.NewBytesFile("spent", randomBytes(testChunk, 73)))
+		})
+		var he *engine.HTTPError
+		if !errors.As(err, &he) || he.Status != http.StatusServiceUnavailable {
+			t.Fatalf("delays %v: %v, want the 503", tc.delays, err)
+		}
+		if got := fmt.Sprint(asked); got != tc.asked || srv.Count(http.MethodPatch) != len(tc.delays)+1 {
+			t.Errorf("delays %v: ShouldRetry asked for attempts %s, want %s; %d PATCHes", tc.delays, got, tc.asked, srv.Count(http.MethodPatch))
+		}
+	}
+}

@@ -60,10 +60,12 @@ func (r Retry) withDefaults() Retry {
 	if r.InitialDelay <= 0 {
 		r.InitialDelay = DefaultInitialDelay
 	}
-	if r.MaxDelay <= 0 {
+	// With Delays, MaxDelay is already the longest delay (or more, when set): a
+	// Retry-After lengthens a wait no further, not to the exponential defaults.
+	if r.MaxDelay <= 0 && r.Delays == nil {
 		r.MaxDelay = DefaultMaxDelay
 	}
-	if r.MaxDelay < r.InitialDelay {
+	if r.MaxDelay < r.InitialDelay && r.Delays == nil {
 		r.MaxDelay = r.InitialDelay
 	}
 	if !(r.Factor >= 1) { // NaN too
@@ -188,6 +190,19 @@ func (a *attempts) lostBytes(offset int64) error {
 func (a *attempts) failed() bool {
 	a.consecutive++
 	a.total++
+	return a.allows()
+}
+
+// spent reports whether one more failed attempt would spend the budget (failed would
+// report false): no retry decision can matter then.
+func (a *attempts) spent() bool {
+	b := *a
+	b.consecutive++
+	b.total++
+	return !b.allows()
+}
+
+func (a *attempts) allows() bool {
 	steps := 2 + max(a.best, 0)/a.step
 	return a.consecutive <= a.max && int64(a.total) <= int64(a.max+1)*steps
 }
@@ -222,14 +237,16 @@ func Recoverable(err error) bool {
 // retryable applies ShouldRetry, when set, to the errors a server or the network
 // caused on a request to a trusted origin; other failures get the default decision
 // (aborts, a changed file, protocol violations, redirects and invalid options are
-// never retried). A ShouldRetry that fails ends the call with its error.
-func (cl *call) retryable(ctx context.Context, err error, attempt int) (bool, error) {
+// never retried). A ShouldRetry that fails ends the call with its error. It is not
+// asked once the budget is spent (as tus-js-client asks onShouldRetry only while
+// retryDelays has a delay left): its answer could not matter.
+func (cl *call) retryable(ctx context.Context, err error, attempt int, spent bool) (bool, error) {
 	if errors.Is(err, ErrHook) {
 		return false, nil // a hook's own failure, whatever it wraps
 	}
 	var he *HTTPError
 	fromServer := errors.Is(err, ErrNetwork) || errors.As(err, &he)
-	if cl.c.ShouldRetry == nil || !fromServer || !fromTrustedOrigin(err) {
+	if cl.c.ShouldRetry == nil || spent || !fromServer || !fromTrustedOrigin(err) {
 		return Recoverable(err), nil
 	}
 	var retry bool
@@ -249,7 +266,7 @@ func (cl *call) backoff(ctx context.Context, err error, a *attempts) error {
 	if ctx.Err() != nil {
 		return stopped(ctx.Err())
 	}
-	retry, herr := cl.retryable(ctx, err, a.consecutive+1)
+	retry, herr := cl.retryable(ctx, err, a.consecutive+1, a.spent())
 	switch {
 	case ctx.Err() != nil: // the decision (a ShouldRetry hook) was cut short by an abort
 		return stopped(ctx.Err())

@@ -30,3 +30,24 @@ func TestRetryDelaysList(t *testing.T) {
 		t.Errorf("an empty list allows %d retries, want none", none.MaxRetries)
 	}
 }
+
+// A server's Retry-After lengthens a wait of retryDelays only up to the longest delay:
+// with all delays 0 (retry at once) or shorter than the exponential defaults, a hostile
+// Retry-After cannot stretch a wait to DefaultMaxDelay or DefaultInitialDelay.
+func TestRetryDelaysRetryAfterUpToLongestDelay(t *testing.T) {
+	ms := time.Millisecond
+	ra := http.Header{"Retry-After": {"30"}}
+	for _, tc := range []struct {
+		delays []time.Duration
+		want   time.Duration
+	}{
+		{[]time.Duration{0, 0}, 0},
+		{[]time.Duration{100 * ms}, 100 * ms},
+		{[]time.Duration{0, 1000 * ms, 3000 * ms}, 3000 * ms},
+	} {
+		r := Retry{Delays: tc.delays}.withDefaults()
+		if d := r.delay(1, ra); d != tc.want {
+			t.Errorf("delays %v, Retry-After 30 s: waits %v, want at most the longest delay %v", tc.delays, d, tc.want)
+		}
+	}
+}

@@ -48,13 +48,21 @@ const translated = new Set(['onProgress', 'onChunkComplete', 'onSuccess', 'onErr
 // tuswasm's storage, which finds it again (and checks its origin and content).
 const fromStorage = new WeakSet()
 
+// headerOf is the value of header k in headers, whatever the case of either name (the
+// module's names are Go's canonical ones: X-Request-Id, Etag).
+function headerOf (headers, k) {
+  const name = String(k).toLowerCase()
+  const key = Object.keys(headers).find((h) => h.toLowerCase() === name)
+  return key === undefined ? undefined : headers[key]
+}
+
 // wrapRequest is tuswasm's request {method, url, headers} as tus-js-client's HttpRequest.
 function wrapRequest (req) {
   return {
     getMethod: () => req.method,
     getURL: () => req.url,
     setHeader: (k, v) => { req.headers[k] = String(v) },
-    getHeader: (k) => req.headers[Object.keys(req.headers).find((h) => h.toLowerCase() === String(k).toLowerCase())],
+    getHeader: (k) => headerOf(req.headers, k),
     getUnderlyingObject: () => req,
   }
 }
@@ -63,7 +71,7 @@ function wrapRequest (req) {
 function wrapResponse (res) {
   return {
     getStatus: () => res.status,
-    getHeader: (k) => res.headers[String(k).toLowerCase()] ?? res.headers[k],
+    getHeader: (k) => headerOf(res.headers, k),
     getBody: () => res.body,
     getUnderlyingObject: () => res,
   }
@@ -110,12 +118,17 @@ export class Upload {
     }
     const core = this._core = new Core(this.file, options)
     this._ended = false
+    // Ended before the callbacks run: a start() they make (a retry in onError) makes
+    // another upload instead of resuming the settled one.
+    const ended = () => { if (this._core === core) this._ended = true }
     core.done.then((result) => {
+      ended()
       this.url = result.url
       if (!this._stopped) this.options.onSuccess?.({ lastResponse: null })
     }, (err) => {
+      ended()
       if (!this._stopped && err?.name !== 'AbortError') report(this.options.onError, detailed(err))
-    }).finally(() => { if (this._core === core) this._ended = true })
+    })
     core.start()
   }
 
@@ -161,7 +174,7 @@ export class Upload {
     const o = { ...options }
     for (const k of Object.keys(o)) if (!['headers', 'retryDelays', 'onBeforeRequest', 'onAfterResponse', 'onShouldRetry', 'endpoint', 'allowedOrigins', 'credentials', 'protocol', 'storage', 'requestTimeoutMs'].includes(k)) delete o[k]
     if (o.retryDelays === undefined) o.retryDelays = [...defaultOptions.retryDelays]
-    Object.assign(o, wrapHooks(o))
+    Object.assign(o, wrapHooks({ ...options, retryDelays: o.retryDelays })) // addRequestId too
     return terminate(url, o)
   }
 
@@ -194,8 +207,18 @@ export class Upload {
   // callbacks feeds tus-js-client's callbacks from tuswasm's, none after abort().
   _callbacks (o) {
     const src = this.options
-    let last = 0
+    // onChunkComplete reports the bytes confirmed since the last report: from 0 for an
+    // upload this run created, from the first offset reported for one it resumed (the
+    // offset its HEAD found is no chunk, as in tus-js-client).
+    let last = null
+    let created = false
+    const onCreate = o.onCreate
+    o.onCreate = (url) => {
+      created = true
+      onCreate?.(url)
+    }
     o.onProgress = (sent, total) => {
+      last ??= created ? 0 : sent
       if (this._stopped) return
       src.onProgress?.(sent, total)
       if (sent > last) src.onChunkComplete?.(sent - last, sent, total)
