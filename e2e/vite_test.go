@@ -1,18 +1,72 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
-// viteVersion is the Vite the bundler test builds with (npm registry, cached in ~/.npm).
-const viteVersion = "7"
+// viteApp builds e2e/testdata/viteapp (its npm packages pinned by its lockfile) with
+// the packed package installed by name, as a bundler user's app has it, once per run,
+// and returns its dist/.
+func viteApp(t *testing.T) string {
+	t.Helper()
+	vite.once.Do(func() { vite.dist, vite.err = buildViteApp() })
+	if vite.err != nil {
+		t.Fatal(vite.err)
+	}
+	return vite.dist
+}
+
+var vite struct {
+	once sync.Once
+	dist string
+	err  error
+}
+
+func buildViteApp() (string, error) {
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		return "", fmt.Errorf("npm is needed (make test installs it): %w", err)
+	}
+	dir := filepath.Join(buildDir, "vite")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	run := func(wd string, name string, args ...string) (string, error) {
+		cmd := exec.Command(name, args...)
+		cmd.Dir = wd
+		cmd.Env = append(os.Environ(), "npm_config_update_notifier=false", "npm_config_fund=false", "npm_config_audit=false")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("%s %v: %w\n%s", name, args, err, out)
+		}
+		return strings.TrimSpace(string(out)), nil
+	}
+	tarball, err := run(filepath.Join(buildDir, "js"), npm, "pack", "--silent", "--pack-destination", dir)
+	if err != nil {
+		return "", err
+	}
+	app := filepath.Join(dir, "app")
+	if err := os.CopyFS(app, os.DirFS(filepath.Join(repoRoot, "e2e", "testdata", "viteapp"))); err != nil {
+		return "", err
+	}
+	for _, args := range [][]string{
+		{npm, "ci", "--loglevel=error"},
+		{npm, "install", "--no-save", "--loglevel=error", filepath.Join(dir, tarball)},
+		{"node", "node_modules/vite/bin/vite.js", "build", "--logLevel", "warn"},
+	} {
+		if _, err := run(app, args[0], args[1:]...); err != nil {
+			return "", err
+		}
+	}
+	return filepath.Join(app, "dist"), nil
+}
 
 // The package as bundler users consume it: packed with npm pack, installed by name in a
 // tiny Vite app, built with vite build, served from dist/ and used in Chromium, in
@@ -20,35 +74,7 @@ const viteVersion = "7"
 // new URL('./literal', import.meta.url) or imported; this test fails when the built
 // app lacks the wasm or the worker.
 func TestViteBuild(t *testing.T) {
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		t.Fatal("npm is needed (make test installs it)")
-	}
-	dir := t.TempDir()
-	run := func(wd string, name string, args ...string) string {
-		t.Helper()
-		cmd := exec.Command(name, args...)
-		cmd.Dir = wd
-		cmd.Env = append(os.Environ(), "npm_config_update_notifier=false", "npm_config_fund=false", "npm_config_audit=false")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-		}
-		return string(out)
-	}
-	tarball := strings.TrimSpace(run(filepath.Join(buildDir, "js"), npm, "pack", "--silent", "--pack-destination", dir))
-	app := filepath.Join(dir, "app")
-	if err := os.CopyFS(app, os.DirFS(filepath.Join(repoRoot, "e2e", "testdata", "viteapp"))); err != nil {
-		t.Fatal(err)
-	}
-	pkg, _ := json.Marshal(map[string]any{"name": "viteapp", "private": true, "type": "module",
-		"dependencies": map[string]string{"tuswasm": "file:../" + tarball}, "devDependencies": map[string]string{"vite": viteVersion}})
-	if err := os.WriteFile(filepath.Join(app, "package.json"), pkg, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	run(app, npm, "install", "--loglevel=error")
-	run(app, "node", "node_modules/vite/bin/vite.js", "build", "--logLevel", "warn")
-	dist := filepath.Join(app, "dist")
+	dist := viteApp(t)
 	var assets []string
 	_ = filepath.WalkDir(dist, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
