@@ -34,8 +34,21 @@ js/wasm_exec.js: FORCE
 	@src="$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js"; cmp -s "$$src" $@ || cp "$$src" $@
 
 ## demo: build, then serve the demo page with tusd embedded (uploads land in ./uploads)
-demo: build
-	$(GO) run ./web/demo -addr $(DEMO_ADDR) -dir uploads -js js
+demo: build $(UPPY_DIR)/uppy.min.mjs
+	$(GO) run ./web/demo -addr $(DEMO_ADDR) -dir uploads -js js -uppy $(UPPY_DIR)
+
+## Uppy's one-file bundle for the demo's Uppy page: the uppy package's dist/, pinned by
+## version and by the registry's integrity hash, which the download must match.
+UPPY ?= 6.0.1
+UPPY_INTEGRITY ?= sha512-2OONMUNUHGBNkfSjNpWDhleeCeqm2oP+8NJRSxkkFVLmm3BbE7S+XCm45+jp36z7PCRuogtm1FgYPKa0iKbYAQ==
+UPPY_DIR := web/demo/.vendor/uppy
+$(UPPY_DIR)/uppy.min.mjs: | node
+	rm -rf $(UPPY_DIR).tmp && mkdir -p $(UPPY_DIR).tmp
+	cd $(UPPY_DIR).tmp && npm pack --silent --loglevel=error uppy@$(UPPY) >/dev/null
+	@got="$$(node -e 'process.stdout.write("sha512-" + require("crypto").createHash("sha512").update(require("fs").readFileSync(process.argv[1])).digest("base64"))' $(UPPY_DIR).tmp/uppy-$(UPPY).tgz)"; \
+		test "$$got" = "$(UPPY_INTEGRITY)" || { echo "uppy-$(UPPY).tgz: integrity $$got, want $(UPPY_INTEGRITY)"; exit 1; }
+	tar -xzf $(UPPY_DIR).tmp/uppy-$(UPPY).tgz -C $(UPPY_DIR).tmp package/dist/uppy.min.mjs package/dist/uppy.min.css package/LICENSE
+	mkdir -p $(UPPY_DIR) && mv $(UPPY_DIR).tmp/package/dist/* $(UPPY_DIR).tmp/package/LICENSE $(UPPY_DIR)/ && rm -rf $(UPPY_DIR).tmp
 
 ## test: everything CI runs: static checks, unit tests, fuzzing briefly, browser e2e
 test: vet test-unit test-wasm fuzz e2e
@@ -73,7 +86,7 @@ fuzz:
 E2E_BIN ?= $(or $(TMPDIR),/tmp)/tuswasm-e2e.test
 SOAK_SHORT_SEED    ?= 20261125
 SOAK_SHORT_UPLOADS ?= 40
-e2e: build browsers node e2e/servers/node_modules/.package-lock.json
+e2e: build browsers node e2e/servers/node_modules/.package-lock.json $(UPPY_DIR)/uppy.min.mjs
 	$(GO) test -c -o $(E2E_BIN) ./e2e
 	cd e2e && SOAK_SEED=$(SOAK_SHORT_SEED) SOAK_UPLOADS=$(SOAK_SHORT_UPLOADS) \
 		$(E2E_BIN) -test.count=1 -test.timeout=30m -chromium $(CHROMIUM) \
@@ -123,4 +136,4 @@ bench/.npm/node_modules/tus-js-client/package.json: | node
 
 clean:
 	rm -f js/tuswasm.wasm js/wasm_exec.js
-	rm -rf e2e/artifacts e2e/servers/node_modules bench/.npm bench/results.json bench/REPORT.md bench/chart.svg
+	rm -rf e2e/artifacts e2e/servers/node_modules web/demo/.vendor bench/.npm bench/results.json bench/REPORT.md bench/chart.svg

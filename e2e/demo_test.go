@@ -29,7 +29,8 @@ func TestDemoPageUploads(t *testing.T) {
 	uploads := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv := exec.CommandContext(ctx, bin, "-addr", "127.0.0.1:0", "-dir", uploads, "-js", filepath.Join(buildDir, "js"))
+	srv := exec.CommandContext(ctx, bin, "-addr", "127.0.0.1:0", "-dir", uploads, "-js", filepath.Join(buildDir, "js"),
+		"-uppy", filepath.Join(repoRoot, "web", "demo", ".vendor", "uppy"))
 	stdout, err := srv.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -141,6 +142,28 @@ func TestDemoPageUploads(t *testing.T) {
 	}
 	if got := storedNamed(t, uploads, "notes.txt"); sum(got) != sum(small) {
 		t.Fatal("worker mode: stored bytes differ")
+	}
+
+	// The link to the Uppy page: Uppy's Dashboard on tuswasm's plugin uploads too.
+	if err := chromedp.Do(nav, chromedp.Click(`a[href="uppy.html"]`)); err != nil {
+		t.Fatal(err)
+	}
+	evalIn[bool](e, tab, `new Promise(r => { const t = () => window.tuswasmDemoReady && window.uppy ? r(true) : setTimeout(t, 10); t() })`)
+	photo := pattern(2<<20+9, 45)
+	file4 := filepath.Join(t.TempDir(), "photo.jpg")
+	if err := os.WriteFile(file4, photo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	setFiles(t, tab, `.uppy-Dashboard-input[name="files[]"]:not([webkitdirectory])`, file4)
+	evalIn[bool](e, tab, `new Promise(r => { const t = () => { const b = document.querySelector('.uppy-StatusBar-actionBtn--upload'); b ? r(b.click() ?? true) : setTimeout(t, 10) }; t() })`)
+	if s := evalIn[string](e, tab, `new Promise((resolve, reject) => { const t0 = Date.now(); const t = () => {
+		const s = document.querySelector('#status').textContent
+		s.includes('stored at') || s.includes('error') ? resolve(s) : Date.now() - t0 > 60000 ? reject(new Error(s)) : setTimeout(t, 20) }; t() })`); !strings.Contains(s, "stored at") {
+		t.Fatalf("Uppy page: %q", s)
+	}
+	t.Logf("screenshot: %s", screenshot(e, tab, "demo-uppy"))
+	if got := storedNamed(t, uploads, "photo.jpg"); sum(got) != sum(photo) {
+		t.Fatal("Uppy page: stored bytes differ")
 	}
 }
 

@@ -1,5 +1,6 @@
 // Command demo serves tuswasm's demo page and js/ package with tusd v2 embedded at
-// /files/, storing uploads in a local folder.
+// /files/, storing uploads in a local folder; and a second page with Uppy's Dashboard on
+// tuswasm's uploader plugin, whose Uppy bundle `make demo` fetches.
 package main
 
 import (
@@ -21,28 +22,29 @@ import (
 	"github.com/tuswasm/tuswasm/internal/tusdserver"
 )
 
-//go:embed index.html demo.js demo.css
+//go:embed index.html demo.js demo.css uppy.html uppy-demo.js
 var page embed.FS
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	dir := flag.String("dir", "uploads", "folder for uploaded files")
 	jsDir := flag.String("js", "js", "the built js/ package (make build)")
+	uppyDir := flag.String("uppy", "web/demo/.vendor/uppy", "Uppy's bundle for the Uppy page (make demo fetches it)")
 	verbose := flag.Bool("v", false, "log every tus request")
 	flag.Parse()
-	if err := run(*addr, *dir, *jsDir, *verbose); err != nil {
+	if err := run(*addr, *dir, *jsDir, *uppyDir, *verbose); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(addr, dir, jsDir string, verbose bool) error {
+func run(addr, dir, jsDir, uppyDir string, verbose bool) error {
 	if _, err := os.Stat(filepath.Join(jsDir, "tuswasm.wasm")); err != nil {
 		return fmt.Errorf("%s/tuswasm.wasm is missing: run `make build` (or `make demo`) first", jsDir)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	h, err := newHandler(dir, jsDir, verbose)
+	h, err := newHandler(dir, jsDir, uppyDir, verbose)
 	if err != nil {
 		return err
 	}
@@ -67,7 +69,7 @@ func run(addr, dir, jsDir string, verbose bool) error {
 	return nil
 }
 
-func newHandler(dir, jsDir string, verbose bool) (http.Handler, error) {
+func newHandler(dir, jsDir, uppyDir string, verbose bool) (http.Handler, error) {
 	// The IETF draft too (protocol: 'ietf-draft-05'): tusd answers each request in the
 	// protocol it names, so tus 1.0.0 pages are unaffected.
 	opts := tusdserver.Options{EnableExperimentalProtocol: true}
@@ -83,6 +85,7 @@ func newHandler(dir, jsDir string, verbose bool) (http.Handler, error) {
 	mux.Handle("/files", tusd)
 	// Go's mime table maps .wasm to application/wasm, which instantiateStreaming needs.
 	mux.Handle("/js/", http.StripPrefix("/js/", http.FileServer(http.Dir(jsDir))))
+	mux.Handle("/vendor/uppy/", http.StripPrefix("/vendor/uppy/", http.FileServer(http.Dir(uppyDir))))
 	sub, err := fs.Sub(page, ".")
 	if err != nil {
 		return nil, err
