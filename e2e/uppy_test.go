@@ -17,7 +17,7 @@ import (
 // uppyEnv opens the app's Uppy page (query: its options, as uppy.js reads them).
 func uppyEnv(t *testing.T, query string) *env {
 	t.Helper()
-	return newEnvServing(t, http.FileServer(http.Dir(viteApp(t))), "/uppy.html?chunk="+fmt.Sprint(chunk)+query)
+	return newEnvServing(t, viteHandler(t), "/uppy.html?chunk="+fmt.Sprint(chunk)+query)
 }
 
 // uppyFiles writes files of the given sizes (pattern(size, seed+i)) and returns their

@@ -23,6 +23,16 @@ func viteApp(t *testing.T) string {
 	return vite.dist
 }
 
+// viteHandler serves the Vite app's dist/, and problems.js, which its Uppy page loads
+// for the cross-browser smoke (which reads window.problems).
+func viteHandler(t *testing.T) http.Handler {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.Handle("/", http.FileServer(http.Dir(viteApp(t))))
+	mux.Handle("/problems.js", http.FileServer(http.Dir(filepath.Join(repoRoot, "e2e", "testdata"))))
+	return mux
+}
+
 var vite struct {
 	once sync.Once
 	dist string

@@ -34,6 +34,7 @@ var smokeScenarios = []smokeScenario{
 		"webkit": "WebKitGTK 2.50 cannot transfer a ReadableStream to a worker (postMessage: DataCloneError)"}},
 	{name: "indexeddb", run: smokeIndexedDB},
 	{name: "parallel", run: smokeParallel},
+	{name: "uppy", run: smokeUppy},
 }
 
 // A file with metadata in chunks: progress per chunk, metadata byte-exact on tusd.
@@ -278,5 +279,31 @@ func smokeParallel(s *smoke) {
 	mustJSON(s.t, o.Value, &got)
 	if !got.Monotonic || got.Last != size || got.Parts != 4 || s.tusd.Count(http.MethodPost) != 5 {
 		s.t.Fatalf("parallel: %+v, %d POSTs; want 4 parts and a final upload", got, s.tusd.Count(http.MethodPost))
+	}
+}
+
+// Uppy (the Vite app's Uppy page, on its own origin): two files paused all mid-PATCH and
+// resumed all, each created once and stored byte-exact.
+func smokeUppy(s *smoke) {
+	_, s.tusd, s.origin = serveTusd(s.t, viteHandler(s.t))
+	s.open(fmt.Sprintf("/uppy.html?chunk=%d", chunk))
+	sizes := []int{3*chunk + 1, 2 * chunk}
+	h := holdNth(s.t, s.tusd, http.MethodPatch, 2, true)
+	s.start(fmt.Sprintf(`[%d, %d].forEach((n, i) => uppy.addFile({name: 'u' + i + '.bin', type: 'application/octet-stream',
+		data: new File([pattern(n, 340 + i)], 'u' + i + '.bin')})), uppy.upload()`, sizes[0], sizes[1]))
+	waitChan(s.t, "the second PATCH", h.arrived)
+	s.start(`uppy.pauseAll()`)
+	waitChan(s.t, "pause-all to abort the PATCH", h.aborted)
+	s.start(`uppy.resumeAll()`)
+	urls := smokeEval[map[string]string](s, `waitFor(() => {
+		const ok = events.filter((ev) => ev[0] === 'upload-success')
+		if (events.some((ev) => ev[0] === 'upload-error')) throw new Error(JSON.stringify(events.filter((ev) => ev[0] === 'upload-error')))
+		return ok.length === 2 && Object.fromEntries(ok.map((ev) => [ev[1], ev[2]]))
+	})`)
+	for i, n := range sizes {
+		s.tusd.AssertStored(s.t, urls[fmt.Sprintf("u%d.bin", i)], pattern(n, uint32(340+i)))
+	}
+	if n := s.tusd.Count(http.MethodPost); n != len(sizes) {
+		s.t.Fatalf("%d POSTs for %d files", n, len(sizes))
 	}
 }

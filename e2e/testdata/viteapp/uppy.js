@@ -7,6 +7,7 @@ import { init } from 'tuswasm'
 import TusWasm from 'tuswasm/uppy'
 import '@uppy/core/css/style.min.css'
 import '@uppy/dashboard/css/style.min.css'
+import { pattern } from './pattern.js'
 
 const params = new URLSearchParams(location.search)
 const worker = params.has('worker')
@@ -20,6 +21,7 @@ uppy.on('upload-success', (file, res) => window.events.push(['upload-success', f
 uppy.on('upload-error', (file, err, res) => window.events.push(['upload-error', file.name, err.code, res?.status ?? null]))
 uppy.on('complete', (r) => window.events.push(['complete', r.successful.length, r.failed.length]))
 window.uppy = uppy
+window.pattern = pattern
 
 // waitFor resolves with cond()'s first truthy value, polled, or rejects after ms.
 window.waitFor = (cond, ms = 60000) => new Promise((resolve, reject) => {
