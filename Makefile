@@ -49,6 +49,7 @@ $(UPPY_DIR)/uppy.min.mjs: | node
 		test "$$got" = "$(UPPY_INTEGRITY)" || { echo "uppy-$(UPPY).tgz: integrity $$got, want $(UPPY_INTEGRITY)"; exit 1; }
 	tar -xzf $(UPPY_DIR).tmp/uppy-$(UPPY).tgz -C $(UPPY_DIR).tmp package/dist/uppy.min.mjs package/dist/uppy.min.css package/LICENSE
 	mkdir -p $(UPPY_DIR) && mv $(UPPY_DIR).tmp/package/dist/* $(UPPY_DIR).tmp/package/LICENSE $(UPPY_DIR)/ && rm -rf $(UPPY_DIR).tmp
+	echo $(UPPY) > $(UPPY_DIR)/VERSION
 
 ## test: everything CI runs: static checks, unit tests, fuzzing briefly, browser e2e
 test: vet test-unit test-wasm fuzz e2e
@@ -128,8 +129,8 @@ browsers: chromium
 ## bench/results.json, bench/REPORT.md, bench/chart.svg (tus-js-client goes to bench/.npm)
 TUS_JS_CLIENT ?= 4.3.1
 BENCH_ARGS ?=
-bench: build chromium bench/.npm/node_modules/tus-js-client/package.json
-	$(GO) run ./bench -chromium $(CHROMIUM) $(BENCH_ARGS)
+bench: build chromium bench/.npm/node_modules/tus-js-client/package.json $(UPPY_DIR)/uppy.min.mjs
+	$(GO) run ./bench -chromium $(CHROMIUM) -uppy $(UPPY_DIR) $(BENCH_ARGS)
 
 bench/.npm/node_modules/tus-js-client/package.json: | node
 	npm install --prefix bench/.npm --no-save --no-audit --no-fund --loglevel=error tus-js-client@$(TUS_JS_CLIENT)

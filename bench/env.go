@@ -30,9 +30,10 @@ import (
 
 // startRunner starts the servers and the browser and opens the bench page; stop
 // closes the browser and removes the files.
-func startRunner(res *results) (r *runner, stop func(), err error) {
+func startRunner(res *results) (_ *runner, _ func(), err error) {
+	// Locals, not the named results: a failed start returns nils before stop runs.
 	var undo []func()
-	stop = func() {
+	stop := func() {
 		for i := len(undo) - 1; i >= 0; i-- {
 			undo[i]()
 		}
@@ -42,7 +43,7 @@ func startRunner(res *results) (r *runner, stop func(), err error) {
 			stop()
 		}
 	}()
-	r = &runner{}
+	r := &runner{}
 	if r.uploads, err = os.MkdirTemp(*store, "tuswasm-bench-"); err != nil {
 		return nil, nil, err
 	}
@@ -114,6 +115,10 @@ func serve(r *runner, res *results) error {
 	mux.Handle("/vendor/tus.min.js", cached(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFile(w, r, filepath.Join(*tusJS, "dist", "tus.min.js"))
 	})))
+	mux.Handle("/vendor/uppy/", cached(http.StripPrefix("/vendor/uppy/", http.FileServer(http.Dir(*uppyDir)))))
+	if b, err := os.ReadFile(filepath.Join(*uppyDir, "VERSION")); err == nil {
+		res.Versions["uppy"] = strings.TrimSpace(string(b))
+	}
 	mux.Handle("/", http.FileServer(http.FS(pageFS)))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

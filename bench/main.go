@@ -23,6 +23,7 @@ var (
 	chromium = flag.String("chromium", "/usr/bin/chromium", "Chromium binary")
 	jsDir    = flag.String("js", "js", "the built js/ package (make build)")
 	tusJS    = flag.String("tus-js-client", "bench/.npm/node_modules/tus-js-client", "the installed tus-js-client package")
+	uppyDir  = flag.String("uppy", "web/demo/.vendor/uppy", "Uppy's one-file build (make bench fetches it)")
 	outDir   = flag.String("out", "bench", "where results.json, REPORT.md and chart.svg go")
 	sizesArg = flag.String("sizes", "64,256,1024", "file sizes in MiB")
 	runs     = flag.Int("runs", 7, "runs per contender and size (the median is reported)")

@@ -19,6 +19,10 @@ type contender struct {
 	Worker bool `json:"-"`
 }
 
+// usesWasm says whether c uploads with tuswasm, whose wasm memory then counts in its
+// peak (every page holds an idle tuswasm).
+func (c contender) usesWasm() bool { return c.Name == "tuswasm" || c.Name == "uppy-tuswasm" }
+
 // equalChunk is the chunk size tuswasm and tus-js-client are compared at: tuswasm's
 // default maximum.
 const equalChunk = engine.DefaultChunkSize
@@ -59,13 +63,15 @@ type plan struct {
 	parallel   bool
 	// fingerprint: what the content-sampled fingerprint costs per file (fingerprint.go).
 	fingerprint bool
+	// uppy: Uppy with tuswasm's plugin against Uppy with @uppy/tus (uppy.go).
+	uppy bool
 	// profile, when set, replaces all of the above: one upload of contenders[0] at
 	// sizes[0] under the profiler, written here. Unset when -only matched nothing.
 	profile string
 }
 
 // extraNames are the extras, in the order they run.
-var extraNames = []string{"sweep", "cadence", "small-files", "stream", "worker", "parallel", "fingerprint"}
+var extraNames = []string{"sweep", "cadence", "small-files", "stream", "worker", "parallel", "fingerprint", "uppy"}
 
 func newPlan() (plan, error) {
 	p := plan{runs: *runs}
@@ -79,7 +85,7 @@ func newPlan() (plan, error) {
 		}
 		on[e] = *extras
 	}
-	p.cadence, p.smallFiles, p.stream, p.fingerprint = on["cadence"], on["small-files"], on["stream"], on["fingerprint"]
+	p.cadence, p.smallFiles, p.stream, p.fingerprint, p.uppy = on["cadence"], on["small-files"], on["stream"], on["fingerprint"], on["uppy"]
 	for _, s := range strings.Split(*sizesArg, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n <= 0 {

@@ -34,6 +34,10 @@ func extraTargets(res *results, pass func(bool) string) string {
 		fmt.Fprintf(&b, "| the same: tuswasm %d parts / tus-js-client %d parts ≥ 1.0 | %s | %s |\n", pr.Parts, pr.Parts, ratio(res.Parallel4VsTusjs, pr.PairedVsTusjs), pass(res.Parallel4VsTusjs >= 1))
 		fmt.Fprintf(&b, "| peak memory, tuswasm %d parts, %s ≤ 64 MiB | %.1f MiB | %s |\n", pr.Parts, sizeName(pr.SizeMiB), res.Parallel4PeakMem, pass(res.Parallel4PeakMem > 0 && res.Parallel4PeakMem <= 64))
 	}
+	if u := res.Uppy; u != nil {
+		fmt.Fprintf(&b, "| Uppy, %d × %d KiB files, +%d ms RTT: tuswasm/uppy / @uppy/tus, same options ≥ 1.0 | %.2f | %s |\n", u.SmallFiles.Files, u.SmallFiles.FileKiB, u.SmallFiles.AddedRTTMs, res.UppySmallFilesVsUppyTus, pass(res.UppySmallFilesVsUppyTus >= 1))
+		fmt.Fprintf(&b, "| Uppy, one %d MiB file: tuswasm/uppy / @uppy/tus ≥ 0.95 | %.2f | %s |\n", u.SizeMiB, res.Uppy256MVsUppyTus, pass(res.Uppy256MVsUppyTus >= 0.95))
+	}
 	if len(res.Fingerprint) > 0 {
 		fmt.Fprintf(&b, "| fingerprint before resuming (1 MiB / 1 GiB / 4 GiB file) | %.1f / %.1f / %.1f ms | measured |\n", res.FingerprintMs1M, res.FingerprintMs1G, res.FingerprintMs4G)
 	}
@@ -138,6 +142,9 @@ func methods(m map[string]int) string {
 func logExtras(res *results) {
 	if res.SmallFiles != nil {
 		log.Printf("small files: tuswasm / tus-js-client %.2f (goal ≥ 1.0), / tus-js-client defaults %.2f (goal ≥ 1.5)", res.SmallFilesVsTusjs, res.SmallFilesVsTusjsDefault)
+	}
+	if res.Uppy != nil {
+		log.Printf("uppy: tuswasm/uppy / @uppy/tus, small files %.2f (goal ≥ 1.0), %d MiB %.2f (goal ≥ 0.95)", res.UppySmallFilesVsUppyTus, res.Uppy.SizeMiB, res.Uppy256MVsUppyTus)
 	}
 	if w := res.Worker; w != nil {
 		log.Printf("worker mode, %d MiB: throughput / main-thread mode %.2f (goal ≥ 0.95; paired %.2f); main thread busy %.0f ms/GiB (main-thread mode %.0f, idle floor %.0f); init() cached %.0f ms (main-thread mode %.0f)",

@@ -132,6 +132,12 @@ func (r *runner) run(p plan, res *results) error {
 			return err
 		}
 	}
+	if p.uppy {
+		var err error
+		if res.Uppy, err = r.uppy(p.runs); err != nil {
+			return err
+		}
+	}
 	if p.fingerprint {
 		var err error
 		if res.Fingerprint, err = r.fingerprint(); err != nil {
@@ -217,7 +223,7 @@ func record(rw *row, c contender, size int, out runResult, spans []span) {
 	rw.PeakWasm = max(rw.PeakWasm, out.PeakWasm/mib)
 	rw.PeakHeap = max(rw.PeakHeap, out.PeakHeap/mib)
 	peak := out.PeakHeap / mib
-	if c.Name == "tuswasm" {
+	if c.usesWasm() {
 		peak += out.PeakWasm / mib
 	}
 	rw.PeakMemRuns = append(rw.PeakMemRuns, peak)

@@ -64,6 +64,11 @@ type manyResult struct {
 // smallFiles uploads smallFiles files runs times with each small-files contender,
 // through the added round trip, and checks every run on the server.
 func (r *runner) smallFiles(runs int) (*smallResult, error) {
+	return r.manySmall(smallContenders, runs)
+}
+
+// manySmall is smallFiles with the contenders cs.
+func (r *runner) manySmall(cs []contender, runs int) (*smallResult, error) {
 	paths, err := writeSmallFiles(r.inputs)
 	if err != nil {
 		return nil, err
@@ -72,11 +77,11 @@ func (r *runner) smallFiles(runs int) (*smallResult, error) {
 	r.lat.set(smallRTT)
 	defer r.lat.set(0)
 	res := &smallResult{Files: smallFiles, FileKiB: smallFileKiB, Concurrency: smallConcurrency, AddedRTTMs: int(smallRTT / time.Millisecond)}
-	rows := make([]smallRow, len(smallContenders))
+	rows := make([]smallRow, len(cs))
 	for k := range runs {
-		for j := range smallContenders {
-			i := (j + k) % len(smallContenders) // alternate the order between rounds
-			c := smallContenders[i]
+		for j := range cs {
+			i := (j + k) % len(cs) // alternate the order between rounds
+			c := cs[i]
 			if err := reload(r.tab); err != nil {
 				return nil, err
 			}
@@ -97,7 +102,7 @@ func (r *runner) smallFiles(runs int) (*smallResult, error) {
 			rw.Contender = c.Label
 			rw.FilesPerS = append(rw.FilesPerS, round(smallFiles/out.Seconds, 2))
 			peak := out.PeakHeap
-			if c.Name == "tuswasm" { // as record(): the others' page holds an idle tuswasm
+			if c.usesWasm() { // as record(): the others' page holds an idle tuswasm
 				peak += out.PeakWasm
 			}
 			rw.PeakMemRuns = append(rw.PeakMemRuns, round(peak/mib, 1))

@@ -55,6 +55,10 @@ type results struct {
 	MainThreadBusyWorker float64 `json:"main_thread_busy_ms_per_gib_worker,omitempty"`
 	MainThreadBusyMain   float64 `json:"main_thread_busy_ms_per_gib_main,omitempty"`
 	InitMsCachedWorker   float64 `json:"init_ms_cached_worker,omitempty"`
+	// The uppy extra: Uppy with tuswasm's plugin over Uppy with @uppy/tus, same plugin
+	// options: files/s of the small-files case, and MiB/s of one 256 MiB file (medians).
+	UppySmallFilesVsUppyTus float64 `json:"uppy_small_files_vs_uppy_tus,omitempty"`
+	Uppy256MVsUppyTus       float64 `json:"uppy_256m_vs_uppy_tus,omitempty"`
 	// The parallel extra (1 GiB, every connection capped at 40 MiB/s): tuswasm in 4 parts
 	// over tuswasm in one upload and over tus-js-client in 4 parts (medians), tuswasm's
 	// peak memory in 4 parts (as the rows'), and each one's MiB/s. A ratio is absent
@@ -82,6 +86,7 @@ type results struct {
 	Worker      *workerResult     `json:"worker_mode,omitempty"`
 	Parallel    *parallelResult   `json:"parallel_capped,omitempty"`
 	Fingerprint []fingerprintRow  `json:"fingerprint,omitempty"`
+	Uppy        *uppyResult       `json:"uppy,omitempty"`
 	Date        string            `json:"date"`
 	Machine     string            `json:"machine"`
 	Versions    map[string]string `json:"versions"`
@@ -138,6 +143,14 @@ func summarise(res *results) {
 			res.FingerprintMs1G = f.MedianMs
 		case 4096:
 			res.FingerprintMs4G = f.MedianMs
+		}
+	}
+	if u := res.Uppy; u != nil {
+		if t := u.SmallFiles.Rows[1].MedianFilesPerS; t > 0 {
+			res.UppySmallFilesVsUppyTus = round(u.SmallFiles.Rows[0].MedianFilesPerS/t, 3)
+		}
+		if t := u.Rows[1].MedianMiBs; t > 0 {
+			res.Uppy256MVsUppyTus = round(u.Rows[0].MedianMiBs/t, 3)
 		}
 	}
 	if st := res.Stream; st != nil && st.Error == "" {

@@ -79,6 +79,40 @@ const contenders = {
   idle: (o) => new Promise((resolve) => setTimeout(resolve, o.ms)),
 }
 
+// Uppy with an uploader plugin, both from Uppy's one-file build but tuswasm's: its own
+// (tuswasm/uppy) or @uppy/tus (tus-js-client), with the same options (their defaults,
+// the endpoint and limit). Loaded before the timed part (prepare).
+let uppyModules = null
+const loadUppy = () => (uppyModules ??= Promise.all([import('/vendor/uppy/uppy.min.mjs'), import('/js/uppy.js')]))
+const uppyPlugins = { 'uppy-tuswasm': ([, mine]) => mine.default, 'uppy-tus': ([uppy]) => uppy.Tus }
+
+// uppyUpload uploads list through a new Uppy with the named plugin and resolves to
+// Uppy's result. Storage is cleared first: @uppy/tus keeps completed uploads there, and
+// would find this file's last one.
+async function uppyUpload (name, list, limit) {
+  localStorage.clear()
+  const modules = await loadUppy()
+  const uppy = new modules[0].Uppy({ logger: { debug () {}, warn () {}, error () {} } })
+    .use(uppyPlugins[name](modules), { endpoint: '/files/', limit })
+  uppy.addFiles(list.map((f) => ({ name: f.name, type: f.type, data: f })))
+  try {
+    return await uppy.upload()
+  } finally {
+    uppy.destroy()
+  }
+}
+
+const uppyContender = (name) => async (o) => {
+  const result = await uppyUpload(name, [blob], 1)
+  if (result.failed.length > 0) throw result.failed[0].error
+  return result.successful[0].uploadURL
+}
+contenders['uppy-tuswasm'] = uppyContender('uppy-tuswasm')
+contenders['uppy-tus'] = uppyContender('uppy-tus')
+
+// What a contender loads before it is timed.
+const prepare = { 'uppy-tuswasm': loadUppy, 'uppy-tus': loadUppy }
+
 // Uploaders of the many-small-files run: one file, exactly the options the driver
 // gives (besides the endpoint), resolving to the upload URL.
 const fileUploaders = {
@@ -133,7 +167,10 @@ async function sample (fn, quiet = false) {
 
 // run uploads the current blob once with one contender, sampling memory meanwhile
 // unless quiet.
-window.run = (name, opts = {}, quiet = false) => sample((onProgress) => contenders[name]({ ...opts, onProgress }), quiet)
+window.run = async (name, opts = {}, quiet = false) => {
+  await prepare[name]?.()
+  return sample((onProgress) => contenders[name]({ ...opts, onProgress }), quiet)
+}
 
 // runCaught is run that reports a failure instead of throwing it: what failed and
 // after how many confirmed bytes (the stream run records a failure as a finding).
@@ -145,8 +182,14 @@ window.runCaught = (name, opts = {}) => window.run(name, opts).catch((e) => ({
 // runMany uploads every picked file with one uploader, `concurrency` at a time (a pool:
 // each worker takes the next file when its last one is done), and returns the run's
 // figures with the upload URLs of those that completed and the first failure.
-window.runMany = (name, options, concurrency) => {
+window.runMany = async (name, options, concurrency) => {
   localStorage.clear() // tus-js-client's defaults remember every upload there
+  if (prepare[name]) { // Uppy: its plugin bounds how many files go at once
+    await prepare[name]()
+    let result
+    const out = await sample(async () => { result = await uppyUpload(name, files, concurrency) })
+    return { ...out, completed: result.successful.length, error: result.failed[0] ? `${result.failed[0].name}: ${result.failed[0].error}` : '' }
+  }
   const urls = []
   let error = ''
   return sample(async () => {
