@@ -334,3 +334,55 @@ func TestUppyUndefinedOptionKeepsDefault(t *testing.T) {
 }
 
 func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+// Two identical files (name, content, date) from different folders upload at once as
+// two uploads, each stored whole.
+func TestUppySameFileFromTwoFolders(t *testing.T) {
+	e := uppyEnv(t, "")
+	const size = 2*chunk + 7
+	var got []string
+	mustJSON(t, evalJSON(e, fmt.Sprintf(`(async () => {
+		const bytes = new Uint8Array(%d).map((_, i) => (i * 7 + 3) & 255)
+		for (const dir of ['a', 'b']) {
+			const f = new File([bytes], 'same.bin', { lastModified: 1700000000000 })
+			uppy.addFile({ name: 'same.bin', data: f, meta: { relativePath: dir + '/same.bin' } })
+		}
+		await uppy.upload()
+		return JSON.stringify(events.filter((ev) => ev[0] === 'upload-success').map((ev) => ev[2]))
+	})()`, size)), &got)
+	if len(got) != 2 || got[0] == got[1] {
+		t.Fatalf("upload URLs %v: want two distinct", got)
+	}
+	want := make([]byte, size)
+	for i := range want {
+		want[i] = byte(i*7 + 3)
+	}
+	for _, u := range got {
+		e.tusd.AssertStored(t, u, want)
+	}
+	if n := e.tusd.Count(http.MethodPost); n != 2 {
+		t.Fatalf("%d POSTs for two files", n)
+	}
+}
+
+// A headers function that throws fails its file with upload-error; with limit 1 the
+// next file still uploads.
+func TestUppyHeadersFunctionThrowsFailsAlone(t *testing.T) {
+	e := uppyEnv(t, "&limit=1")
+	paths := uppyFiles(t, 410, chunk+1, chunk+2)
+	e.addThroughDashboard(len(paths), paths...)
+	eval[any](e, `uppy.setFileState(uppy.getFiles().find((f) => f.name === 'u0.bin').id, { tus: { headers: () => { throw new Error('no headers') } } }), uppy.upload().catch(() => {}), true`)
+	var got []any
+	mustJSON(t, evalJSON(e, `waitFor(() => {
+		const err = events.find((ev) => ev[0] === 'upload-error')
+		const ok = events.find((ev) => ev[0] === 'upload-success')
+		const done = events.find((ev) => ev[0] === 'complete')
+		return err && ok && done && JSON.stringify([err[1], ok[1], done[1], done[2]])
+	}, 15000)`), &got)
+	if fmt.Sprint(got) != "[u0.bin u1.bin 1 1]" {
+		t.Fatalf("events %v", got)
+	}
+	if n := e.tusd.Count(http.MethodPost); n != 1 {
+		t.Fatalf("%d POSTs", n)
+	}
+}
