@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -184,5 +185,204 @@ func TestUppyReloadThenResume(t *testing.T) {
 	}
 	if extra := e.tusd.BodyBytes.Load() - size; extra > chunk {
 		t.Fatalf("%d bytes re-sent", extra)
+	}
+}
+
+// uppyEvents is the page's events of the given name, as [file name, …] rows.
+func (e *env) uppyEvents(name string) [][]any {
+	e.t.Helper()
+	var got [][]any
+	mustJSON(e.t, evalJSON(e, fmt.Sprintf(`JSON.stringify(events.filter((ev) => ev[0] === %q).map((ev) => ev.slice(1)))`, name)), &got)
+	return got
+}
+
+// A file whose own file.tus options tuswasm refuses fails alone: with limit 1 the next
+// file still gets the slot and uploads.
+func TestUppyBadPerFileOptionFailsAlone(t *testing.T) {
+	e := uppyEnv(t, "&limit=1")
+	paths := uppyFiles(t, 340, chunk+1, chunk+2)
+	e.addThroughDashboard(len(paths), paths...)
+	eval[any](e, `uppy.setFileState(uppy.getFiles().find((f) => f.name === 'u0.bin').id, { tus: { protocol: 'ietf-draft-03' } }), uppy.upload().catch(() => {}), true`)
+	var got []any
+	mustJSON(t, evalJSON(e, `waitFor(() => {
+		const err = events.find((ev) => ev[0] === 'upload-error')
+		const ok = events.find((ev) => ev[0] === 'upload-success')
+		return err && ok && JSON.stringify([err[1], err[2], ok[1]])
+	}, 15000)`), &got)
+	if fmt.Sprint(got) != "[u0.bin INVALID_OPTION u1.bin]" {
+		t.Fatalf("events %v", got)
+	}
+}
+
+// A file removed as its upload starts (in upload-start, before the module is ready) is
+// never sent; the other file is.
+func TestUppyFileRemovedAtUploadStartIsNotSent(t *testing.T) {
+	e := uppyEnv(t, "")
+	paths := uppyFiles(t, 350, chunk/2, 4*chunk)
+	e.addThroughDashboard(len(paths), paths...)
+	eval[any](e, `uppy.once('upload-start', (fs) => uppy.removeFile(fs.find((f) => f.name === 'u0.bin').id)), uppy.upload().catch(() => {}), true`)
+	urls := e.uppySucceeded(1)
+	e.tusd.AssertStored(t, urls["u1.bin"], pattern(4*chunk, 351))
+	if n := e.tusd.Count(http.MethodPost); n != 1 {
+		t.Fatalf("%d POSTs: the removed file was uploaded", n)
+	}
+	if got := e.uppyEvents("upload-success"); len(got) != 1 {
+		t.Fatalf("upload-success events %v", got)
+	}
+}
+
+// resumeAll while a file sends (nothing paused) must not let a queued file past the
+// limit: with limit 1 the files still finish one after another, in order.
+func TestUppyResumeAllKeepsLimit(t *testing.T) {
+	e := uppyEnv(t, "&limit=1")
+	paths := uppyFiles(t, 360, 3*chunk, 2*chunk, 2*chunk)
+	h := holdNth(t, e.tusd, http.MethodPatch, 2, true)
+	e.addThroughDashboard(len(paths), paths...)
+	e.clickUpload()
+	waitChan(t, "the second PATCH", h.arrived)
+	eval[any](e, `uppy.resumeAll()`)
+	h.Release()
+	e.uppySucceeded(3)
+	if got := fmt.Sprint(e.uppyEvents("upload-success")); !regexpMatch(`^\[\[u0.bin \S+\] \[u1.bin \S+\] \[u2.bin \S+\]\]$`, got) {
+		t.Fatalf("with limit 1, files ended out of order (ran at once): %v", got)
+	}
+}
+
+// Removing the uploader mid-upload stops the file, which Uppy must not count as
+// uploaded; installed again, uppy.upload() continues it (no second creation).
+func TestUppyUninstallMidUploadThenUploadAgain(t *testing.T) {
+	e := uppyEnv(t, "")
+	const size = 4 * chunk
+	paths := uppyFiles(t, 370, size)
+	h := holdNth(t, e.tusd, http.MethodPatch, 2, true)
+	e.addThroughDashboard(1, paths...)
+	e.clickUpload()
+	waitChan(t, "the second PATCH", h.arrived)
+	eval[any](e, `uppy.removePlugin(uppy.getPlugin('TusWasm')), true`)
+	waitChan(t, "uninstall to abort the PATCH", h.aborted)
+	var complete []any
+	mustJSON(t, evalJSON(e, `waitFor(() => JSON.stringify(events.find((ev) => ev[0] === 'complete')), 15000)`), &complete)
+	if fmt.Sprint(complete) != "[complete 0 1]" {
+		t.Fatalf("after uninstall mid-upload, complete (successful, failed) = %v: an unfinished file counted as uploaded", complete)
+	}
+	eval[any](e, `events.length = 0, uppy.use(TusWasm, tusOptions), uppy.upload().catch(() => {}), true`)
+	urls := e.uppySucceeded(1)
+	e.tusd.AssertStored(t, urls["u0.bin"], pattern(size, 370))
+	if n := e.tusd.Count(http.MethodPost); n != 1 {
+		t.Fatalf("%d POSTs: uploading again created anew", n)
+	}
+}
+
+// With limit 1: a queued file paused and resumed waits its turn again; cancel-all then
+// removes the rest, deleting only the upload that had started; a file added later still
+// gets the slot.
+func TestUppyQueuedPauseResumeThenCancelAll(t *testing.T) {
+	e := uppyEnv(t, "&limit=1")
+	paths := uppyFiles(t, 380, 2*chunk, chunk, chunk)
+	h := holdNth(t, e.tusd, http.MethodPatch, 1, false)
+	e.addThroughDashboard(len(paths), paths...)
+	e.clickUpload()
+	waitChan(t, "the first PATCH", h.arrived)
+	id := `uppy.getFiles().find((f) => f.name === 'u1.bin').id`
+	if !eval[bool](e, `uppy.pauseResume(`+id+`) === true && uppy.pauseResume(`+id+`) === false`) {
+		t.Fatal("pauseResume did not toggle")
+	}
+	h.Release()
+	urls := e.uppySucceeded(3)
+	for i, n := range []int{2 * chunk, chunk, chunk} {
+		e.tusd.AssertStored(t, urls[fmt.Sprintf("u%d.bin", i)], pattern(n, uint32(380+i)))
+	}
+	if got := fmt.Sprint(e.uppyEvents("upload-success")); !regexpMatch(`^\[\[u0.bin \S+\] \[u2.bin \S+\] \[u1.bin \S+\]\]$`, got) {
+		t.Errorf("the resumed queued file did not wait its turn again: %v", got)
+	}
+
+	// cancel-all with one sending and two queued.
+	more := uppyFiles(t, 390, 3*chunk, chunk, chunk)
+	h2 := holdNth(t, e.tusd, http.MethodPatch, 2, true)
+	eval[any](e, `events.length = 0, uppy.cancelAll(), true`)
+	e.addThroughDashboard(len(more), more...)
+	e.clickUpload()
+	waitChan(t, "the held PATCH", h2.arrived)
+	eval[any](e, `uppy.cancelAll(), true`)
+	waitChan(t, "cancel-all to abort the PATCH", h2.aborted)
+	deadline := time.Now().Add(15 * time.Second)
+	for e.tusd.Count(http.MethodDelete) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no DELETE after cancel-all")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	last := uppyFiles(t, 400, chunk)
+	e.addThroughDashboard(1, last...)
+	e.clickUpload()
+	urls = e.uppySucceeded(1)
+	e.tusd.AssertStored(t, urls["u0.bin"], pattern(chunk, 400))
+	if n := e.tusd.Count(http.MethodPost); n != 5 {
+		t.Errorf("%d POSTs, want 5: queued files were created after cancel-all", n)
+	}
+	if n := e.tusd.Count(http.MethodDelete); n != 1 {
+		t.Errorf("%d DELETEs, want 1", n)
+	}
+}
+
+// limit given as undefined counts as absent (the package's rule): @uppy/tus's 20.
+func TestUppyUndefinedOptionKeepsDefault(t *testing.T) {
+	e := uppyEnv(t, "")
+	if got := eval[string](e, `uppy.use(TusWasm, { id: 'Other', endpoint: '/files/', limit: undefined, retryDelays: undefined }), JSON.stringify([uppy.getPlugin('Other').opts.limit, uppy.getPlugin('Other').opts.retryDelays])`); got != "[20,[100,1000,3000,5000]]" {
+		t.Fatalf("limit, retryDelays given as undefined: %s", got)
+	}
+}
+
+func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+// Two identical files (name, content, date) from different folders upload at once as
+// two uploads, each stored whole.
+func TestUppySameFileFromTwoFolders(t *testing.T) {
+	e := uppyEnv(t, "")
+	const size = 2*chunk + 7
+	var got []string
+	mustJSON(t, evalJSON(e, fmt.Sprintf(`(async () => {
+		const bytes = new Uint8Array(%d).map((_, i) => (i * 7 + 3) & 255)
+		for (const dir of ['a', 'b']) {
+			const f = new File([bytes], 'same.bin', { lastModified: 1700000000000 })
+			uppy.addFile({ name: 'same.bin', data: f, meta: { relativePath: dir + '/same.bin' } })
+		}
+		await uppy.upload()
+		return JSON.stringify(events.filter((ev) => ev[0] === 'upload-success').map((ev) => ev[2]))
+	})()`, size)), &got)
+	if len(got) != 2 || got[0] == got[1] {
+		t.Fatalf("upload URLs %v: want two distinct", got)
+	}
+	want := make([]byte, size)
+	for i := range want {
+		want[i] = byte(i*7 + 3)
+	}
+	for _, u := range got {
+		e.tusd.AssertStored(t, u, want)
+	}
+	if n := e.tusd.Count(http.MethodPost); n != 2 {
+		t.Fatalf("%d POSTs for two files", n)
+	}
+}
+
+// A headers function that throws fails its file with upload-error; with limit 1 the
+// next file still uploads.
+func TestUppyHeadersFunctionThrowsFailsAlone(t *testing.T) {
+	e := uppyEnv(t, "&limit=1")
+	paths := uppyFiles(t, 410, chunk+1, chunk+2)
+	e.addThroughDashboard(len(paths), paths...)
+	eval[any](e, `uppy.setFileState(uppy.getFiles().find((f) => f.name === 'u0.bin').id, { tus: { headers: () => { throw new Error('no headers') } } }), uppy.upload().catch(() => {}), true`)
+	var got []any
+	mustJSON(t, evalJSON(e, `waitFor(() => {
+		const err = events.find((ev) => ev[0] === 'upload-error')
+		const ok = events.find((ev) => ev[0] === 'upload-success')
+		const done = events.find((ev) => ev[0] === 'complete')
+		return err && ok && done && JSON.stringify([err[1], ok[1], done[1], done[2]])
+	}, 15000)`), &got)
+	if fmt.Sprint(got) != "[u0.bin u1.bin 1 1]" {
+		t.Fatalf("events %v", got)
+	}
+	if n := e.tusd.Count(http.MethodPost); n != 1 {
+		t.Fatalf("%d POSTs", n)
 	}
 }

@@ -46,23 +46,23 @@ class Slots {
     this.#free = limit || Infinity
   }
 
-  // run calls start once a slot is free; release() frees the slot, or leaves the
-  // queue, once.
-  run (start) {
+  // add queues start, called once a slot is free (from pump()); release() frees the
+  // slot, or leaves the queue, once. The caller keeps the handle before pump() runs
+  // start, which may end the upload (and release the slot) before it returns.
+  add (start) {
     const h = { start, running: false, released: false }
     h.release = () => {
       if (h.released) return
       h.released = true
       if (h.running) this.#free++
       else this.#waiting.splice(this.#waiting.indexOf(h), 1)
-      this.#next()
+      this.pump()
     }
     this.#waiting.push(h)
-    this.#next()
     return h
   }
 
-  #next () {
+  pump () {
     while (this.#free > 0 && this.#waiting.length > 0) {
       const h = this.#waiting.shift()
       this.#free--
@@ -103,8 +103,10 @@ export default class TusWasm extends BasePlugin {
   constructor (uppy, opts = {}) {
     if (!isPlain(opts)) throw bad(`options must be an object, not ${describe(opts)}`)
     checkOptions(opts)
-    // tuswasm's retry given alone replaces @uppy/tus's default retryDelays.
-    super(uppy, { ...defaults, ...(opts.retry !== undefined && opts.retryDelays === undefined ? { retryDelays: undefined } : {}), ...opts })
+    // An option given as undefined counts as absent (its default), as everywhere else
+    // in the package; tuswasm's retry given alone replaces @uppy/tus's default retryDelays.
+    const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined))
+    super(uppy, { ...defaults, ...(given.retry !== undefined && given.retryDelays === undefined ? { retryDelays: undefined } : {}), ...given })
     this.type = 'uploader'
     this.id = this.opts.id || 'TusWasm'
     this.#slots = new Slots(this.opts.limit)
@@ -143,6 +145,10 @@ export default class TusWasm extends BasePlugin {
   #upload (file) {
     if (file.isRemote) return Promise.reject(bad('remote files (Companion) are not supported'))
     if (!(file.data instanceof Blob)) return Promise.reject(bad('the file has no data'))
+    // Removed (or cancelled) before its turn, while the module loaded: not sent.
+    const latest = this.uppy.getFile(file.id)
+    if (!latest) return Promise.resolve()
+    file = latest
     this.#live.get(file.id)?.stop()
     return new Promise((resolve, reject) => {
       const opts = { ...this.opts, ...(file.tus ?? {}) }
@@ -179,14 +185,22 @@ export default class TusWasm extends BasePlugin {
           reject(err)
         },
       }))
-      // A resumed file waits for a slot again, so that resuming does not skip the queue.
+      // A resumed file waits for a slot again, so that resuming does not skip the queue;
+      // one that is sending or waiting its turn (resume-all reaches files nobody paused)
+      // stays as it is, so that it neither runs past the limit nor loses its place.
+      let sending = false
       const run = () => {
+        if (sending || (slot && !slot.running)) return
         leave()
-        slot = this.#slots.run(() => {
-          if (!this.uppy.getFile(file.id)?.isPaused) upload.start()
+        slot = this.#slots.add(() => {
+          if (this.uppy.getFile(file.id)?.isPaused) return
+          sending = true
+          upload.start()
         })
+        this.#slots.pump()
       }
       const pause = () => {
+        sending = false
         leave()
         upload.abort().catch(() => {})
       }
@@ -198,7 +212,16 @@ export default class TusWasm extends BasePlugin {
       }
       const mine = (f) => f?.id === file.id
       const held = () => this.uppy.getFile(file.id) !== undefined
-      this.#live.set(file.id, { upload, stop: () => { end(); pause(); resolve() } })
+      // Uninstalled: stopped, resumable, and a failure for Uppy (not an uploaded file), so
+      // that uppy.upload() with an uploader installed again continues it.
+      this.#live.set(file.id, {
+        upload,
+        stop: () => {
+          end()
+          pause()
+          reject(new DOMException('tuswasm/uppy was removed while the file uploaded; uppy.upload() with an uploader continues it', 'AbortError'))
+        },
+      })
       on('file-removed', (f) => mine(f) && cancel())
       on('cancel-all', () => held() && cancel())
       on('upload-pause', (f, isPaused) => mine(f) && (isPaused ? pause() : run()))
