@@ -89,11 +89,11 @@ const uppyPlugins = { 'uppy-tuswasm': ([, mine]) => mine.default, 'uppy-tus': ([
 // uppyUpload uploads list through a new Uppy with the named plugin and resolves to
 // Uppy's result. Storage is cleared first: @uppy/tus keeps completed uploads there, and
 // would find this file's last one.
-async function uppyUpload (name, list, limit) {
+async function uppyUpload (name, list, limit, options = {}) {
   localStorage.clear()
   const modules = await loadUppy()
   const uppy = new modules[0].Uppy({ logger: { debug () {}, warn () {}, error () {} } })
-    .use(uppyPlugins[name](modules), { endpoint: '/files/', limit })
+    .use(uppyPlugins[name](modules), { endpoint: '/files/', limit, ...options })
   uppy.addFiles(list.map((f) => ({ name: f.name, type: f.type, data: f })))
   try {
     return await uppy.upload()
@@ -103,7 +103,8 @@ async function uppyUpload (name, list, limit) {
 }
 
 const uppyContender = (name) => async (o) => {
-  const result = await uppyUpload(name, [blob], 1)
+  const { onProgress, ...options } = o
+  const result = await uppyUpload(name, [blob], 1, options)
   if (result.failed.length > 0) throw result.failed[0].error
   return result.successful[0].uploadURL
 }
@@ -187,7 +188,7 @@ window.runMany = async (name, options, concurrency) => {
   if (prepare[name]) { // Uppy: its plugin bounds how many files go at once
     await prepare[name]()
     let result
-    const out = await sample(async () => { result = await uppyUpload(name, files, concurrency) })
+    const out = await sample(async () => { result = await uppyUpload(name, files, concurrency, options) })
     return { ...out, completed: result.successful.length, error: result.failed[0] ? `${result.failed[0].name}: ${result.failed[0].error}` : '' }
   }
   const urls = []
