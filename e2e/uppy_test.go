@@ -127,13 +127,7 @@ func TestUppyRemoveFileTerminates(t *testing.T) {
 	waitChan(t, "the second PATCH", h.arrived)
 	eval[any](e, `uppy.removeFile(uppy.getFiles()[0].id)`)
 	waitChan(t, "the removal to abort the PATCH", h.aborted)
-	deadline := time.Now().Add(30 * time.Second)
-	for e.tusd.Count(http.MethodDelete) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no DELETE after the file was removed")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitFor(t, "a DELETE after the file was removed", 30*time.Second, func() bool { return e.tusd.Count(http.MethodDelete) != 0 })
 	for _, r := range e.tusd.Requests() {
 		if r.Method == http.MethodDelete {
 			if resp, err := http.DefaultClient.Do(headReq(t, e.origin+r.Path)); err != nil || resp.StatusCode != http.StatusNotFound {
@@ -305,13 +299,7 @@ func TestUppyQueuedPauseResumeThenCancelAll(t *testing.T) {
 	waitChan(t, "the held PATCH", h2.arrived)
 	eval[any](e, `uppy.cancelAll(), true`)
 	waitChan(t, "cancel-all to abort the PATCH", h2.aborted)
-	deadline := time.Now().Add(15 * time.Second)
-	for e.tusd.Count(http.MethodDelete) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no DELETE after cancel-all")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitFor(t, "a DELETE after cancel-all", 15*time.Second, func() bool { return e.tusd.Count(http.MethodDelete) != 0 })
 	last := uppyFiles(t, 400, chunk)
 	e.addThroughDashboard(1, last...)
 	e.clickUpload()
@@ -385,4 +373,33 @@ func TestUppyHeadersFunctionThrowsFailsAlone(t *testing.T) {
 	if n := e.tusd.Count(http.MethodPost); n != 1 {
 		t.Fatalf("%d POSTs", n)
 	}
+}
+
+// A file whose upload failed after its creation: retried, it continues the same upload
+// (one creation); removed instead, its server upload is deleted, as for a file in
+// progress.
+func TestUppyFailedUploadRetriedOrRemoved(t *testing.T) {
+	e := uppyEnv(t, "")
+	const size = 3 * chunk
+	paths := uppyFiles(t, 360, size, size)
+	// The second PATCH of each file fails for longer than retryDelays [0, 100, 300] last.
+	e.tusd.Inject(tusdtest.Respond(tusdtest.Nth(http.MethodPatch, 2, 3, 4, 5), http.StatusServiceUnavailable, nil, "busy"))
+	e.addThroughDashboard(1, paths[0])
+	e.clickUpload()
+	eval[bool](e, `waitFor(() => events.some((ev) => ev[0] === 'upload-error'))`)
+	eval[any](e, `events.length = 0, uppy.retryUpload(uppy.getFiles()[0].id)`)
+	urls := e.uppySucceeded(1)
+	e.tusd.AssertStored(t, urls["u0.bin"], pattern(size, 360))
+	if n := e.tusd.Count(http.MethodPost); n != 1 {
+		t.Fatalf("%d POSTs: the retry created the upload anew", n)
+	}
+
+	e.tusd.Inject(tusdtest.Respond(tusdtest.Nth(http.MethodPatch, 2, 3, 4, 5), http.StatusServiceUnavailable, nil, "busy"))
+	eval[any](e, `uppy.cancelAll()`)
+	e.addThroughDashboard(1, paths[1])
+	eval[any](e, `events.length = 0, uppy.upload()`)
+	eval[bool](e, `waitFor(() => events.some((ev) => ev[0] === 'upload-error'))`)
+	before := e.tusd.Count(http.MethodDelete)
+	eval[any](e, `uppy.removeFile(uppy.getFiles()[0].id)`)
+	waitFor(t, "a DELETE after the failed file was removed", 30*time.Second, func() bool { return e.tusd.Count(http.MethodDelete) != before })
 }

@@ -99,6 +99,7 @@ export default class TusWasm extends BasePlugin {
 
   #slots
   #live = new Map() // file ID → {upload, stop}
+  #failed = new Map() // file ID → what stops listening for its removal (#keepFailed)
 
   constructor (uppy, opts = {}) {
     if (!isPlain(opts)) throw bad(`options must be an object, not ${describe(opts)}`)
@@ -120,6 +121,8 @@ export default class TusWasm extends BasePlugin {
   /** Stops its uploads (they stay resumable) and leaves Uppy. */
   uninstall () {
     for (const { stop } of this.#live.values()) stop()
+    for (const off of this.#failed.values()) off()
+    this.#failed.clear()
     this.#setResumable(false)
     this.uppy.removeUploader(this.#handleUpload)
   }
@@ -150,6 +153,7 @@ export default class TusWasm extends BasePlugin {
     if (!latest) return Promise.resolve()
     file = latest
     this.#live.get(file.id)?.stop()
+    this.#failed.get(file.id)?.() // retried: this upload continues it
     return new Promise((resolve, reject) => {
       const opts = { ...this.opts, ...(file.tus ?? {}) }
       let slot = null
@@ -181,6 +185,7 @@ export default class TusWasm extends BasePlugin {
         },
         onError: (err) => {
           end()
+          this.#keepFailed(file.id, upload)
           opts.onError?.(err)
           reject(err)
         },
@@ -229,6 +234,25 @@ export default class TusWasm extends BasePlugin {
       on('resume-all', () => held() && run())
       run()
     })
+  }
+
+  // keepFailed deletes a failed file's server upload once Uppy removes the file (also
+  // through cancel-all), as it does for a file in progress; until then the upload stays
+  // resumable by a retry, which stops this.
+  #keepFailed (id, upload) {
+    if (!upload.url) return
+    const removed = (f) => {
+      if (f?.id !== id) return
+      off()
+      upload.abort(true).catch((err) => this.uppy.log(err, 'warning'))
+    }
+    const off = () => {
+      this.uppy.off('file-removed', removed)
+      if (this.#failed.get(id) === off) this.#failed.delete(id)
+    }
+    this.#failed.get(id)?.()
+    this.#failed.set(id, off)
+    this.uppy.on('file-removed', removed)
   }
 
   // options is the tus-js-client options of one file's upload.
