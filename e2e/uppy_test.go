@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -402,4 +403,241 @@ func TestUppyFailedUploadRetriedOrRemoved(t *testing.T) {
 	before := e.tusd.Count(http.MethodDelete)
 	eval[any](e, `uppy.removeFile(uppy.getFiles()[0].id)`)
 	waitFor(t, "a DELETE after the failed file was removed", 30*time.Second, func() bool { return e.tusd.Count(http.MethodDelete) != before })
+}
+
+// uppyFailPatches makes every PATCH (and, with head, every HEAD) answer 503 while the
+// returned switch is on, so that an upload created by its POST then fails.
+func uppyFailPatches(e *env, head bool) *atomic.Bool {
+	var on atomic.Bool
+	e.tusd.Inject(tusdtest.Respond(func(r *http.Request) bool {
+		return on.Load() && (r.Method == http.MethodPatch || (head && r.Method == http.MethodHead))
+	}, http.StatusServiceUnavailable, nil, "busy"))
+	on.Store(true)
+	return &on
+}
+
+// uppyWatch records the page's unhandled rejections and errors, and counts the
+// 'file-removed' listeners added through uppy.on (window.removedListeners()).
+func (e *env) uppyWatch() {
+	e.t.Helper()
+	eval[any](e, `(() => {
+		window.rejections = []
+		addEventListener('unhandledrejection', (ev) => rejections.push('rejection: ' + String(ev.reason)))
+		addEventListener('error', (ev) => rejections.push('error: ' + String(ev.message)))
+		const set = new Set()
+		const on = uppy.on.bind(uppy)
+		const off = uppy.off.bind(uppy)
+		uppy.on = (n, f) => { if (n === 'file-removed') set.add(f); return on(n, f) }
+		uppy.off = (n, f) => { if (n === 'file-removed') set.delete(f); return off(n, f) }
+		window.removedListeners = () => set.size
+		return true
+	})()`)
+}
+
+// uppyErrors waits for n upload-error events in all.
+func (e *env) uppyErrors(n int) {
+	e.t.Helper()
+	eval[bool](e, fmt.Sprintf(`waitFor(() => events.filter((ev) => ev[0] === 'upload-error').length >= %d, 20000)`, n))
+}
+
+// uppyNoRejections fails the test on an unhandled rejection or error in the page.
+func (e *env) uppyNoRejections() {
+	e.t.Helper()
+	if got := eval[string](e, `JSON.stringify(rejections)`); got != "[]" {
+		e.t.Fatalf("page: %s", got)
+	}
+}
+
+// uppyThenUploadOne uploads one more file to completion, so that whatever the steps
+// before it sent has reached the server.
+func (e *env) uppyThenUploadOne(n int, seed int) {
+	e.t.Helper()
+	p := uppyFiles(e.t, seed, chunk+3)
+	eval[any](e, `events.length = 0`)
+	e.addThroughDashboard(n, p...)
+	eval[any](e, `uppy.upload().catch(() => {}), true`)
+	e.uppySucceeded(1)
+}
+
+// Failed, retried, failed again, then removed: one DELETE, no page error.
+func TestUppyFailRetryFailRemoveDeletesOnce(t *testing.T) {
+	e := uppyEnv(t, "")
+	e.uppyWatch()
+	fail := uppyFailPatches(e, false)
+	e.addThroughDashboard(1, uppyFiles(t, 500, 2*chunk)...)
+	eval[any](e, `uppy.upload().catch(() => {}), true`)
+	e.uppyErrors(1)
+	eval[any](e, `events.length = 0, uppy.retryUpload(uppy.getFiles()[0].id).catch(() => {}), true`)
+	e.uppyErrors(1)
+	if n := e.tusd.Count(http.MethodPost); n != 1 {
+		t.Fatalf("%d POSTs", n)
+	}
+	eval[any](e, `uppy.removeFile(uppy.getFiles()[0].id), true`)
+	waitFor(t, "a DELETE", 15*time.Second, func() bool { return e.tusd.Count(http.MethodDelete) != 0 })
+	eval[any](e, `uppy.cancelAll(), true`)
+	fail.Store(false)
+	e.uppyThenUploadOne(1, 501)
+	if n := e.tusd.Count(http.MethodDelete); n != 1 {
+		t.Fatalf("%d DELETEs", n)
+	}
+	e.uppyNoRejections()
+}
+
+// A retry whose HEAD fails (it never learns the URL again) still leaves the upload to
+// be deleted when the file is removed.
+func TestUppyRetryFailingAtHeadThenRemoveDeletes(t *testing.T) {
+	e := uppyEnv(t, "")
+	e.uppyWatch()
+	fail := uppyFailPatches(e, true)
+	e.addThroughDashboard(1, uppyFiles(t, 510, 2*chunk)...)
+	eval[any](e, `uppy.upload().catch(() => {}), true`)
+	e.uppyErrors(1)
+	eval[any](e, `events.length = 0, uppy.retryUpload(uppy.getFiles()[0].id).catch(() => {}), true`)
+	e.uppyErrors(1)
+	fail.Store(false) // the DELETE's HEAD (finding parts) must get through
+	eval[any](e, `uppy.removeFile(uppy.getFiles()[0].id), true`)
+	waitFor(t, "a DELETE", 15*time.Second, func() bool { return e.tusd.Count(http.MethodDelete) != 0 })
+	e.uppyNoRejections()
+}
+
+// Several failed files retried at once (retryAll), failing again, then cancel-all: one
+// DELETE each, and no listener left.
+func TestUppyRetryAllFailedFilesThenCancelAll(t *testing.T) {
+	e := uppyEnv(t, "")
+	e.uppyWatch()
+	base := eval[int](e, `removedListeners()`)
+	fail := uppyFailPatches(e, false)
+	e.addThroughDashboard(3, uppyFiles(t, 520, 2*chunk, 2*chunk+1, chunk+5)...)
+	eval[any](e, `uppy.upload().catch(() => {}), true`)
+	e.uppyErrors(3)
+	if n := eval[int](e, `removedListeners()`); n != base+3 {
+		t.Fatalf("%d file-removed listeners after 3 failures, want %d", n, base+3)
+	}
+	eval[any](e, `events.length = 0, uppy.retryAll().catch(() => {}), true`)
+	e.uppyErrors(3)
+	if n := e.tusd.Count(http.MethodPost); n != 3 {
+		t.Fatalf("%d POSTs", n)
+	}
+	eval[any](e, `uppy.cancelAll(), true`)
+	waitFor(t, "3 DELETEs", 15*time.Second, func() bool { return e.tusd.Count(http.MethodDelete) >= 3 })
+	if n := eval[int](e, `removedListeners()`); n != base {
+		t.Fatalf("%d file-removed listeners after cancel-all, want %d", n, base)
+	}
+	fail.Store(false)
+	e.uppyThenUploadOne(1, 529)
+	if n := e.tusd.Count(http.MethodDelete); n != 3 {
+		t.Fatalf("%d DELETEs", n)
+	}
+	e.uppyNoRejections()
+}
+
+// Failed, then the plugin uninstalled, then the file removed: no DELETE, no error.
+func TestUppyFailedThenUninstalledRemoveSendsNoDelete(t *testing.T) {
+	e := uppyEnv(t, "")
+	e.uppyWatch()
+	fail := uppyFailPatches(e, false)
+	e.addThroughDashboard(1, uppyFiles(t, 530, 2*chunk)...)
+	eval[any](e, `uppy.upload().catch(() => {}), true`)
+	e.uppyErrors(1)
+	eval[any](e, `uppy.removePlugin(uppy.getPlugin('TusWasm')), uppy.removeFile(uppy.getFiles()[0].id), uppy.use(TusWasm, tusOptions), true`)
+	fail.Store(false)
+	e.uppyThenUploadOne(1, 531)
+	if n := e.tusd.Count(http.MethodDelete); n != 0 {
+		t.Fatalf("%d DELETEs after uninstall", n)
+	}
+	e.uppyNoRejections()
+}
+
+// Failed, removed, removed again, then cancel-all: one DELETE.
+func TestUppyFailedRemovedTwiceDeletesOnce(t *testing.T) {
+	e := uppyEnv(t, "")
+	e.uppyWatch()
+	fail := uppyFailPatches(e, false)
+	e.addThroughDashboard(1, uppyFiles(t, 540, 2*chunk)...)
+	eval[any](e, `uppy.upload().catch(() => {}), true`)
+	e.uppyErrors(1)
+	eval[any](e, `(() => { const id = uppy.getFiles()[0].id; uppy.removeFile(id); uppy.removeFile(id); uppy.cancelAll(); return true })()`)
+	waitFor(t, "a DELETE", 15*time.Second, func() bool { return e.tusd.Count(http.MethodDelete) != 0 })
+	fail.Store(false)
+	e.uppyThenUploadOne(1, 541)
+	if n := e.tusd.Count(http.MethodDelete); n != 1 {
+		t.Fatalf("%d DELETEs", n)
+	}
+	e.uppyNoRejections()
+}
+
+// A file whose creation was refused, then removed: no DELETE.
+func TestUppyRefusedCreationThenRemoveSendsNoDelete(t *testing.T) {
+	e := uppyEnv(t, "")
+	e.uppyWatch()
+	e.tusd.Inject(tusdtest.Respond(tusdtest.Nth(http.MethodPost, 1), http.StatusForbidden, nil, "no"))
+	e.addThroughDashboard(1, uppyFiles(t, 550, 2*chunk)...)
+	eval[any](e, `uppy.upload().catch(() => {}), true`)
+	e.uppyErrors(1)
+	if n := eval[int](e, `removedListeners()`); n != 0 {
+		t.Fatalf("%d file-removed listeners after a refused creation", n)
+	}
+	eval[any](e, `uppy.removeFile(uppy.getFiles()[0].id), true`)
+	e.uppyThenUploadOne(1, 551)
+	if n := e.tusd.Count(http.MethodDelete); n != 0 {
+		t.Fatalf("%d DELETEs", n)
+	}
+	e.uppyNoRejections()
+}
+
+// A completed file, removed (and cancel-all): no DELETE.
+func TestUppyCompletedFileRemovedSendsNoDelete(t *testing.T) {
+	e := uppyEnv(t, "")
+	e.uppyWatch()
+	e.uppyThenUploadOne(1, 560)
+	eval[any](e, `uppy.removeFile(uppy.getFiles()[0].id), true`)
+	e.uppyThenUploadOne(1, 561)
+	eval[any](e, `uppy.cancelAll(), true`)
+	e.uppyThenUploadOne(1, 562)
+	if n := e.tusd.Count(http.MethodDelete); n != 0 {
+		t.Fatalf("%d DELETEs", n)
+	}
+	e.uppyNoRejections()
+}
+
+// Many fail/retry cycles leave one listener for the failed file, none once removed.
+func TestUppyFailRetryCyclesDoNotLeakListeners(t *testing.T) {
+	e := uppyEnv(t, "")
+	e.uppyWatch()
+	base := eval[int](e, `removedListeners()`)
+	uppyFailPatches(e, false)
+	e.addThroughDashboard(1, uppyFiles(t, 570, 2*chunk)...)
+	eval[any](e, `uppy.upload().catch(() => {}), true`)
+	e.uppyErrors(1)
+	for i := 0; i < 6; i++ {
+		eval[any](e, `events.length = 0, uppy.retryUpload(uppy.getFiles()[0].id).catch(() => {}), true`)
+		e.uppyErrors(1)
+	}
+	if n := eval[int](e, `removedListeners()`); n != base+1 {
+		t.Fatalf("%d file-removed listeners after 7 failures, want %d", n, base+1)
+	}
+	eval[any](e, `uppy.removeFile(uppy.getFiles()[0].id), true`)
+	waitFor(t, "a DELETE", 15*time.Second, func() bool { return e.tusd.Count(http.MethodDelete) != 0 })
+	if n := eval[int](e, `removedListeners()`); n != base {
+		t.Fatalf("%d file-removed listeners after removal, want %d", n, base)
+	}
+	e.uppyNoRejections()
+}
+
+// Without stored fingerprints a retry creates another upload; removing the file then
+// deletes both server uploads, not only the last.
+func TestUppyRetryWithoutStorageThenRemoveDeletesBoth(t *testing.T) {
+	e := uppyEnv(t, "")
+	e.uppyWatch()
+	eval[any](e, `uppy.removePlugin(uppy.getPlugin('TusWasm')), uppy.use(TusWasm, { ...tusOptions, storeFingerprintForResuming: false }), true`)
+	uppyFailPatches(e, false)
+	e.addThroughDashboard(1, uppyFiles(t, 580, 2*chunk)...)
+	eval[any](e, `uppy.upload().catch(() => {}), true`)
+	e.uppyErrors(1)
+	eval[any](e, `events.length = 0, uppy.retryUpload(uppy.getFiles()[0].id).catch(() => {}), true`)
+	e.uppyErrors(1)
+	eval[any](e, `uppy.removeFile(uppy.getFiles()[0].id), true`)
+	waitFor(t, "a DELETE", 15*time.Second, func() bool { return e.tusd.Count(http.MethodDelete) != 0 })
+	waitFor(t, "a DELETE for each POST", 15*time.Second, func() bool { return e.tusd.Count(http.MethodDelete) == e.tusd.Count(http.MethodPost) })
+	e.uppyNoRejections()
 }

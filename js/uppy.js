@@ -99,7 +99,7 @@ export default class TusWasm extends BasePlugin {
 
   #slots
   #live = new Map() // file ID → {upload, stop}
-  #failed = new Map() // file ID → what stops listening for its removal (#keepFailed)
+  #failed = new Map() // file ID → {off, urls}: what stops listening for its removal, and the server uploads it deletes (#keepFailed)
 
   constructor (uppy, opts = {}) {
     if (!isPlain(opts)) throw bad(`options must be an object, not ${describe(opts)}`)
@@ -121,7 +121,7 @@ export default class TusWasm extends BasePlugin {
   /** Stops its uploads (they stay resumable) and leaves Uppy. */
   uninstall () {
     for (const { stop } of this.#live.values()) stop()
-    for (const off of this.#failed.values()) off()
+    for (const { off } of this.#failed.values()) off()
     this.#failed.clear()
     this.#setResumable(false)
     this.uppy.removeUploader(this.#handleUpload)
@@ -153,7 +153,10 @@ export default class TusWasm extends BasePlugin {
     if (!latest) return Promise.resolve()
     file = latest
     this.#live.get(file.id)?.stop()
-    this.#failed.get(file.id)?.() // retried: this upload continues it
+    // Retried: this upload continues it. Its URL stays to delete should the retry fail
+    // before it learns a URL (its HEAD refused) or make another upload (no storage).
+    const earlier = this.#failed.get(file.id)
+    earlier?.off()
     return new Promise((resolve, reject) => {
       const opts = { ...this.opts, ...(file.tus ?? {}) }
       let slot = null
@@ -185,7 +188,7 @@ export default class TusWasm extends BasePlugin {
         },
         onError: (err) => {
           end()
-          this.#keepFailed(file.id, upload)
+          this.#keepFailed(file.id, upload, earlier?.urls)
           opts.onError?.(err)
           reject(err)
         },
@@ -239,19 +242,22 @@ export default class TusWasm extends BasePlugin {
   // keepFailed deletes a failed file's server upload once Uppy removes the file (also
   // through cancel-all), as it does for a file in progress; until then the upload stays
   // resumable by a retry, which stops this.
-  #keepFailed (id, upload) {
-    if (!upload.url) return
+  #keepFailed (id, upload, earlier = []) {
+    const urls = [...new Set([...earlier, upload.url].filter(Boolean))]
+    if (urls.length === 0) return
     const removed = (f) => {
       if (f?.id !== id) return
       off()
-      upload.abort(true).catch((err) => this.uppy.log(err, 'warning'))
+      const warn = (err) => this.uppy.log(err, 'warning')
+      if (upload.url) upload.abort(true).catch(warn)
+      for (const url of urls) if (url !== upload.url) Promise.resolve().then(() => Upload.terminate(url, upload.options)).catch(warn)
     }
     const off = () => {
       this.uppy.off('file-removed', removed)
-      if (this.#failed.get(id) === off) this.#failed.delete(id)
+      if (this.#failed.get(id)?.off === off) this.#failed.delete(id)
     }
-    this.#failed.get(id)?.()
-    this.#failed.set(id, off)
+    this.#failed.get(id)?.off()
+    this.#failed.set(id, { off, urls })
     this.uppy.on('file-removed', removed)
   }
 
