@@ -161,11 +161,15 @@ var matrixFaults = []matrixFault{
 		s.start("")
 	}},
 	{kRestart, func(t *testing.T, s *scenario) {
-		tap, fault := tusdtest.NewTap(tusdtest.Nth(http.MethodPatch, s.k), matrixChunk/4, false)
+		// The rest of the body is held, so that the PATCH cannot complete (and, the last
+		// one, end the upload) before tusd goes down: that race left no request to find
+		// the server down.
+		tap, fault := tusdtest.NewTap(tusdtest.Nth(http.MethodPatch, s.k), matrixChunk/4, true)
 		s.tusd.Inject(fault)
 		s.start("")
 		waitChan(t, "the PATCH to be half sent", tap.Reached)
 		s.backend.Stop()
+		tap.Release()
 		waitFor(t, "a client request to find the server down", 30*time.Second, func() bool {
 			return s.sawStatus("", http.StatusBadGateway)
 		})
