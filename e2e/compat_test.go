@@ -57,17 +57,24 @@ func (o outcome) tusJS(t *testing.T) tusJSResult {
 	return r
 }
 
+// interruptTusJSProgram runs tusJSProgram (job "a") and reloads the page while its
+// third PATCH is in flight.
+func interruptTusJSProgram(e *env, size, seed int) {
+	e.t.Helper()
+	h := holdNth(e.t, e.tusd, http.MethodPatch, 3, true)
+	startIn(e, e.tab, tusJSProgram("a", size, seed, ""))
+	waitChan(e.t, "the third PATCH", h.arrived)
+	e.reload(e.tab)
+	waitChan(e.t, "the reload to abort the PATCH", h.aborted)
+}
+
 // A tus-js-client program, unchanged but for its import, is interrupted by a reload in
 // the middle of the upload; run again, it finds the upload in storage, resumes it with
 // no new creation, and the server holds the file's bytes and metadata.
 func TestCompatProgramResumesAfterReload(t *testing.T) {
 	e := newEnv(t)
 	const size = 6 * chunk
-	h := holdNth(t, e.tusd, http.MethodPatch, 3, true)
-	startIn(e, e.tab, tusJSProgram("a", size, 31, ""))
-	waitChan(t, "the third PATCH", h.arrived)
-	e.reload(e.tab)
-	waitChan(t, "the reload to abort the PATCH", h.aborted)
+	interruptTusJSProgram(e, size, 31)
 
 	startIn(e, e.tab, tusJSProgram("b", size, 31, ""))
 	r := e.waitDone("b").tusJS(t)
@@ -315,11 +322,7 @@ func TestCompatTerminateAddsRequestID(t *testing.T) {
 func TestCompatChunkCompleteAfterResume(t *testing.T) {
 	e := newEnv(t)
 	const size = 6 * chunk
-	h := holdNth(t, e.tusd, http.MethodPatch, 3, true)
-	startIn(e, e.tab, tusJSProgram("a", size, 40, ""))
-	waitChan(t, "the third PATCH", h.arrived)
-	e.reload(e.tab)
-	waitChan(t, "the reload to abort the PATCH", h.aborted)
+	interruptTusJSProgram(e, size, 40)
 	before := e.tusd.BodyBytes.Load()
 	startIn(e, e.tab, tusJSProgram("b", size, 40, ""))
 	r := e.waitDone("b").tusJS(t)

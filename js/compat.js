@@ -4,6 +4,7 @@
 // translation layer only: options become tuswasm's (index.js checks them), callbacks
 // are fed from tuswasm's Upload. Where the two differ, the README says so.
 import { Upload as Core, TusError, findPreviousUploads, terminate } from './index.js'
+import { keysOf } from './options.js'
 
 export { TusError as DetailedError }
 
@@ -171,9 +172,11 @@ export class Upload {
 
   /** Deletes the upload at url (tus-js-client's Upload.terminate). */
   static terminate (url, options = {}) {
-    const o = { ...options }
-    for (const k of Object.keys(o)) if (!['headers', 'retryDelays', 'onBeforeRequest', 'onAfterResponse', 'onShouldRetry', 'endpoint', 'allowedOrigins', 'credentials', 'protocol', 'storage', 'requestTimeoutMs'].includes(k)) delete o[k]
-    if (o.retryDelays === undefined) o.retryDelays = [...defaultOptions.retryDelays]
+    // The keys tuswasm's terminate takes (the option table's), with tus-js-client's
+    // default retryDelays unless tuswasm's retry is given.
+    const keys = keysOf('terminate')
+    const o = Object.fromEntries(Object.entries(options).filter(([k]) => keys.includes(k)))
+    if (o.retry === undefined) o.retryDelays ??= [...defaultOptions.retryDelays]
     Object.assign(o, wrapHooks({ ...options, retryDelays: o.retryDelays })) // addRequestId too
     return terminate(url, o)
   }

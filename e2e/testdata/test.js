@@ -1,21 +1,12 @@
 // Helpers the e2e tests call through chromedp. Kept free of inline script so the
 // page also runs under a strict Content-Security-Policy.
 import * as tus from '/js/index.js'
+// The deterministic content the Go side regenerates; the Vite app shares the module.
+import { pattern } from '/viteapp/pattern.js'
 
 window.tus = tus
 
-// pattern is the deterministic content the Go side regenerates (xorshift32).
-window.pattern = (size, seed) => {
-  const buf = new Uint8Array(size)
-  let x = (seed >>> 0) || 1
-  for (let i = 0; i < size; i += 4) {
-    x ^= x << 13; x >>>= 0
-    x ^= x >>> 17
-    x ^= x << 5; x >>>= 0
-    buf[i] = x & 255; buf[i + 1] = (x >>> 8) & 255; buf[i + 2] = (x >>> 16) & 255; buf[i + 3] = x >>> 24
-  }
-  return buf
-}
+window.pattern = pattern
 
 window.makeFile = (size, seed, name = 'file.bin') =>
   new File([window.pattern(size, seed)], name, { type: 'application/octet-stream', lastModified: 1700000000000 + seed })

@@ -1,5 +1,5 @@
-// pattern is the deterministic content the Go side regenerates (xorshift32), as in
-// e2e/testdata/test.js.
+// pattern is the deterministic content the Go side regenerates (xorshift32, e2e's
+// pattern()); test.js imports it too.
 export function pattern (size, seed) {
   const buf = new Uint8Array(size)
   let x = (seed >>> 0) || 1
