@@ -141,7 +141,7 @@ func methods(m map[string]int) string {
 // logExtras prints the extras' summary figures after the run.
 func logExtras(res *results) {
 	if res.SmallFiles != nil {
-		log.Printf("small files: tuswasm / tus-js-client %.2f (goal ≥ 1.0), / tus-js-client defaults %.2f (goal ≥ 1.5)", res.SmallFilesVsTusjs, res.SmallFilesVsTusjsDefault)
+		log.Printf("small files: tuswasm / round-trip limit %.2f (goal ≥ 0.9), / tus-js-client %.2f (goal ≥ 1.15), / tus-js-client defaults %.2f", res.SmallFilesVsLimit, res.SmallFilesVsTusjs, res.SmallFilesVsTusjsDefault)
 	}
 	if res.Uppy != nil {
 		log.Printf("uppy: tuswasm/uppy / @uppy/tus, small files %.2f (goal ≥ 1.0), %d MiB %.2f (goal ≥ 0.95)", res.UppySmallFilesVsUppyTus, res.Uppy.SizeMiB, res.Uppy256MVsUppyTus)

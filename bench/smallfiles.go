@@ -23,13 +23,16 @@ const (
 )
 
 var (
-	// tuswasm's defaults send the bytes with the POST; storage off as in the other runs.
-	smallTuswasm = contender{Label: "tuswasm (creation with upload)", Name: "tuswasm", Opts: map[string]any{"storage": false, "uploadDataDuringCreation": true}}
+	// tuswasm as it comes: the bytes go with the POST, the upload is remembered for
+	// resuming (the content-sampled fingerprint, localStorage).
+	smallTuswasm = contender{Label: "tuswasm (defaults: creation with upload)", Name: "tuswasm", Opts: map[string]any{}}
+	// The same without storage: what remembering the upload costs.
+	smallTuswasmNoStore = contender{Label: "tuswasm (storage off)", Name: "tuswasm", Opts: map[string]any{"storage": false}}
 	// tus-js-client with the same: one POST with the bytes, no URL storage.
 	smallTusjs = contender{Label: "tus-js-client (creation with upload)", Name: "tus-js-client", Opts: map[string]any{"uploadDataDuringCreation": true, "storeFingerprintForResuming": false}}
 	// tus-js-client as it comes: an empty POST, then a PATCH; URLs stored.
 	smallTusjsDefault = contender{Label: "tus-js-client (defaults)", Name: "tus-js-client", Opts: map[string]any{}}
-	smallContenders   = []contender{smallTuswasm, smallTusjs, smallTusjsDefault}
+	smallContenders   = []contender{smallTuswasm, smallTuswasmNoStore, smallTusjs, smallTusjsDefault}
 )
 
 // smallRow is one contender of the small-files run.
@@ -43,6 +46,8 @@ type smallRow struct {
 	// last run: what is left of files/s is the round trip and the client.
 	ServerMs    float64   `json:"server_ms_per_request"`
 	PeakMemRuns []float64 `json:"peak_mem_mib_runs"` // as the rows' peaks
+	// Where a file's time goes, last run (see breakdown).
+	Breakdown *fileBreakdown `json:"breakdown,omitempty"`
 }
 
 // smallResult is results.json's small_files.
@@ -57,8 +62,9 @@ type smallResult struct {
 // manyResult is what the page's runMany() returns.
 type manyResult struct {
 	runResult
-	Completed int    `json:"completed"`
-	Error     string `json:"error"`
+	Completed int        `json:"completed"`
+	Error     string     `json:"error"`
+	Times     []fileTime `json:"times"`
 }
 
 // smallFiles uploads smallFiles files runs times with each small-files contender,
@@ -115,12 +121,16 @@ func (r *runner) manySmall(cs []contender, runs int) (*smallResult, error) {
 			if _, busy, _ := serverTimes(spans); len(spans) > 0 {
 				rw.ServerMs = round(busy/float64(len(spans)), 2)
 			}
+			rw.Breakdown = breakdown(out.Times, spans, smallRTT)
 			removeContents(r.uploads)
 		}
 	}
 	for i := range rows {
 		rows[i].MedianFilesPerS = round(median(rows[i].FilesPerS), 2)
 		log.Printf("%d × %d KiB, +%v RTT  %-36s %6.1f files/s  (runs %v)  %.2f requests/file %v", smallFiles, smallFileKiB, smallRTT, rows[i].Contender, rows[i].MedianFilesPerS, rows[i].FilesPerS, rows[i].RequestsPerFile, rows[i].Methods)
+		if b := rows[i].Breakdown; b != nil {
+			log.Printf("    per file (median ms): call→request %.1f, server %.1f, between requests %.1f, reply→settled %.1f; total %.1f = RTT %v × %.0f + those", b.BeforeMs, b.ServerMs, b.BetweenMs, b.AfterMs, b.TotalMs, smallRTT, b.Requests)
+		}
 	}
 	res.Rows = rows
 	return res, nil

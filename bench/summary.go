@@ -45,8 +45,11 @@ type results struct {
 	// 1 GiB stream's peak memory and throughput (stream_1g; absent when it failed).
 	SmallFilesVsTusjs        float64 `json:"small_files_vs_tusjs,omitempty"`
 	SmallFilesVsTusjsDefault float64 `json:"small_files_vs_tusjs_default,omitempty"`
-	StreamPeakMem1G          float64 `json:"stream_peak_mem_1g_mib,omitempty"`
-	StreamMiBs               float64 `json:"stream_mib_per_s,omitempty"`
+	// tuswasm's files/s over the round-trip limit: the connections (6) over one round
+	// trip per file (creation with upload makes a small file one request).
+	SmallFilesVsLimit float64 `json:"small_files_vs_limit,omitempty"`
+	StreamPeakMem1G   float64 `json:"stream_peak_mem_1g_mib,omitempty"`
+	StreamMiBs        float64 `json:"stream_mib_per_s,omitempty"`
 	// Worker mode (the worker extra, at 256 MiB): its throughput over main-thread
 	// mode's (medians), the page's main-thread time per GiB uploaded in each mode (V8 CPU
 	// profile of the page, non-idle samples) and init() with the bytes cached. The wasm
@@ -134,6 +137,7 @@ func summarise(res *results) {
 		if w, t := perS[smallTuswasm.Label], perS[smallTusjsDefault.Label]; t > 0 {
 			res.SmallFilesVsTusjsDefault = round(w/t, 3)
 		}
+		res.SmallFilesVsLimit = round(perS[smallTuswasm.Label]/(smallConcurrency/smallRTT.Seconds()), 3)
 	}
 	for _, f := range res.Fingerprint {
 		switch f.SizeMiB {

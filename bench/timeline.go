@@ -18,11 +18,12 @@ type timeline struct {
 
 type span struct {
 	method     string
+	file       string // the request's X-Bench-File (small-files run)
 	start, end time.Time
 }
 
 func (t *timeline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s := span{method: r.Method, start: time.Now()}
+	s := span{method: r.Method, file: r.Header.Get("X-Bench-File"), start: time.Now()}
 	t.next.ServeHTTP(w, r)
 	s.end = time.Now()
 	t.mu.Lock()

@@ -62,8 +62,10 @@ func TestFileModifiedInPlaceNotResumed(t *testing.T) {
 	e.tusd.AssertStored(t, r.URL, edited)
 }
 
-// Storage hygiene: entries nobody created or continued for a week are dropped when
-// storage is read; storageMaxAgeMs sets the age.
+// Storage hygiene: entries nobody created or continued for a week are dropped when an
+// upload that stores its file reads storage (the first in a page, then every 10
+// minutes; a small file sent whole reads none), and by listUploads; storageMaxAgeMs
+// sets the age.
 func TestStoragePruning(t *testing.T) {
 	e := newEnv(t)
 	eval[any](e, `(() => {
@@ -72,7 +74,7 @@ func TestStoragePruning(t *testing.T) {
 		entry('tus2-old', 8)
 		entry('tus2-recent', 1)
 	})()`)
-	r := eval[outcome](e, `run(() => tus.createAndUpload(makeFile(10, 154), {endpoint: '/files/'}))`).result(t)
+	r := eval[outcome](e, `run(() => tus.createAndUpload(makeFile(10, 154), {endpoint: '/files/', chunkSize: 4, adaptiveChunkSize: false}))`).result(t)
 	e.tusd.AssertStored(t, r.URL, pattern(10, 154))
 	left := eval[[]string](e, `Object.keys(localStorage).filter(k => k.startsWith('tuswasm::')).sort()`)
 	if len(left) != 1 || left[0] != "tuswasm::tus2-recent" {

@@ -192,9 +192,12 @@ func TestFileChanged(t *testing.T) {
 	}
 }
 
+// A file is locked before anything is sent, but one sent whole in one request (at
+// most 512 KiB and the first chunk), which is neither locked nor stored.
 func TestFileLock(t *testing.T) {
 	srv, endpoint := newTusd(t)
-	f := engine.NewBytesFile("l", []byte("x"))
+	data := randomBytes(512<<10+1, 3)
+	f := engine.NewBytesFile("l", data)
 	var key string
 	c := &engine.Client{Endpoint: endpoint, Lock: func(_ context.Context, fp string) (func(), error) {
 		key = fp
@@ -212,8 +215,18 @@ func TestFileLock(t *testing.T) {
 	}
 	released := 0
 	c.Lock = func(context.Context, string) (func(), error) { return func() { released++ }, nil }
-	if _, err := c.CreateAndUpload(context.Background(), f); err != nil || released != 1 {
+	res, err := c.CreateAndUpload(context.Background(), f)
+	if err != nil || released != 1 {
 		t.Fatalf("%v, released %d times", err, released)
+	}
+	srv.AssertStored(t, res.URL, data)
+	c.Lock = func(context.Context, string) (func(), error) { return nil, engine.ErrLocked }
+	for _, size := range []int{0, 1, 512 << 10} {
+		res, err := c.CreateAndUpload(context.Background(), engine.NewBytesFile("l", data[:size]))
+		if err != nil {
+			t.Fatalf("%d bytes: %v; want sent whole without a lock", size, err)
+		}
+		srv.AssertStored(t, res.URL, data[:size])
 	}
 }
 

@@ -12,7 +12,8 @@ import (
 // fingerprint names both; the entry is read to resume, written when the upload is
 // created or continued, before bytes go out (how far they reach, for a later page) and
 // while it sends (its last use and a lease, so that no pruning drops it), and dropped
-// when the upload completes or the server no longer honours it.
+// when the upload completes or the server no longer honours it. A small file sent
+// whole with its creation has neither (see whole).
 
 // entry is what a call knows of its Store entry.
 type entry struct {
@@ -23,6 +24,7 @@ type entry struct {
 	used, activeUntil, renewAt time.Time
 	storedOffer                int64
 	storeFailed                bool // Store refused an entry; the result says so
+	createOnly                 bool // the call creates the upload and sends no byte (Upload.Create)
 }
 
 // lock computes a File's fingerprint when Store or Lock needs it, and takes the lock
@@ -34,6 +36,9 @@ func (cl *call) lock(ctx context.Context) (func(), error) {
 		return release, nil
 	}
 	var err error
+	if cl.whole() {
+		return release, nil
+	}
 	if cl.endpoint != nil && (c.Store != nil || c.Lock != nil) {
 		if cl.fp, err = cl.fingerprint(ctx, cl.src.(File), cl.endpoint); err != nil {
 			return nil, err
@@ -59,6 +64,20 @@ func (cl *call) lock(ctx context.Context) (func(), error) {
 		release = func() {}
 	}
 	return release, nil
+}
+
+// wholeMax is the largest file whole may take.
+const wholeMax = 512 << 10
+
+// whole reports whether this call creates an upload and sends all of a small file in
+// one request (at most the first chunk and wholeMax, one upload; with its creation, or
+// in the one PATCH after it): it is neither stored nor locked. Its fingerprint (a
+// content sample read and digested), a Store lookup and a lock cost about as much time
+// as a round trip, while what an interruption can lose is at most wholeMax bytes to
+// send again.
+func (cl *call) whole() bool {
+	return !cl.createOnly && cl.upload == nil && cl.endpoint != nil && cl.size >= 0 &&
+		cl.size <= min(cl.chunk.size(), wholeMax) && !cl.parallel()
 }
 
 // storeLease is how far ahead of now a call sending an upload keeps its entry's
@@ -236,11 +255,16 @@ func dishonoured(err error) bool {
 		he.Status != http.StatusUnauthorized && !Recoverable(err)
 }
 
-// prune drops the stale entries of Store (see StoredUpload.stale).
+// prune drops the stale entries of Store (see StoredUpload.stale) when the Store says
+// it is due (see PruneScheduler); a call that stores nothing (whole) leaves it.
 func (cl *call) prune(ctx context.Context) {
-	if cl.c.Store != nil {
-		_, _ = cl.c.ListUploads(ctx)
+	if cl.c.Store == nil || cl.whole() {
+		return
 	}
+	if ps, ok := cl.c.Store.(PruneScheduler); ok && !ps.PruneDue(time.Now()) {
+		return
+	}
+	_, _ = cl.c.ListUploads(ctx)
 }
 
 // forget removes every Store entry for the upload at url.

@@ -59,6 +59,12 @@ func (u StoredUpload) stale(now time.Time, maxAge time.Duration) bool {
 	return maxAge >= 0 && now.Sub(last) > maxAge
 }
 
+// PruneScheduler is a Store that says when its stale entries are worth dropping (an
+// upload prunes a Store without it each time: a List per file of many).
+type PruneScheduler interface {
+	PruneDue(now time.Time) bool
+}
+
 // Store persists upload URLs by fingerprint so an interrupted upload can be resumed
 // (across page reloads in the browser). Get reports found=false for unknown fingerprints.
 type Store interface {

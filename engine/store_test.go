@@ -109,7 +109,7 @@ func TestStorePruningAndFailures(t *testing.T) {
 	old := time.Now().Add(-8 * 24 * time.Hour)
 	_ = store.Put(ctx, engine.StoredUpload{Fingerprint: "tus2-abandoned", URL: endpoint + "gone", Size: 5, CreatedAt: old})
 	_ = store.Put(ctx, engine.StoredUpload{Fingerprint: "tus2-used", URL: endpoint + "kept", Size: 5, CreatedAt: old, UsedAt: time.Now()})
-	c := &engine.Client{Endpoint: endpoint, Store: store}
+	c := &engine.Client{Endpoint: endpoint, Store: store, ChunkSize: 4, FixedChunkSize: true} // not sent whole
 	data := randomBytes(10, 1)
 	if _, err := c.CreateAndUpload(ctx, engine.NewBytesFile("p", data)); err != nil {
 		t.Fatal(err)
@@ -123,7 +123,7 @@ func TestStorePruningAndFailures(t *testing.T) {
 	if l, _ := c.ListUploads(ctx); len(l) != 2 {
 		t.Fatalf("StoreMaxAge -1 pruned: %+v", l)
 	}
-	res, err := (&engine.Client{Endpoint: endpoint, Store: refusingStore{store}}).CreateAndUpload(ctx, engine.NewBytesFile("q", data))
+	res, err := (&engine.Client{Endpoint: endpoint, Store: refusingStore{store}, ChunkSize: 4, FixedChunkSize: true}).CreateAndUpload(ctx, engine.NewBytesFile("q", data))
 	if err != nil || !res.StoreFailed {
 		t.Fatalf("%+v, %v: want success with StoreFailed", res, err)
 	}
@@ -322,7 +322,7 @@ func TestStaleStoredEntryReplaced(t *testing.T) {
 	ctx := context.Background()
 	data := randomBytes(2*testChunk, 42)
 	store := engine.NewMemoryStore()
-	c := &engine.Client{Endpoint: endpoint, Store: store, Retry: fastRetry}
+	c := &engine.Client{Endpoint: endpoint, Store: store, Retry: fastRetry, ChunkSize: testChunk, FixedChunkSize: true}
 	fp, _ := c.Fingerprint(ctx, engine.NewBytesFile("s.bin", data))
 	maker := &engine.Client{Endpoint: endpoint} // makes the uploads the stale entries name
 	other, err := maker.Create(ctx, engine.NewBytesFile("other", randomBytes(len(data)+1, 1)))
@@ -498,4 +498,84 @@ func TestFingerprintFunc(t *testing.T) {
 			t.Errorf("FingerprintFunc %s: %v, want ErrHook before any request", name, err)
 		}
 	}
+}
+
+// A small file sent whole with its creation costs the Store nothing (no lookup, entry,
+// prune or FingerprintFunc); a larger one is looked up and stored, and prunes the Store
+// only when a PruneScheduler says it is due.
+func TestStoreCostPerUpload(t *testing.T) {
+	srv, endpoint := newTusd(t)
+	ctx := context.Background()
+	store := &countingStore{MemoryStore: engine.NewMemoryStore()}
+	keys := 0
+	c := &engine.Client{Endpoint: endpoint, Store: store, FingerprintFunc: func(context.Context, engine.File) (string, error) {
+		keys++
+		return "k", nil
+	}}
+	small := randomBytes(1000, 31)
+	res, err := c.CreateAndUpload(ctx, engine.NewBytesFile("small.bin", small))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.AssertStored(t, res.URL, small)
+	if got := store.calls(); got != "" || keys != 0 {
+		t.Fatalf("Store calls %q, %d keys asked for a small file; want none", got, keys)
+	}
+	c.ChunkSize, c.FixedChunkSize = 400, true
+	for _, due := range []bool{false, true} {
+		store.due = due
+		res, err = c.CreateAndUpload(ctx, engine.NewBytesFile("chunked.bin", small))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.AssertStored(t, res.URL, small)
+		want := "Get Put Put Put Delete" // the lookup, the entry at creation and per chunk, its removal
+		if due {
+			want = "List " + want
+		}
+		if got := store.calls(); got != want {
+			t.Fatalf("pruning due %v: Store calls %q; want %q", due, got, want)
+		}
+	}
+}
+
+// countingStore records the Store calls an upload makes and says pruning is due when
+// due is set.
+type countingStore struct {
+	*engine.MemoryStore
+	mu  sync.Mutex
+	log []string
+	due bool
+}
+
+func (s *countingStore) note(m string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.log = append(s.log, m)
+}
+
+func (s *countingStore) calls() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := strings.Join(s.log, " ")
+	s.log = nil
+	return out
+}
+
+func (s *countingStore) PruneDue(time.Time) bool { return s.due }
+func (s *countingStore) Get(ctx context.Context, fp string) (engine.StoredUpload, bool, error) {
+	s.note("Get")
+	return s.MemoryStore.Get(ctx, fp)
+}
+func (s *countingStore) Put(ctx context.Context, u engine.StoredUpload) error {
+	s.note("Put")
+	return s.MemoryStore.Put(ctx, u)
+}
+func (s *countingStore) Delete(ctx context.Context, fp string) error {
+	s.note("Delete")
+	return s.MemoryStore.Delete(ctx, fp)
+}
+func (s *countingStore) List(ctx context.Context) ([]engine.StoredUpload, error) {
+	s.note("List")
+	return s.MemoryStore.List(ctx)
 }

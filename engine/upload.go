@@ -67,7 +67,7 @@ func (u *Upload) URL() UploadURL {
 func (u *Upload) Run(ctx context.Context) (Result, error) {
 	u.run.Lock()
 	defer u.run.Unlock()
-	cl, release, err := u.begin(ctx)
+	cl, release, err := u.begin(ctx, false)
 	if err != nil {
 		return Result{}, err
 	}
@@ -86,7 +86,7 @@ func (u *Upload) Run(ctx context.Context) (Result, error) {
 func (u *Upload) Create(ctx context.Context) (string, error) {
 	u.run.Lock()
 	defer u.run.Unlock()
-	cl, release, err := u.begin(ctx)
+	cl, release, err := u.begin(ctx, true)
 	if err != nil {
 		return "", err
 	}
@@ -125,7 +125,7 @@ func (u *Upload) Terminate(ctx context.Context) error {
 }
 
 // begin makes the call for a run (or a creation): to the upload this Upload knows.
-func (u *Upload) begin(ctx context.Context) (*call, func(), error) {
+func (u *Upload) begin(ctx context.Context, createOnly bool) (*call, func(), error) {
 	var at *url.URL
 	if s := u.URL(); s.URL != "" {
 		at, _ = parseEndpoint("upload URL", s.URL) // checked in NewUpload, or a server's checked when read
@@ -134,6 +134,7 @@ func (u *Upload) begin(ctx context.Context) (*call, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	cl.createOnly = createOnly
 	release, err := cl.begin(ctx)
 	if err != nil {
 		return nil, nil, err

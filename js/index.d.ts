@@ -185,7 +185,7 @@ export interface CreateOptions extends CommonOptions {
    */
   uploadSize?: number
   checkServerCapabilities?: boolean
-  /** Hold a Web Lock on the file so two tabs cannot upload it at once. */
+  /** Hold a Web Lock on the file so two tabs cannot upload it at once (not a file sent whole in one request, up to 512 KiB). */
   useFileLock?: boolean
   /** With useFileLock: wait for the other holder instead of failing with LOCKED. */
   waitForLock?: boolean

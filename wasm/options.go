@@ -423,7 +423,7 @@ func hostStorage(kind string) engine.Store {
 	if err != nil || isNullish(s) {
 		return nil
 	}
-	return &jsStore{obj: s}
+	return &jsStore{obj: s, kind: kind}
 }
 
 // readStorage: absent or true → the default; false or null → none; 'memory' and

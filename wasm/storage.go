@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hack-pad/safejs"
@@ -23,8 +24,33 @@ import (
 // listUploads and removeUpload report; uploads go on without it).
 type jsStore struct {
 	obj    safejs.Value
-	custom bool // the caller's object, not one of storage.js's adapters
-	dead   bool // a method did not answer in time: no more calls
+	kind   string // storage.js's adapter ('default', 'indexeddb', 'memory'), "" for the caller's
+	custom bool   // the caller's object, not one of storage.js's adapters
+	dead   bool   // a method did not answer in time: no more calls
+}
+
+// pruneEvery: storage.js's adapters are pruned of stale entries by uploads at most this
+// often per module (entries go stale after days), not before each of many files. The
+// caller's own storage is pruned by every upload that stores its file.
+const pruneEvery = 10 * time.Minute
+
+var (
+	prunedMu sync.Mutex
+	pruned   = map[string]time.Time{} // storage.js adapter → when an upload last pruned it
+)
+
+// PruneDue implements engine.PruneScheduler.
+func (s *jsStore) PruneDue(now time.Time) bool {
+	if s.kind == "" {
+		return true
+	}
+	prunedMu.Lock()
+	defer prunedMu.Unlock()
+	if last, ok := pruned[s.kind]; ok && now.Sub(last) < pruneEvery {
+		return false
+	}
+	pruned[s.kind] = now
+	return true
 }
 
 const storageTimeout = 10 * time.Second

@@ -116,11 +116,13 @@ const prepare = { 'uppy-tuswasm': loadUppy, 'uppy-tus': loadUppy }
 
 // Uploaders of the many-small-files run: one file, exactly the options the driver
 // gives (besides the endpoint), resolving to the upload URL.
+// Each request names its file in X-Bench-File, so that the driver can tell where a
+// file's time went (see breakdown in smallfiles.go).
 const fileUploaders = {
-  tuswasm: (file, options) => tuswasm.createAndUpload(file, { endpoint: '/files/', ...options }).then((r) => r.url),
+  tuswasm: (file, options) => tuswasm.createAndUpload(file, { endpoint: '/files/', ...options, headers: { 'X-Bench-File': file.name } }).then((r) => r.url),
   'tus-js-client': (file, options) => new Promise((resolve, reject) => {
     const up = new window.tus.Upload(file, {
-      endpoint: '/files/', ...options, onSuccess: () => resolve(up.url), onError: reject,
+      endpoint: '/files/', ...options, headers: { 'X-Bench-File': file.name }, onSuccess: () => resolve(up.url), onError: reject,
     })
     up.start()
   }),
@@ -192,21 +194,25 @@ window.runMany = async (name, options, concurrency) => {
     return { ...out, completed: result.successful.length, error: result.failed[0] ? `${result.failed[0].name}: ${result.failed[0].error}` : '' }
   }
   const urls = []
+  const times = [] // {file, call, settled}: ms since the epoch, as the server's clock
+  const now = () => performance.timeOrigin + performance.now()
   let error = ''
   return sample(async () => {
     let next = 0
     const worker = async () => {
       while (next < files.length) {
         const f = files[next++]
+        const t0 = now()
         try {
           urls.push(await fileUploaders[name](f, options))
+          times.push({ file: f.name, call: t0, settled: now() })
         } catch (e) {
           error ||= `${f.name}: ${e?.message ?? e}`
         }
       }
     }
     await Promise.all(Array.from({ length: concurrency }, worker))
-  }).then((out) => ({ ...out, completed: urls.length, error }))
+  }).then((out) => ({ ...out, completed: urls.length, error, times }))
 }
 
 // fingerprintMs times n fingerprints of the picked file: findPreviousUploads with memory
