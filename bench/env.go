@@ -183,6 +183,14 @@ func measureWasm(res *results) error {
 	}
 	res.WasmRaw, res.WasmGzip, res.WasmBrotli = len(wasm), gzipSize(wasm), brotliSize(wasm)
 	log.Printf("wasm: %d raw, %d gzip, %d brotli", res.WasmRaw, res.WasmGzip, res.WasmBrotli)
+	pkgs, err := wasmPackages()
+	if err != nil {
+		return err
+	}
+	res.WasmPackages = pkgs[:min(len(pkgs), 10)]
+	for _, p := range res.WasmPackages {
+		log.Printf("  %-44s %5d functions %8d B code, %6d B brotli alone", p.Package, p.Funcs, p.Bytes, p.Brotli)
+	}
 	return nil
 }
 

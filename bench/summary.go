@@ -78,24 +78,25 @@ type results struct {
 	FingerprintMs1G float64 `json:"fingerprint_ms_1g,omitempty"`
 	FingerprintMs4G float64 `json:"fingerprint_ms_4g,omitempty"`
 
-	WasmRaw     int               `json:"wasm_raw_bytes"`
-	WasmGzip    int               `json:"wasm_gzip_bytes"`
-	InitRuns    []float64         `json:"init_ms_runs"`
-	Rows        []row             `json:"rows"`
-	ChunkSweep  []row             `json:"chunk_sweep_256mib"`
-	Cadence     map[string]any    `json:"progress_cadence"`
-	SmallFiles  *smallResult      `json:"small_files,omitempty"`
-	Stream      *streamResult     `json:"stream_1g,omitempty"`
-	Worker      *workerResult     `json:"worker_mode,omitempty"`
-	Parallel    *parallelResult   `json:"parallel_capped,omitempty"`
-	Fingerprint []fingerprintRow  `json:"fingerprint,omitempty"`
-	Uppy        *uppyResult       `json:"uppy,omitempty"`
-	Date        string            `json:"date"`
-	Machine     string            `json:"machine"`
-	Versions    map[string]string `json:"versions"`
-	Seconds     float64           `json:"bench_seconds"`
-	Store       string            `json:"tusd_store"`
-	Runs        int               `json:"runs"`
+	WasmRaw      int               `json:"wasm_raw_bytes"`
+	WasmPackages []pkgSize         `json:"wasm_top_packages"` // by code size (see wasmsize.go)
+	WasmGzip     int               `json:"wasm_gzip_bytes"`
+	InitRuns     []float64         `json:"init_ms_runs"`
+	Rows         []row             `json:"rows"`
+	ChunkSweep   []row             `json:"chunk_sweep_256mib"`
+	Cadence      map[string]any    `json:"progress_cadence"`
+	SmallFiles   *smallResult      `json:"small_files,omitempty"`
+	Stream       *streamResult     `json:"stream_1g,omitempty"`
+	Worker       *workerResult     `json:"worker_mode,omitempty"`
+	Parallel     *parallelResult   `json:"parallel_capped,omitempty"`
+	Fingerprint  []fingerprintRow  `json:"fingerprint,omitempty"`
+	Uppy         *uppyResult       `json:"uppy,omitempty"`
+	Date         string            `json:"date"`
+	Machine      string            `json:"machine"`
+	Versions     map[string]string `json:"versions"`
+	Seconds      float64           `json:"bench_seconds"`
+	Store        string            `json:"tusd_store"`
+	Runs         int               `json:"runs"`
 }
 
 // summarise fills in the summary figures from the rows and the cadence test: the

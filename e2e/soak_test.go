@@ -32,7 +32,8 @@ const (
 	defaultSoakUploads = 40
 	soakUploadTimeout  = 2 * time.Minute
 	// soakRequestTimeout gives up on a server that never answers; it is well above what
-	// the largest chunk (32 MiB) takes on loopback, so it does not fire on its own.
+	// the largest chunk (a 64 MiB file in one request) takes on loopback, so it does not
+	// fire on its own.
 	soakRequestTimeout = 2000
 	// soakPageBytes bounds the bytes one page sends before the soak loads it afresh:
 	// Chromium stops reading in-memory Blobs after a few hundred MiB of them were sent
@@ -166,7 +167,7 @@ type soakUpload struct {
 	Index        int
 	Content      uint32 // pattern seed of the file's bytes
 	Size         int
-	Chunk        int // chunkSize; 0: the default (32 MiB)
+	Chunk        int // chunkSize; 0: the default (128 MiB)
 	Fixed        bool
 	NoCreateBody bool // uploadDataDuringCreation: false
 	Caps         bool // checkServerCapabilities
@@ -325,7 +326,7 @@ func (u *soakUpload) String() string {
 	var b strings.Builder
 	chunk := "adaptive up to " + strconv.Itoa(u.Chunk)
 	if u.Chunk == 0 {
-		chunk = "adaptive up to the default (32 MiB)"
+		chunk = "adaptive up to the default (128 MiB)"
 	}
 	if u.Fixed {
 		chunk = "fixed " + strconv.Itoa(u.Chunk)

@@ -70,6 +70,9 @@ func newCall(p *policy, src Source, u *url.URL, ev Events) (*call, error) {
 		return nil, fmt.Errorf("%w: parallel uploads need a File: a stream is read once, front to back", ErrInvalidOption)
 	}
 	cl.size, cl.declared = src.Size(), src.Size() >= 0
+	if _, stream := src.(Stream); stream && p.c.ChunkSize <= 0 {
+		cl.chunk = newChunker(DefaultStreamChunkSize, p.c.FixedChunkSize, p.c.TargetRequestTime)
+	}
 	return cl, nil
 }
 

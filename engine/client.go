@@ -13,10 +13,16 @@ import (
 // RequestTimeout.
 const DefaultStallTimeout = 30 * time.Second
 
-// DefaultChunkSize is the largest PATCH body when Client.ChunkSize is zero. fetch
-// reports no progress inside a request, so a chunk is also the progress granularity;
-// see chunk.go for how the size adapts below this maximum.
-const DefaultChunkSize = 32 << 20
+// DefaultChunkSize is the largest PATCH body of a File when Client.ChunkSize is zero.
+// fetch reports no progress inside a request, so a chunk is also the progress
+// granularity; chunk.go sizes it to about DefaultTargetRequestTime below this maximum,
+// which is high enough that a fast link is not held to many requests (each costs the
+// browser some milliseconds to set up).
+const DefaultChunkSize = 128 << 20
+
+// DefaultStreamChunkSize is the same for a Stream, whose chunk is held in memory until
+// the server confirms it.
+const DefaultStreamChunkSize = 32 << 20
 
 // Protocol names, as tus-js-client spells them.
 const (
