@@ -112,6 +112,14 @@ func serve(r *runner, res *results) error {
 		})
 	}
 	mux.Handle("/js/", cached(http.StripPrefix("/js/", http.FileServer(http.Dir(*jsDir)))))
+	floorDir := filepath.Join(r.inputs, "floor")
+	if err := os.Mkdir(floorDir, 0o755); err != nil {
+		return err
+	}
+	if err := buildFloor(floorDir); err != nil {
+		return err
+	}
+	mux.Handle("/floor/", cached(http.StripPrefix("/floor/", http.FileServer(http.Dir(floorDir)))))
 	mux.Handle("/vendor/tus.min.js", cached(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFile(w, r, filepath.Join(*tusJS, "dist", "tus.min.js"))
 	})))

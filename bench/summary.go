@@ -39,7 +39,13 @@ type results struct {
 	ChunkSizeMiB         int     `json:"chunk_size_mib"`
 	WasmBrotli           int     `json:"wasm_brotli_bytes"`
 	InitMs               float64 `json:"init_ms"`
-	ProgressGapS         float64 `json:"progress_max_gap_s_at_1mibs"`
+	// init() over the start of the smallest Go js/wasm program built with the same flags
+	// (bench/floor: compiled and run to its first call), same page and run; and what of
+	// init() is its module's compilation alone (medians).
+	InitVsGoFloor float64 `json:"init_vs_go_floor"`
+	GoFloorMs     float64 `json:"go_floor_ms"`
+	InitCompileMs float64 `json:"init_compile_ms"`
+	ProgressGapS  float64 `json:"progress_max_gap_s_at_1mibs"`
 	// The extras' figures, absent when skipped: tuswasm's files/s over those of
 	// tus-js-client with the same options and with its defaults (small_files), and the
 	// 1 GiB stream's peak memory and throughput (stream_1g; absent when it failed).

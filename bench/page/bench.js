@@ -15,6 +15,26 @@ window.initMs = (async () => {
   return performance.now() - t0
 })()
 
+// floorMs times the start of the smallest Go program (bench/floor, built with
+// tuswasm's flags) and the compilation of both modules, the bytes cached: what of
+// init() is Go's floor, and what is tuswasm's own (its package init, its first call).
+window.floorMs = async () => {
+  const compile = async (url) => {
+    const t0 = performance.now()
+    const module = await WebAssembly.compileStreaming(fetch(url))
+    return [module, performance.now() - t0]
+  }
+  const [floor, floorCompile] = await compile('/floor/floor.wasm')
+  const t0 = performance.now()
+  const go = new globalThis.Go()
+  const ready = new Promise((resolve) => { globalThis.__floorReady = resolve })
+  go.run(await WebAssembly.instantiate(floor, go.importObject))
+  await ready
+  const floorRun = performance.now() - t0
+  const [, compileMs] = await compile('/js/tuswasm.wasm')
+  return { init: await window.initMs, compile: compileMs, floor_compile: floorCompile, floor_run: floorRun }
+}
+
 let blob = null
 
 // pick takes the file the driver put in the input: a real file on disk.
