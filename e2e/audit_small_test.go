@@ -107,3 +107,28 @@ func TestUppySmallFileRetryContinues(t *testing.T) {
 		t.Fatalf("%d POSTs: the retry created the upload anew, the failed one is left on the server", n)
 	}
 }
+
+// abort() then start() of a small file sent whole, paused in its one PATCH after the
+// creation: the same tuswasm Upload continues the upload it created (one creation),
+// nothing stored while paused, nothing left once complete.
+func TestCompatAbortThenStartSmallFile(t *testing.T) {
+	e := newEnv(t)
+	const size = 200 << 10 // under chunk: sent whole
+	h := holdNth(t, e.tusd, http.MethodPatch, 1, true)
+	startIn(e, e.tab, tusJSProgram("a", size, 167, ""))
+	waitChan(t, "the PATCH", h.arrived)
+	eval[any](e, `upload.abort()`)
+	waitChan(t, "abort() to abort the PATCH", h.aborted)
+	if n := eval[int](e, `tus.listUploads().then((l) => l.length)`); n != 0 {
+		t.Fatalf("%d stored entries for a file sent whole", n)
+	}
+	eval[any](e, `upload.start()`)
+	r := e.waitDone("a").tusJS(t)
+	if n := e.tusd.Count(http.MethodPost); n != 1 {
+		t.Fatalf("%d POSTs: start() after abort() created a new upload", n)
+	}
+	e.tusd.AssertStored(t, r.URL, pattern(size, 167))
+	if n := eval[int](e, `tus.listUploads().then((l) => l.length)`); n != 0 {
+		t.Fatalf("%d stored entries left after completion", n)
+	}
+}
