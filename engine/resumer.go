@@ -261,7 +261,7 @@ func (cl *call) prune(ctx context.Context) {
 	if cl.c.Store == nil || cl.whole() {
 		return
 	}
-	if ps, ok := cl.c.Store.(PruneScheduler); ok && !ps.PruneDue(time.Now()) {
+	if ps, ok := cl.c.Store.(PruneScheduler); ok && !ps.PruneDue(time.Now(), cl.c.storeMaxAge()) {
 		return
 	}
 	_, _ = cl.c.ListUploads(ctx)

@@ -60,9 +60,11 @@ func (u StoredUpload) stale(now time.Time, maxAge time.Duration) bool {
 }
 
 // PruneScheduler is a Store that says when its stale entries are worth dropping (an
-// upload prunes a Store without it each time: a List per file of many).
+// upload prunes a Store without it each time: a List per file of many). maxAge is the
+// pruning call's StoreMaxAge (-1: entries do not age); a prune with a longer one left
+// entries that this call counts stale.
 type PruneScheduler interface {
-	PruneDue(now time.Time) bool
+	PruneDue(now time.Time, maxAge time.Duration) bool
 }
 
 // Store persists upload URLs by fingerprint so an interrupted upload can be resumed

@@ -562,7 +562,7 @@ func (s *countingStore) calls() string {
 	return out
 }
 
-func (s *countingStore) PruneDue(time.Time) bool { return s.due }
+func (s *countingStore) PruneDue(time.Time, time.Duration) bool { return s.due }
 func (s *countingStore) Get(ctx context.Context, fp string) (engine.StoredUpload, bool, error) {
 	s.note("Get")
 	return s.MemoryStore.Get(ctx, fp)

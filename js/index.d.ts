@@ -97,8 +97,11 @@ export interface StorageOptions {
    */
   storage?: boolean | null | 'memory' | 'indexeddb' | UrlStorage
   /**
-   * Entries that no call created or continued for this long are dropped whenever storage
-   * is read (default a week; Infinity keeps them until they complete or expire).
+   * Entries that no call created or continued for this long are dropped (default a week;
+   * Infinity keeps them until they complete or expire): by listUploads, and by uploads
+   * that store their file, which prune the built-in storages at most every 10 minutes
+   * (or this age, when shorter) unless the last prune used a longer age, and your own
+   * storage object each time.
    */
   storageMaxAgeMs?: number
   /** Aborts the call; an upload stays resumable. */

@@ -30,26 +30,41 @@ type jsStore struct {
 }
 
 // pruneEvery: storage.js's adapters are pruned of stale entries by uploads at most this
-// often per module (entries go stale after days), not before each of many files. The
-// caller's own storage is pruned by every upload that stores its file.
+// often per module (entries go stale after days), not before each of many files; a
+// call whose storageMaxAgeMs is shorter prunes at most that often, and whenever the
+// last prune used a longer age (it left entries this call counts stale). The caller's
+// own storage is pruned by every upload that stores its file.
 const pruneEvery = 10 * time.Minute
+
+// pruneMark is when an upload last pruned an adapter, and with what age (-1: none).
+type pruneMark struct {
+	at     time.Time
+	maxAge time.Duration
+}
 
 var (
 	prunedMu sync.Mutex
-	pruned   = map[string]time.Time{} // storage.js adapter → when an upload last pruned it
+	pruned   = map[string]pruneMark{} // storage.js adapter → its last prune by an upload
 )
 
 // PruneDue implements engine.PruneScheduler.
-func (s *jsStore) PruneDue(now time.Time) bool {
+func (s *jsStore) PruneDue(now time.Time, maxAge time.Duration) bool {
 	if s.kind == "" {
 		return true
 	}
 	prunedMu.Lock()
 	defer prunedMu.Unlock()
-	if last, ok := pruned[s.kind]; ok && now.Sub(last) < pruneEvery {
+	every := pruneEvery
+	if maxAge >= 0 {
+		every = min(every, maxAge)
+	}
+	// The last prune dropped all this call would (then) when its age was no longer.
+	last, ok := pruned[s.kind]
+	covered := maxAge < 0 || last.maxAge >= 0 && last.maxAge <= maxAge
+	if ok && covered && now.Sub(last.at) < every {
 		return false
 	}
-	pruned[s.kind] = now
+	pruned[s.kind] = pruneMark{at: now, maxAge: maxAge}
 	return true
 }
 
