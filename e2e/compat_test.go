@@ -330,3 +330,83 @@ func TestCompatChunkCompleteAfterResume(t *testing.T) {
 		t.Fatalf("onChunkComplete reported %d bytes; this run sent %d of %d", r.Chunked, sent, size)
 	}
 }
+
+// tus-js-client's retry pattern, start() again from onError, after a small file's
+// upload was created and its PATCH failed: tus-js-client continues the upload it
+// knows (this.url), and so must compat, also for a small file sent whole, which no
+// storage remembers: one creation, nothing left on the server.
+func TestCompatStartFromOnErrorSmallFile(t *testing.T) {
+	e := newEnv(t)
+	e.tusd.Inject(tusdtest.Respond(tusdtest.Nth(http.MethodPatch, 1), http.StatusInternalServerError, nil, "no"))
+	o := compatRun(e, `
+		let errors = 0
+		const up = new compat.Upload(makeFile(3000, 164), {endpoint: '/files/', retryDelays: null,
+			onError: () => { if (++errors === 1) up.start() }})
+		const w = await within(new Promise((resolve) => { up.options.onSuccess = resolve; up.start() }), 10000)
+		return {url: up.url, errors, ok: w.ok}`)
+	var got struct {
+		URL    string
+		Errors int
+		OK     bool
+	}
+	if mustJSON(t, o.Value, &got); !o.OK || !got.OK || got.Errors != 1 {
+		t.Fatalf("start() in onError: %+v", o)
+	}
+	e.tusd.AssertStored(t, got.URL, pattern(3000, 164))
+	if n := e.tusd.Count(http.MethodPost); n != 1 {
+		t.Fatalf("%d creations: start() after the failure left the first upload behind", n)
+	}
+}
+
+// findPreviousUploads lists a small file's stored upload (here one create() made);
+// resumeFromPreviousUpload then start() must continue it (its origin is the
+// endpoint's), and its entry must go once the file is uploaded.
+func TestCompatResumeFromPreviousSmallUpload(t *testing.T) {
+	e := newEnv(t)
+	o := compatRun(e, fmt.Sprintf(`
+		const file = makeFile(3000, 165, 'c.bin')
+		const created = await tus.create(file, {endpoint: '/files/'})
+		const up = new compat.Upload(file, {endpoint: '/files/', retryDelays: null})
+		const previous = await up.findPreviousUploads()
+		if (previous.length) up.resumeFromPreviousUpload(previous[0])
+		const w = await within(new Promise((resolve, reject) => { up.options.onSuccess = resolve; up.options.onError = reject; up.start() }), 10000)
+		const left = (await tus.listUploads()).length
+		return {created, url: up.url, previous: previous.length, left, ok: w.ok}`))
+	var got struct {
+		Created, URL   string
+		Previous, Left int
+		OK             bool
+	}
+	if mustJSON(t, o.Value, &got); !o.OK || !got.OK || got.Previous != 1 {
+		t.Fatalf("%+v %+v", o, got)
+	}
+	e.tusd.AssertStored(t, got.URL, pattern(3000, 165))
+	if got.URL != got.Created || got.Left != 0 {
+		t.Fatalf("resumed %s (created %s), %d entries left: the previous upload was not continued", got.URL, got.Created, got.Left)
+	}
+}
+
+// abort() then start() of a small file sent whole, paused in its one PATCH after the
+// creation: the same tuswasm Upload continues the upload it created (one creation),
+// nothing stored while paused, nothing left once complete.
+func TestCompatAbortThenStartSmallFile(t *testing.T) {
+	e := newEnv(t)
+	const size = 200 << 10 // under chunk: sent whole
+	h := holdNth(t, e.tusd, http.MethodPatch, 1, true)
+	startIn(e, e.tab, tusJSProgram("a", size, 167, ""))
+	waitChan(t, "the PATCH", h.arrived)
+	eval[any](e, `upload.abort()`)
+	waitChan(t, "abort() to abort the PATCH", h.aborted)
+	if n := eval[int](e, `tus.listUploads().then((l) => l.length)`); n != 0 {
+		t.Fatalf("%d stored entries for a file sent whole", n)
+	}
+	eval[any](e, `upload.start()`)
+	r := e.waitDone("a").tusJS(t)
+	if n := e.tusd.Count(http.MethodPost); n != 1 {
+		t.Fatalf("%d POSTs: start() after abort() created a new upload", n)
+	}
+	e.tusd.AssertStored(t, r.URL, pattern(size, 167))
+	if n := eval[int](e, `tus.listUploads().then((l) => l.length)`); n != 0 {
+		t.Fatalf("%d stored entries left after completion", n)
+	}
+}

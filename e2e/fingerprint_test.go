@@ -84,3 +84,23 @@ func TestStoragePruning(t *testing.T) {
 		t.Fatalf("storageMaxAgeMs: one hour kept %d day-old entries", n)
 	}
 }
+
+// The same small file started twice at once with useFileLock and waitForLock: sent
+// whole, neither call takes the lock, so both upload it (two uploads, each
+// byte-exact); nothing is mixed.
+func TestSmallFileTwiceWithFileLock(t *testing.T) {
+	e := newEnv(t)
+	o := eval[outcome](e, `run(async () => {
+		const file = makeFile(300000, 163)
+		const opts = {endpoint: '/files/', useFileLock: true, waitForLock: true}
+		const [a, b] = await Promise.all([tus.createAndUpload(file, opts), tus.createAndUpload(file, opts)])
+		return [a.url, b.url]
+	})`)
+	var urls []string
+	if mustJSON(t, o.Value, &urls); !o.OK || len(urls) != 2 || urls[0] == urls[1] {
+		t.Fatalf("%+v", o)
+	}
+	for _, u := range urls {
+		e.tusd.AssertStored(t, u, pattern(300000, 163))
+	}
+}

@@ -641,3 +641,22 @@ func TestUppyRetryWithoutStorageThenRemoveDeletesBoth(t *testing.T) {
 	waitFor(t, "a DELETE for each POST", 15*time.Second, func() bool { return e.tusd.Count(http.MethodDelete) == e.tusd.Count(http.MethodPost) })
 	e.uppyNoRejections()
 }
+
+// Uppy's retry of a small file whose upload was created and then failed continues
+// that upload (a small file is sent whole, not stored: the retry passes its URL), so
+// no second upload is left on the server.
+func TestUppySmallFileRetryContinues(t *testing.T) {
+	e := uppyEnv(t, "")
+	const size = 3000
+	paths := uppyFiles(t, 366, size)
+	e.tusd.Inject(tusdtest.Respond(tusdtest.Nth(http.MethodPatch, 1, 2, 3, 4), http.StatusServiceUnavailable, nil, "busy"))
+	e.addThroughDashboard(1, paths[0])
+	e.clickUpload()
+	eval[bool](e, `waitFor(() => events.some((ev) => ev[0] === 'upload-error'))`)
+	eval[any](e, `events.length = 0, uppy.retryUpload(uppy.getFiles()[0].id)`)
+	urls := e.uppySucceeded(1)
+	e.tusd.AssertStored(t, urls["u0.bin"], pattern(size, 366))
+	if n := e.tusd.Count(http.MethodPost); n != 1 {
+		t.Fatalf("%d POSTs: the retry created the upload anew, the failed one is left on the server", n)
+	}
+}

@@ -21,9 +21,8 @@ const DefaultStallTimeout = 30 * time.Second
 const DefaultChunkSize = 128 << 20
 
 // DefaultStreamChunkSize is the same for a Stream, whose chunk is held in memory until
-// the server confirms it, and the next one beside it while it is sent (the browser
-// reads the stream ahead by a chunk).
-const DefaultStreamChunkSize = 16 << 20
+// the server confirms it.
+const DefaultStreamChunkSize = 32 << 20
 
 // Protocol names, as tus-js-client spells them.
 const (

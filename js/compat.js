@@ -4,7 +4,7 @@
 // translation layer only: options become tuswasm's (index.js checks them), callbacks
 // are fed from tuswasm's Upload. Where the two differ, the README says so.
 import { Upload as Core, TusError, findPreviousUploads, terminate } from './index.js'
-import { keysOf } from './options.js'
+import { keysOf, trusted } from './options.js'
 
 export { TusError as DetailedError }
 
@@ -105,6 +105,7 @@ export class Upload {
     this._ended = false // that Upload settled: the next start() makes another
     this._stopped = true // abort() was called: no callback runs until start()
     this._previous = null
+    this._terminated = false // abort(true) deleted the upload
   }
 
   /** Starts or, after abort(), continues the upload. */
@@ -117,6 +118,13 @@ export class Upload {
     } catch (err) {
       return report(this.options.onError, detailed(err))
     }
+    // After the last start() ended (a failure, a success), this one continues the upload
+    // it made, as tus-js-client does at upload.url, where that origin is trusted anyway;
+    // one the server no longer has is made anew.
+    if (this._core && this.url && !this._terminated && options.uploadUrl === undefined && trusted(options, this.url)) {
+      Object.assign(options, { uploadUrl: this.url, onExpired: options.onExpired ?? 'recreate' })
+    }
+    this._terminated = false
     const core = this._core = new Core(this.file, options)
     this._ended = false
     // Ended before the callbacks run: a start() they make (a retry in onError) makes
@@ -143,11 +151,13 @@ export class Upload {
     const core = this._core
     if (!shouldTerminate) return core?.pause()
     this._ended = true
+    this._terminated = true // the next start() makes another upload
+    const url = this.url
     // tuswasm's Upload sends the deletion with the trust its URL has (a server's URL
     // on another origin gets no headers); a URL only resumeFromPreviousUpload gave is
     // the caller's.
     if (core) return core.abort({ terminate: true })
-    if (this.url) return Upload.terminate(this.url, this.options)
+    if (url) return Upload.terminate(url, this.options)
   }
 
   /** What storage remembers for this file at the endpoint, as tus-js-client lists it. */
@@ -200,8 +210,13 @@ export class Upload {
     if (!src.storeFingerprintForResuming) o.storage = false
     // tuswasm's retry given alone replaces tus-js-client's default retryDelays.
     if (!('retry' in this._given) || 'retryDelays' in this._given) o.retryDelays = src.retryDelays
-    const uploadUrl = this._previous && !fromStorage.has(this._previous) ? this._previous.uploadUrl : src.uploadUrl
+    // A previous upload you kept is yours; one findPreviousUploads listed (storage is not
+    // trusted input) is continued only on an origin the options trust, else left to
+    // storage to find again.
+    const p = this._previous
+    const uploadUrl = p && (!fromStorage.has(p) || trusted(src, p.uploadUrl)) ? p.uploadUrl : src.uploadUrl
     if (uploadUrl != null) o.uploadUrl = uploadUrl
+    if (p && fromStorage.has(p) && o.uploadUrl === p.uploadUrl) o.onExpired ??= 'recreate' // as tus-js-client: gone, made anew
     if (typeof src.fingerprint === 'function') o.fingerprint = () => src.fingerprint(this.file, src)
     Object.assign(o, wrapHooks(src))
     return this._callbacks(o)

@@ -165,12 +165,9 @@ class StreamSource {
   }
 
   // section resolves to [blob, got, end]: up to n bytes from off, and whether the
-  // stream ends right after them (it reads a byte ahead to know). Then the stream is
-  // read up to n bytes further while the section is sent: the next section is most
-  // likely those, and reading them need not wait for the server (a failure of that
-  // read surfaces in the next section, which reads again).
+  // stream ends right after them (it reads a byte ahead to know).
   section (off, n) {
-    const got = this.#inTurn(async () => {
+    return this.#inTurn(async () => {
       if (off < this.#start || off > this.#end) {
         throw new RangeError(`the stream no longer holds bytes from ${off} (it keeps ${this.#start}-${this.#end})`)
       }
@@ -180,11 +177,6 @@ class StreamSource {
       const from = off - this.#start
       return [new Blob([this.#buf.subarray(from, from + got)]), got, this.#done && off + got === this.#end]
     })
-    this.#inTurn(async () => {
-      this.#reserve(off + 2 * n + 1 - this.#start)
-      await this.#fill(off + 2 * n + 1)
-    }).catch(() => {})
-    return got
   }
 
   // release lets go of the bytes before off: the server confirmed them.

@@ -211,7 +211,7 @@ export interface CreateOptions extends CommonOptions {
 /** Options of createAndUpload, upload and the Upload class. */
 export interface UploadOptions extends CreateOptions {
   /**
-   * Largest PATCH body (default 128 MiB; 16 MiB for a stream, which holds two in memory). Below it the size follows the measured throughput,
+   * Largest PATCH body (default 128 MiB; 32 MiB for a stream, held in memory). Below it the size follows the measured throughput,
    * aiming at about one request per second (fetch reports no progress inside a request),
    * starting at 512 KiB. A 413 reply halves it for the rest of the upload.
    */

@@ -6,7 +6,7 @@
 // drives.
 import { connect } from './channel.js'
 import { TusError, aborted, codes, convert } from './errors.js'
-import { check, keysOf } from './options.js'
+import { check, keysOf, trusted } from './options.js'
 
 export { TusError, codes }
 
@@ -197,13 +197,6 @@ export function stats () {
   return backend ? backend.stats() : { wasmMemoryBytes: 0, goroutines: 0 }
 }
 
-// trusts reports whether url is on an origin the prepared options trust: the
-// endpoint's, the uploadUrl's, allowedOrigins.
-function trusts (o, url) {
-  const origin = new URL(url).origin
-  return [o.endpoint, o.uploadUrl, ...(o.allowedOrigins ?? [])].some((u) => typeof u === 'string' && new URL(u).origin === origin)
-}
-
 // forgotten lets go of the upload object of an Upload the page dropped before done
 // settled (paused, never aborted): nothing else would.
 const forgotten = new FinalizationRegistry((handle) => handle.then((h) => h.dispose()).catch(() => {}))
@@ -296,7 +289,7 @@ export class Upload {
     // URL the old one knew when that URL is on an origin the options trust anyway
     // (passing it as uploadUrl then trusts no new origin); otherwise it resumes what
     // storage keeps, or creates anew.
-    if (this.#url && this.#url !== options.uploadUrl && trusts(options, this.#url)) options.uploadUrl = this.#url
+    if (this.#url && this.#url !== options.uploadUrl && trusted(options, this.#url)) options.uploadUrl = this.#url
     const make = (b) => b.upload(this.file, { ...options, onUploadUrlAvailable: Upload.#reporter(new WeakRef(this), own) })
     const h = await (terminating ? call('Upload', make) : withSignal(options, 'Upload', make))
     if (this.#settled && !terminating) h.dispose().catch(() => {})
@@ -320,7 +313,7 @@ export class Upload {
   #terminateAt (url) {
     const own = prepare('Upload', this.options ?? {})
     const o = Object.fromEntries(keysOf('terminate').filter((k) => k !== 'signal' && own[k] !== undefined).map((k) => [k, own[k]]))
-    if (!trusts(own, url)) {
+    if (!trusted(own, url)) {
       for (const k of ['headers', 'onBeforeRequest', 'onAfterResponse', 'onShouldRetry']) delete o[k]
       o.credentials = 'omit'
     }

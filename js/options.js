@@ -185,3 +185,19 @@ function distance (a, b) {
   }
   return prev[b.length]
 }
+
+// trusted reports whether url is on an origin the options trust already (the
+// endpoint's, the uploadUrl's, allowedOrigins'; relative URLs against the page), so
+// that continuing an upload there as uploadUrl extends trust to no new origin.
+export function trusted (options, url) {
+  const origin = (u) => {
+    try {
+      return (typeof u === 'string' || u instanceof URL) ? new URL(String(u), globalThis.location?.href).origin : null
+    } catch {
+      return null
+    }
+  }
+  const at = origin(url)
+  const mine = [options?.endpoint, options?.uploadUrl, ...(Array.isArray(options?.allowedOrigins) ? options.allowedOrigins : [])]
+  return at !== null && at !== 'null' && mine.some((u) => origin(u) === at)
+}

@@ -6,7 +6,7 @@
 import { BasePlugin } from '@uppy/core'
 import { Upload } from './compat.js'
 import { TusError, init } from './index.js'
-import { check, describe } from './options.js'
+import { check, describe, trusted } from './options.js'
 
 // @uppy/tus's defaults.
 const defaults = { limit: 20, retryDelays: [100, 1000, 3000, 5000], withCredentials: false, allowedMetaFields: true }
@@ -174,7 +174,7 @@ export default class TusWasm extends BasePlugin {
         for (const off of offs.splice(0)) off()
         if (this.#live.get(file.id)?.upload === upload) this.#live.delete(file.id)
       }
-      const upload = new Upload(file.data, this.#options(file, opts, {
+      const options = this.#options(file, opts, {
         onProgress: (bytesUploaded, bytesTotal) => {
           const latest = this.uppy.getFile(file.id)
           if (latest) this.uppy.emit('upload-progress', latest, { uploadStarted: latest.progress.uploadStarted ?? 0, bytesUploaded, bytesTotal })
@@ -192,7 +192,14 @@ export default class TusWasm extends BasePlugin {
           opts.onError?.(err)
           reject(err)
         },
-      }))
+      })
+      // A retry continues the failed upload, as @uppy/tus does (tus-js-client at its URL),
+      // where its origin is trusted anyway; one the server no longer has is made anew.
+      const last = earlier?.urls.at(-1)
+      if (last && options.uploadUrl === undefined && trusted(options, last)) {
+        Object.assign(options, { uploadUrl: last, onExpired: options.onExpired ?? 'recreate' })
+      }
+      const upload = new Upload(file.data, options)
       // A resumed file waits for a slot again, so that resuming does not skip the queue;
       // one that is sending or waiting its turn (resume-all reaches files nobody paused)
       // stays as it is, so that it neither runs past the limit nor loses its place.
@@ -249,8 +256,9 @@ export default class TusWasm extends BasePlugin {
       if (f?.id !== id) return
       off()
       const warn = (err) => this.uppy.log(err, 'warning')
-      if (upload.url) upload.abort(true).catch(warn)
-      for (const url of urls) if (url !== upload.url) Promise.resolve().then(() => Upload.terminate(url, upload.options)).catch(warn)
+      const own = upload.url // abort(true) forgets it
+      if (own) upload.abort(true).catch(warn)
+      for (const url of urls) if (url !== own) Promise.resolve().then(() => Upload.terminate(url, upload.options)).catch(warn)
     }
     const off = () => {
       this.uppy.off('file-removed', removed)
