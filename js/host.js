@@ -3,7 +3,7 @@
 // the page itself through an in-page port, the same code either way. What cannot
 // cross to a worker (the caller's functions, AbortSignals, storage) stays on the page
 // and is reached by messages.
-import { start } from './core.js'
+import { fallbacks, start } from './core.js'
 
 /**
  * Serves port: a Worker's global scope, or the module end of an in-page port
@@ -89,6 +89,7 @@ export function serve (port, { inPage = false } = {}) {
       return finish(m.id, false, { code: 'FILE_CHANGED', message: 'tus: file changed: this ReadableStream was read to its end by an earlier upload' })
     }
     let kept = false
+    const idle = fallbacks.busy?.()
     try {
       const value = await run(m, args)
       kept = m.name === 'newUpload'
@@ -96,6 +97,7 @@ export function serve (port, { inPage = false } = {}) {
     } catch (err) {
       finish(m.id, false, err)
     } finally {
+      idle?.()
       if (!kept) signals.delete(m.id)
     }
   }
