@@ -144,6 +144,13 @@ func (r *runner) run(p plan, res *results) error {
 			return err
 		}
 	}
+	if p.node {
+		var err error
+		// At most 3 each: a run is a process start, init() and ~5 s of upload.
+		if res.Node, err = r.node(min(p.runs, 3)); err != nil {
+			return err
+		}
+	}
 	if p.parallel {
 		var err error
 		// At most 3: one upload alone takes ~26 s at the cap.
