@@ -589,3 +589,36 @@ out({case: 'compat', ...await run(() => new Promise((resolve, reject) => {
 `, "ENDPOINT="+endpoint, "FILE="+path)
 	checkStored(t, srv, nodeResult(t, "compat", p.outcomes(30 * time.Second)["compat"]).URL, path)
 }
+
+// A Blob from fs.openAsBlob has no name and no date: its fingerprint (size, endpoint,
+// sampled content) is the same in the next process, which resumes it from
+// fileStorage.
+func TestNodeBareBlobResumesInNextProcess(t *testing.T) {
+	const size, chunk = 4 << 20, 1 << 20
+	srv, endpoint := nodeTusd(t)
+	dir := t.TempDir()
+	path := writePattern(t, dir, size, 780)
+	env := []string{"ENDPOINT=" + endpoint, "FILE=" + path, "STORE=" + filepath.Join(dir, "uploads.json")}
+	first := startNodeScript(t, `const ctl = new AbortController()
+out({case: 'paused', ...await run(async () => tus.createAndUpload(await openAsBlob(process.env.FILE), {endpoint, storage: tus.fileStorage(process.env.STORE),
+  chunkSize: 1 << 20, adaptiveChunkSize: false, signal: ctl.signal, onProgress: (sent) => sent >= 2 << 20 && ctl.abort()}))})
+`, env...).outcomes(30 * time.Second)
+	if o := first["paused"]; o.OK || o.Name != "AbortError" {
+		t.Fatalf("paused: %+v", o)
+	}
+	second := startNodeScript(t, `const blob = await openAsBlob(process.env.FILE)
+const storage = tus.fileStorage(process.env.STORE)
+out({case: 'found', ...await run(() => tus.findPreviousUploads(blob, {endpoint, storage}))})
+out({case: 'resumed', ...await run(() => tus.createAndUpload(blob, {endpoint, storage, chunkSize: 1 << 20}))})
+`, env...).outcomes(30 * time.Second)
+	var found []map[string]any
+	mustJSON(t, second["found"].Value, &found)
+	r := nodeResult(t, "resumed", second["resumed"])
+	checkStored(t, srv, r.URL, path)
+	if len(found) != 1 || !r.Resumed || srv.Count(http.MethodPost) != 1 {
+		t.Fatalf("found %v, %+v after %d POSTs: the next process did not resume the bare Blob", found, r, srv.Count(http.MethodPost))
+	}
+	if n := srv.BodyBytes.Load() - size; n < 0 || n > chunk {
+		t.Errorf("%d bytes re-sent", n)
+	}
+}
