@@ -331,14 +331,12 @@ out({case: 'listed', ...await run(() => tus.listUploads())})
 
 // A 1 GiB file from disk uploads byte-exact with bounded memory, as a Blob
 // (fs.openAsBlob: its slices go to undici's fetch as they are, streamed from the file)
-// and as a web ReadableStream of the file (Readable.toWeb). Chunks of 16 MiB; the peak
-// RSS (getrusage) is logged and bounded. A stream's sections are copies the Go side
-// holds until its next collection (at most one a second) and V8 frees lazily: about
-// 420 MiB at the peak, measured the same for 256 MiB, 1 GiB and 2 GiB and for chunks
-// of 4 to 32 MiB (docs/node.md), so its bound is wider, yet under the file's size.
+// and as a web ReadableStream of the file (Readable.toWeb: its sections are sent as
+// views of the one buffer that holds them). Chunks of 16 MiB; the peak RSS (getrusage)
+// is logged and bounded.
 func TestNodeLargeFile(t *testing.T) {
 	const size = 1 << 30
-	maxRSS := map[string]int64{"Blob": 256 << 20, "ReadableStream": 512 << 20}
+	maxRSS := map[string]int64{"Blob": 256 << 20, "ReadableStream": 256 << 20}
 	srv, endpoint := nodeTusd(t)
 	path := writeLargeFile(t, size)
 	for _, source := range []string{"Blob", "ReadableStream"} {

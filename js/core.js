@@ -9,9 +9,11 @@ import './wasm_exec.js' // defines globalThis.Go; a static import so bundlers in
  * code a bundler takes for the browser. load(url) returns the module's bytes for a URL
  * fetch cannot read (file:), or null; locks stands in for navigator.locks; prepare(go)
  * sees the Go instance before it starts; busy() is called as each call into the
- * module starts and returns what to call when it ends (host.js).
+ * module starts and returns what to call when it ends (host.js); send replaces send
+ * below (same arguments, same answer); streamBody(bytes) makes a stream section's
+ * request body from a view of StreamSource's buffer (else a Blob copy).
  */
-export const fallbacks = { load: null, locks: null, prepare: null, busy: null }
+export const fallbacks = { load: null, locks: null, prepare: null, busy: null, send: null, streamBody: null }
 
 /**
  * Instantiates the module (a URL string, its bytes or a compiled WebAssembly.Module)
@@ -32,7 +34,7 @@ export async function start (wasm, { makeError, storage }) {
   const dying = new AbortController()
   const host = {
     send: (url, method, headers, body, credentials, signal) =>
-      send(url, method, headers, body, credentials, AbortSignal.any([signal, dying.signal])),
+      (fallbacks.send ?? send)(url, method, headers, body, credentials, AbortSignal.any([signal, dying.signal])),
     lock: (name, wait, signal) => lock(name, wait, signal, exited),
     error: makeError,
     stream: streamSource,
@@ -196,7 +198,8 @@ class StreamSource {
       await this.#fill(off + n + 1)
       const got = Math.min(n, this.#end - off)
       const from = off - this.#start
-      return [new Blob([this.#buf.subarray(from, from + got)]), got, this.#done && off + got === this.#end]
+      const bytes = this.#buf.subarray(from, from + got)
+      return [fallbacks.streamBody?.(bytes) ?? new Blob([bytes]), got, this.#done && off + got === this.#end]
     })
   }
 
@@ -218,5 +221,6 @@ const digestNames = { sha1: 'SHA-1', sha256: 'SHA-256', sha384: 'SHA-384', sha51
 // context), and the Go side hashes the bytes itself.
 async function digest (blob, algorithm) {
   if (!globalThis.crypto?.subtle) return null
-  return new Uint8Array(await crypto.subtle.digest(digestNames[algorithm], await blob.arrayBuffer()))
+  const data = blob instanceof Blob ? await blob.arrayBuffer() : blob // a stream's section in Node (streamBody)
+  return new Uint8Array(await crypto.subtle.digest(digestNames[algorithm], data))
 }

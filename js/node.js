@@ -7,9 +7,14 @@
 // - useFileLock takes an in-process lock (Node has no navigator.locks);
 // - storage 'default' is this process's memory (Node has no localStorage): resuming
 //   across a restart takes fileStorage(path);
+// - requests go through node:http(s) rather than fetch (undici), which sent a Blob
+//   body at about two thirds of the speed with twice the memory;
 // - init({worker: true}) is refused (INVALID_OPTION): Node has no Web Worker.
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
+import http from 'node:http'
+import https from 'node:https'
 import { dirname, resolve as resolvePath } from 'node:path'
+import { Readable } from 'node:stream'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { fallbacks } from './core.js'
 import { TusError } from './errors.js'
@@ -39,6 +44,55 @@ fallbacks.prepare = (go) => {
     last?.unref?.()
   }
 }
+fallbacks.send = send
+// A stream's section goes as the view of StreamSource's buffer that it is, not copied
+// into a Blob: the Go side holds every section until its next collection (at most one
+// a second), and those copies reached 400-800 MiB for a 1 GiB stream. A view is safe
+// as a body because the engine asks for a stream's sections one at a time: the buffer
+// moves or is refilled only after the request that sent the view has ended.
+fallbacks.streamBody = (view) => view
+
+// send is core.js's send on node:http(s), with the same answer: [status, type, header
+// list "name\nvalue\n…", the body as a web ReadableStream for an error status, else
+// null]. A Blob body is streamed from its source (a file's, for fs.openAsBlob) with
+// backpressure; nothing follows a redirect (as fetch's redirect: 'manual'), and there
+// are no cookies to send (credentials has no effect in Node). Sockets come from the
+// global agents, which keep them alive between requests (Node >= 19) without keeping
+// the process alive.
+function send (url, method, headers, body, credentials, signal) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url)
+    const transport = { 'http:': http, 'https:': https }[u.protocol]
+    if (!transport) return reject(new TypeError(`tuswasm: cannot send to ${u.protocol} URLs`))
+    const h = {}
+    const kv = headers ? headers.split('\n') : []
+    for (let i = 0; i + 1 < kv.length; i += 2) {
+      const k = kv[i].toLowerCase()
+      h[k] = k in h ? [].concat(h[k], kv[i + 1]) : kv[i + 1]
+    }
+    const isBlob = body instanceof Blob
+    // Always a length, so that a request without a body is not sent chunked.
+    if (method !== 'GET' && method !== 'HEAD') h['content-length'] = String(isBlob ? body.size : body?.byteLength ?? 0)
+    let source = null
+    const req = transport.request(u, { method, headers: h, signal })
+    req.on('error', reject)
+    req.on('close', () => source?.destroy()) // a reply before the body's end (a redirect, say)
+    req.on('response', (res) => {
+      let list = ''
+      for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) list += res.rawHeaders[i] + '\n' + res.rawHeaders[i + 1] + '\n'
+      if (res.statusCode < 400) {
+        res.resume() // success bodies are never read: drain it, and the socket is free again
+        return resolve([res.statusCode, 'basic', list, null])
+      }
+      resolve([res.statusCode, 'basic', list, Readable.toWeb(res)])
+    })
+    if (!isBlob) return req.end(body ?? undefined)
+    source = Readable.fromWeb(body.stream())
+    source.on('error', (err) => req.destroy(err)) // the file could not be read
+    source.pipe(req)
+  })
+}
+
 let calls = 0
 let keepAlive = null
 fallbacks.busy = () => {
