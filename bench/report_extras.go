@@ -78,7 +78,7 @@ func extraSections(res *results) string {
 	b.WriteString(parallelSection(res))
 	if n := res.Node; n != nil {
 		fmt.Fprintf(&b, "\n## Node.js: %s from disk (node_vs_tusjs_node)\n\n", sizeName(n.SizeMiB))
-		fmt.Fprintf(&b, "tuswasm's Node entry with `fs.openAsBlob` against tus-js-client %s's Node build with `fs.createReadStream` (which it re-reads per chunk from the path), %d MiB chunks for both, the same tusd, %s; each run a fresh `node` process. MiB/s from the call to its success; peak RSS of the process (getrusage), which includes Node itself and, for tuswasm, the compiled module.\n\n", res.Versions["tus-js-client"], n.ChunkMiB, n.Node)
+		fmt.Fprintf(&b, "tuswasm's Node entry with `fs.openAsBlob` against tus-js-client %s's Node build with `fs.createReadStream` (which it re-reads per chunk from the path), %d MiB chunks for both, the same tusd, %s; each run a fresh `node` process. MiB/s from the call to its success; peak RSS of the process (VmHWM), which includes Node itself and, for tuswasm, the compiled module.\n\n", res.Versions["tus-js-client"], n.ChunkMiB, n.Node)
 		b.WriteString("| contender | MiB/s | runs | peak RSS | runs |\n|---|--:|---|--:|---|\n")
 		for _, r := range n.Rows {
 			fmt.Fprintf(&b, "| %s | %.0f | %v | %.0f MiB | %v |\n", r.Contender, r.MedianMiBs, r.MiBps, r.PeakRSSMiB, r.PeakRSSRuns)

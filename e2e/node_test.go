@@ -33,6 +33,14 @@ import { Readable } from 'node:stream'
 const tus = await import(process.env.TUSWASM_NODE)
 const endpoint = process.env.ENDPOINT
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n')
+// The peak RSS of this process's own memory: getrusage's counts the parent's at the
+// exec too (Go starts children with CLONE_VFORK), /proc's VmHWM does not.
+process.on('exit', () => {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))
+    if (m) out({case: '__hwm', hwm: Number(m[1]) * 1024})
+  } catch {}
+})
 const run = (f) => Promise.resolve().then(f).then((value) => ({ ok: true, value: value ?? null }),
   (e) => ({ ok: false, name: e?.name, code: typeof e?.code === 'string' ? e.code : undefined, status: e?.status, message: String(e?.message ?? e) }))
 `
@@ -102,8 +110,18 @@ func (p *nodeProc) kill() {
 	<-p.done
 }
 
-// maxRSS is the ended program's peak resident memory (getrusage).
+// maxRSS is the ended program's peak resident memory: its VmHWM (see nodePrelude),
+// or else getrusage's figure, which also counts the test process's at the exec.
 func (p *nodeProc) maxRSS() int64 {
+	for _, l := range strings.Split(p.stdout.String(), "\n") {
+		var h struct {
+			Case string `json:"case"`
+			HWM  int64  `json:"hwm"`
+		}
+		if json.Unmarshal([]byte(l), &h) == nil && h.Case == "__hwm" {
+			return h.HWM
+		}
+	}
 	if ru, ok := p.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		return ru.Maxrss * 1024 // KiB on Linux
 	}
