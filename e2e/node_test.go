@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -690,4 +692,33 @@ func TestNodeChecksum(t *testing.T) {
 			t.Errorf("%s: %d bytes re-sent, want the corrupted chunk (%d)", src, n, chunk)
 		}
 	}
+}
+
+// HTTPS through node:https, with the server's certificate trusted through
+// NODE_EXTRA_CA_CERTS (what a user with a private CA does): a 3 MiB upload byte-exact.
+func TestNodeHTTPS(t *testing.T) {
+	backend := tusdtest.StartBackend(t, "", tusdtest.Options{})
+	proxy := tusdtest.NewProxy(backend)
+	// tusd, behind the plain-HTTP proxy, writes http:// Locations.
+	proxy.Inject(tusdtest.Rewrite(func(r *http.Request) bool { return r.Method == http.MethodPost }, func(_ *int, h http.Header) {
+		h.Set("Location", strings.Replace(h.Get("Location"), "http://", "https://", 1))
+	}))
+	mux := http.NewServeMux()
+	mux.Handle("/files/", proxy)
+	srv := httptest.NewUnstartedServer(mux)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := writePattern(t, dir, 3<<20, 810)
+	p := startNodeScript(t, `out({case: 'https', ...await run(async () => tus.createAndUpload(await openAsBlob(process.env.FILE), {endpoint, chunkSize: 1 << 20}))})
+`, "ENDPOINT="+srv.URL+"/files/", "FILE="+path, "NODE_EXTRA_CA_CERTS="+ca)
+	r := nodeResult(t, "https", p.outcomes(30 * time.Second)["https"])
+	if !strings.HasPrefix(r.URL, "https://") {
+		t.Fatalf("upload at %s", r.URL)
+	}
+	checkStored(t, proxy, r.URL, path)
 }
