@@ -722,3 +722,36 @@ func TestNodeHTTPS(t *testing.T) {
 	}
 	checkStored(t, proxy, r.URL, path)
 }
+
+// The Go program dies mid-upload (what a Go exit does): the call fails with INTERNAL,
+// the next call starts the module again and resumes the upload from the default
+// storage, and the program still ends by itself (the dead call's keep-alive is let go).
+func TestNodeModuleDies(t *testing.T) {
+	const size = 4 << 20
+	srv, endpoint := nodeTusd(t)
+	path := writePattern(t, t.TempDir(), size, 820)
+	p := startNodeScript(t, `const goes = []
+const goRun = globalThis.Go.prototype.run
+globalThis.Go.prototype.run = function (instance) { goes.push(this); return goRun.call(this, instance) }
+const file = new File([await openAsBlob(process.env.FILE)], 'dies.bin')
+const o = {endpoint, chunkSize: 1 << 20, adaptiveChunkSize: false}
+let killed = false
+out({case: 'died', ...await run(() => tus.createAndUpload(file, {...o, onProgress: (sent) => {
+  if (killed || sent < 1 << 20) return
+  killed = true
+  const go = goes.at(-1)
+  go.importObject.gojs['runtime.wasmExit'](0)
+  go._resolveExitPromise()
+}}))})
+out({case: 'again', ...await run(() => tus.createAndUpload(file, o))})
+`, "ENDPOINT="+endpoint, "FILE="+path)
+	got := p.outcomes(20 * time.Second)
+	if o := got["died"]; o.OK || o.Code != "INTERNAL" {
+		t.Fatalf("the call whose module died: %+v, want INTERNAL", o)
+	}
+	r := nodeResult(t, "again", got["again"])
+	checkStored(t, srv, r.URL, path)
+	if !r.Resumed || srv.Count(http.MethodPost) != 1 {
+		t.Errorf("%+v after %d POSTs: the new module did not resume the upload", r, srv.Count(http.MethodPost))
+	}
+}

@@ -14,6 +14,7 @@ export function serve (port, { inPage = false } = {}) {
   let api = null
   let memory = null
   const signals = new Map() // call id → AbortController
+  const busy = new Set() // the calls in flight's fallbacks.busy() ends (Node's)
   const handles = new Map() // call id of newUpload → the Go upload handle
   const streams = new Map() // stream id → ReadableStream (a worker's, transferred once, kept until read to its end)
   const waiting = new Map() // request id → {resolve, reject}
@@ -66,7 +67,12 @@ export function serve (port, { inPage = false } = {}) {
       post({ type: 'alive', life: !inPage && await holdLife(m.life) })
       let exited
       ({ api, memory, exited } = await start(m.wasmURL, { makeError: (o) => o, storage }))
-      exited.then((message) => post({ type: 'exit', message }))
+      exited.then((message) => {
+        // The dead program's calls never end: what they kept busy is let go.
+        for (const idle of busy) idle()
+        busy.clear()
+        post({ type: 'exit', message })
+      })
       post({ type: 'ready' })
     } catch (err) {
       post({ type: 'ready', error: String(err?.message ?? err) })
@@ -90,6 +96,7 @@ export function serve (port, { inPage = false } = {}) {
     }
     let kept = false
     const idle = fallbacks.busy?.()
+    if (idle) busy.add(idle)
     try {
       const value = await run(m, args)
       kept = m.name === 'newUpload'
@@ -98,6 +105,7 @@ export function serve (port, { inPage = false } = {}) {
       finish(m.id, false, err)
     } finally {
       idle?.()
+      busy.delete(idle)
       if (!kept) signals.delete(m.id)
     }
   }

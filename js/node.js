@@ -34,6 +34,12 @@ runtimeDefault.store = memoryStore
 // pause. The module's timeouts are therefore unref'd, and a ref'd interval keeps the
 // process alive instead while any call into the module is in flight.
 fallbacks.prepare = (go) => {
+  // A Go program that has exited (a panic, say) still has timeouts and callbacks
+  // pending, and each would throw "Go program has already exited" from a timer: an
+  // uncaught exception, which ends a Node process (a page only logs it). Its calls have
+  // failed with INTERNAL already, and the next call starts the module again.
+  const resume = go._resume
+  if (typeof resume === 'function') go._resume = function () { if (!this.exited) return resume.call(this) }
   const imports = go.importObject.gojs
   const schedule = imports?.['runtime.scheduleTimeoutEvent']
   if (typeof schedule !== 'function' || !(go._scheduledTimeouts instanceof Map)) return // another wasm_exec.js: leave it
