@@ -65,13 +65,16 @@ type plan struct {
 	fingerprint bool
 	// uppy: Uppy with tuswasm's plugin against Uppy with @uppy/tus (uppy.go).
 	uppy bool
+	// node: tuswasm in Node.js against tus-js-client in Node.js, 1 GiB from disk
+	// (node.go).
+	node bool
 	// profile, when set, replaces all of the above: one upload of contenders[0] at
 	// sizes[0] under the profiler, written here. Unset when -only matched nothing.
 	profile string
 }
 
 // extraNames are the extras, in the order they run.
-var extraNames = []string{"sweep", "cadence", "small-files", "stream", "worker", "parallel", "fingerprint", "uppy"}
+var extraNames = []string{"sweep", "cadence", "small-files", "stream", "worker", "parallel", "fingerprint", "uppy", "node"}
 
 func newPlan() (plan, error) {
 	p := plan{runs: *runs}
@@ -85,7 +88,7 @@ func newPlan() (plan, error) {
 		}
 		on[e] = *extras
 	}
-	p.cadence, p.smallFiles, p.stream, p.fingerprint, p.uppy = on["cadence"], on["small-files"], on["stream"], on["fingerprint"], on["uppy"]
+	p.cadence, p.smallFiles, p.stream, p.fingerprint, p.uppy, p.node = on["cadence"], on["small-files"], on["stream"], on["fingerprint"], on["uppy"], on["node"]
 	for _, s := range strings.Split(*sizesArg, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n <= 0 {

@@ -38,6 +38,14 @@ func extraTargets(res *results, pass func(bool) string) string {
 		fmt.Fprintf(&b, "| Uppy, %d × %d KiB files, +%d ms RTT: tuswasm/uppy / @uppy/tus, same options ≥ 1.0 | %.2f | %s |\n", u.SmallFiles.Files, u.SmallFiles.FileKiB, u.SmallFiles.AddedRTTMs, res.UppySmallFilesVsUppyTus, pass(res.UppySmallFilesVsUppyTus >= 1))
 		fmt.Fprintf(&b, "| Uppy, one %d MiB file: tuswasm/uppy / @uppy/tus ≥ 0.95 | %.2f | %s |\n", u.SizeMiB, res.Uppy256MVsUppyTus, pass(res.Uppy256MVsUppyTus >= 0.95))
 	}
+	if n := res.Node; n != nil {
+		ratio := "failed (below)"
+		if res.NodeVsTusjsNode > 0 {
+			ratio = fmt.Sprintf("%.2f", res.NodeVsTusjsNode)
+		}
+		fmt.Fprintf(&b, "| Node.js, %s from disk, %d MiB chunks: tuswasm / tus-js-client | %s | measured |\n", sizeName(n.SizeMiB), n.ChunkMiB, ratio)
+		fmt.Fprintf(&b, "| Node.js, peak RSS of the process: tuswasm / tus-js-client | %.0f / %.0f MiB | measured |\n", res.NodePeakRSS, res.TusjsNodePeakRSS)
+	}
 	if len(res.Fingerprint) > 0 {
 		fmt.Fprintf(&b, "| fingerprint before resuming (1 MiB / 1 GiB / 4 GiB file) | %.1f / %.1f / %.1f ms | measured |\n", res.FingerprintMs1M, res.FingerprintMs1G, res.FingerprintMs4G)
 	}
@@ -68,6 +76,17 @@ func extraSections(res *results) string {
 		}
 	}
 	b.WriteString(parallelSection(res))
+	if n := res.Node; n != nil {
+		fmt.Fprintf(&b, "\n## Node.js: %s from disk (node_vs_tusjs_node)\n\n", sizeName(n.SizeMiB))
+		fmt.Fprintf(&b, "tuswasm's Node entry with `fs.openAsBlob` against tus-js-client %s's Node build with `fs.createReadStream` (which it re-reads per chunk from the path), %d MiB chunks for both, the same tusd, %s; each run a fresh `node` process. MiB/s from the call to its success; peak RSS of the process (VmHWM), which includes Node itself and, for tuswasm, the compiled module.\n\n", res.Versions["tus-js-client"], n.ChunkMiB, n.Node)
+		b.WriteString("| contender | MiB/s | runs | peak RSS | runs |\n|---|--:|---|--:|---|\n")
+		for _, r := range n.Rows {
+			fmt.Fprintf(&b, "| %s | %.0f | %v | %.0f MiB | %v |\n", r.Contender, r.MedianMiBs, r.MiBps, r.PeakRSSMiB, r.PeakRSSRuns)
+		}
+		for c, e := range n.Errors {
+			fmt.Fprintf(&b, "\n%s failed: %s\n", c, e)
+		}
+	}
 	return b.String()
 }
 
@@ -156,6 +175,9 @@ func logExtras(res *results) {
 		for c, e := range pr.Errors {
 			log.Printf("parallel: %s FAILED: %s", c, e)
 		}
+	}
+	if n := res.Node; n != nil {
+		log.Printf("node, %s from disk: tuswasm / tus-js-client %.2f; peak RSS %.0f / %.0f MiB", sizeName(n.SizeMiB), res.NodeVsTusjsNode, res.NodePeakRSS, res.TusjsNodePeakRSS)
 	}
 	if len(res.Fingerprint) > 0 {
 		log.Printf("fingerprint: %.1f ms (1 MiB), %.1f ms (1 GiB), %.1f ms (4 GiB)", res.FingerprintMs1M, res.FingerprintMs1G, res.FingerprintMs4G)

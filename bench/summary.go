@@ -83,6 +83,11 @@ type results struct {
 	FingerprintMs1M float64 `json:"fingerprint_ms_1m,omitempty"`
 	FingerprintMs1G float64 `json:"fingerprint_ms_1g,omitempty"`
 	FingerprintMs4G float64 `json:"fingerprint_ms_4g,omitempty"`
+	// The node extra: tuswasm's MiB/s over tus-js-client's, both in Node.js, 1 GiB from
+	// disk, equal chunks (medians), and each one's peak RSS (MiB, median).
+	NodeVsTusjsNode  float64 `json:"node_vs_tusjs_node,omitempty"`
+	NodePeakRSS      float64 `json:"node_peak_rss_mib,omitempty"`
+	TusjsNodePeakRSS float64 `json:"tusjs_node_peak_rss_mib,omitempty"`
 
 	WasmRaw      int               `json:"wasm_raw_bytes"`
 	WasmPackages []pkgSize         `json:"wasm_top_packages"` // by code size (see wasmsize.go)
@@ -97,6 +102,7 @@ type results struct {
 	Parallel     *parallelResult   `json:"parallel_capped,omitempty"`
 	Fingerprint  []fingerprintRow  `json:"fingerprint,omitempty"`
 	Uppy         *uppyResult       `json:"uppy,omitempty"`
+	Node         *nodeResult       `json:"node,omitempty"`
 	Date         string            `json:"date"`
 	Machine      string            `json:"machine"`
 	Versions     map[string]string `json:"versions"`
@@ -155,6 +161,12 @@ func summarise(res *results) {
 		case 4096:
 			res.FingerprintMs4G = f.MedianMs
 		}
+	}
+	if n := res.Node; n != nil && len(n.Rows) == 2 {
+		if t := n.Rows[1].MedianMiBs; t > 0 && n.Rows[0].MedianMiBs > 0 {
+			res.NodeVsTusjsNode = round(n.Rows[0].MedianMiBs/t, 3)
+		}
+		res.NodePeakRSS, res.TusjsNodePeakRSS = n.Rows[0].PeakRSSMiB, n.Rows[1].PeakRSSMiB
 	}
 	if u := res.Uppy; u != nil {
 		if t := u.SmallFiles.Rows[1].MedianFilesPerS; t > 0 {

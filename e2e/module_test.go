@@ -164,3 +164,24 @@ func TestModuleDeathEndsItsRequests(t *testing.T) {
 		takeProblems(e)
 	})
 }
+
+// init({wasmURL}) takes the module in hand, as bytes (an ArrayBuffer) or compiled (a
+// WebAssembly.Module), in main-thread and worker mode (where it is cloned to the
+// worker); an upload then works. Node's entry relies on the same code path.
+func TestInitModuleInHand(t *testing.T) {
+	e := newEnv(t)
+	for i, page := range []string{"/test.html?wasm=bytes", "/test.html?wasm=module", "/test.html?worker&wasm=bytes", "/test.html?worker&wasm=module"} {
+		e.open(e.tab, page)
+		const size = 3*chunk + 1
+		o := eval[outcome](e, fmt.Sprintf(`run(() => tus.createAndUpload(makeFile(%d, %d), {endpoint: '/files/', chunkSize: %d, storage: false}))`, size, 290+i, chunk))
+		if !o.OK {
+			t.Fatalf("%s: %+v", page, o)
+		}
+		e.tusd.AssertStored(t, o.result(t).URL, pattern(size, uint32(290+i)))
+	}
+	for bad, code := range map[string]string{`{wasmURL: 5}`: "INVALID_OPTION", `{wasmURL: new Uint8Array(0)}`: "INVALID_OPTION", `{wasmURL: {}}`: "INVALID_OPTION"} {
+		if o := within(e, `tus.init(`+bad+`)`, 10000); o.OK || o.Code != code {
+			t.Errorf("init(%s): %+v, want %s", bad, o, code)
+		}
+	}
+}

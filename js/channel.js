@@ -13,7 +13,9 @@ import { storageFor } from './storage.js'
 const startTimeout = 30000
 
 /**
- * Starts the module with the wasm at wasmURL, in a worker or on the page.
+ * Starts the module with the wasm at wasmURL (a URL, or the module's bytes or compiled
+ * WebAssembly.Module, which a worker receives as a structured clone), in a worker or
+ * on the page.
  * @returns {Promise<{call: Function, upload: Function, stats: Function, died: Promise<void>}>}
  */
 export function connect (wasmURL, { worker = false } = {}) {
@@ -110,7 +112,7 @@ export function connect (wasmURL, { worker = false } = {}) {
       }
     }
   })
-  port.postMessage({ type: 'init', wasmURL: String(wasmURL), life })
+  port.postMessage({ type: 'init', wasmURL: typeof wasmURL === 'string' || wasmURL instanceof URL ? String(wasmURL) : wasmURL, life })
 
   // mark replaces functions with markers (top level and one level down) and the
   // AbortSignal with one, keeping the functions for the module's 'fn' messages.

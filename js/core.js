@@ -4,15 +4,29 @@
 import './wasm_exec.js' // defines globalThis.Go; a static import so bundlers include it
 
 /**
- * Instantiates the module at wasmURL and starts it. makeError turns a rejection
+ * What a runtime without some web API gives in its place. Browsers use none of them;
+ * node.js (the package's Node entry) sets them, so that no Node-only import sits in
+ * code a bundler takes for the browser. load(url) returns the module's bytes for a URL
+ * fetch cannot read (file:), or null; locks stands in for navigator.locks; prepare(go)
+ * sees the Go instance before it starts; busy() is called as each call into the
+ * module starts and returns what to call when it ends (host.js); send replaces send
+ * below (same arguments, same answer); streamBody(bytes) makes a stream section's
+ * request body from a view of StreamSource's buffer (else a Blob copy).
+ */
+export const fallbacks = { load: null, locks: null, prepare: null, busy: null, send: null, streamBody: null }
+
+/**
+ * Instantiates the module (a URL string, its bytes or a compiled WebAssembly.Module)
+ * and starts it. makeError turns a rejection
  * object into what the caller's hooks see (a TusError on the page); storage(kind)
  * gives the storage adapter for 'default', 'indexeddb' or 'memory'. exited resolves
  * (to a message) if the Go program ever ends: its pending Promises never settle then.
  * @returns {Promise<{api: object, memory: WebAssembly.Memory, exited: Promise<string>}>}
  */
-export async function start (wasmURL, { makeError, storage }) {
+export async function start (wasm, { makeError, storage }) {
   const go = new globalThis.Go()
-  const { instance } = await instantiate(wasmURL, go.importObject)
+  fallbacks.prepare?.(go)
+  const { instance } = await instantiate(wasm, go.importObject)
   // What the Go program holds in JavaScript ends with it: its requests are aborted and
   // its Web Locks released, since the program that would have done so is gone.
   let died
@@ -20,7 +34,7 @@ export async function start (wasmURL, { makeError, storage }) {
   const dying = new AbortController()
   const host = {
     send: (url, method, headers, body, credentials, signal) =>
-      send(url, method, headers, body, credentials, AbortSignal.any([signal, dying.signal])),
+      (fallbacks.send ?? send)(url, method, headers, body, credentials, AbortSignal.any([signal, dying.signal])),
     lock: (name, wait, signal) => lock(name, wait, signal, exited),
     error: makeError,
     stream: streamSource,
@@ -38,7 +52,12 @@ export async function start (wasmURL, { makeError, storage }) {
   return { api, memory: instance.exports.mem, exited }
 }
 
-async function instantiate (url, imports) {
+async function instantiate (source, imports) {
+  if (source instanceof WebAssembly.Module) return { instance: await WebAssembly.instantiate(source, imports) }
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return WebAssembly.instantiate(source, imports)
+  const url = String(source)
+  const bytes = await fallbacks.load?.(url)
+  if (bytes) return WebAssembly.instantiate(bytes, imports)
   const response = await fetch(url)
   if (!response.ok) throw new Error(`${url} answered ${response.status}`)
   if (WebAssembly.instantiateStreaming && response.headers.get('Content-Type')?.startsWith('application/wasm')) {
@@ -72,11 +91,15 @@ function send (url, method, headers, body, credentials, signal) {
 
 // lock takes the exclusive Web Lock name for the Go side (useFileLock): it resolves to
 // the function that releases it, or to null when another holder has it and wait is
-// false; signal aborts the wait. The lock goes too when the Go program ends.
+// false; signal aborts the wait. The lock goes too when the Go program ends. Without
+// navigator.locks (an insecure context) or a fallback (Node's), it rejects with a
+// NotSupportedError, which the Go side reports as INVALID_OPTION.
 function lock (name, wait, signal, exited) {
   return new Promise((resolve, reject) => {
+    const locks = globalThis.navigator?.locks ?? fallbacks.locks
+    if (!locks) throw new DOMException('useFileLock needs the Web Locks API (navigator.locks), which this context lacks', 'NotSupportedError')
     const options = wait ? { mode: 'exclusive', signal } : { mode: 'exclusive', ifAvailable: true }
-    navigator.locks.request(name, options, (held) => {
+    locks.request(name, options, (held) => {
       if (!held) return resolve(null)
       return new Promise((release) => {
         resolve(release)
@@ -175,7 +198,8 @@ class StreamSource {
       await this.#fill(off + n + 1)
       const got = Math.min(n, this.#end - off)
       const from = off - this.#start
-      return [new Blob([this.#buf.subarray(from, from + got)]), got, this.#done && off + got === this.#end]
+      const bytes = this.#buf.subarray(from, from + got)
+      return [fallbacks.streamBody?.(bytes) ?? new Blob([bytes]), got, this.#done && off + got === this.#end]
     })
   }
 
@@ -197,5 +221,6 @@ const digestNames = { sha1: 'SHA-1', sha256: 'SHA-256', sha384: 'SHA-384', sha51
 // context), and the Go side hashes the bytes itself.
 async function digest (blob, algorithm) {
   if (!globalThis.crypto?.subtle) return null
-  return new Uint8Array(await crypto.subtle.digest(digestNames[algorithm], await blob.arrayBuffer()))
+  const data = blob instanceof Blob ? await blob.arrayBuffer() : blob // a stream's section in Node (streamBody)
+  return new Uint8Array(await crypto.subtle.digest(digestNames[algorithm], data))
 }

@@ -3,7 +3,7 @@
 // the page itself through an in-page port, the same code either way. What cannot
 // cross to a worker (the caller's functions, AbortSignals, storage) stays on the page
 // and is reached by messages.
-import { start } from './core.js'
+import { fallbacks, start } from './core.js'
 
 /**
  * Serves port: a Worker's global scope, or the module end of an in-page port
@@ -14,6 +14,7 @@ export function serve (port, { inPage = false } = {}) {
   let api = null
   let memory = null
   const signals = new Map() // call id → AbortController
+  const busy = new Set() // the calls in flight's fallbacks.busy() ends (Node's)
   const handles = new Map() // call id of newUpload → the Go upload handle
   const streams = new Map() // stream id → ReadableStream (a worker's, transferred once, kept until read to its end)
   const waiting = new Map() // request id → {resolve, reject}
@@ -66,7 +67,12 @@ export function serve (port, { inPage = false } = {}) {
       post({ type: 'alive', life: !inPage && await holdLife(m.life) })
       let exited
       ({ api, memory, exited } = await start(m.wasmURL, { makeError: (o) => o, storage }))
-      exited.then((message) => post({ type: 'exit', message }))
+      exited.then((message) => {
+        // The dead program's calls never end: what they kept busy is let go.
+        for (const idle of busy) idle()
+        busy.clear()
+        post({ type: 'exit', message })
+      })
       post({ type: 'ready' })
     } catch (err) {
       post({ type: 'ready', error: String(err?.message ?? err) })
@@ -89,6 +95,8 @@ export function serve (port, { inPage = false } = {}) {
       return finish(m.id, false, { code: 'FILE_CHANGED', message: 'tus: file changed: this ReadableStream was read to its end by an earlier upload' })
     }
     let kept = false
+    const idle = fallbacks.busy?.()
+    if (idle) busy.add(idle)
     try {
       const value = await run(m, args)
       kept = m.name === 'newUpload'
@@ -96,6 +104,8 @@ export function serve (port, { inPage = false } = {}) {
     } catch (err) {
       finish(m.id, false, err)
     } finally {
+      idle?.()
+      busy.delete(idle)
       if (!kept) signals.delete(m.id)
     }
   }

@@ -20,12 +20,17 @@ export declare class TusError extends Error {
 }
 
 export interface InitOptions {
-  /** Where tuswasm.wasm is; defaults to next to index.js (bundlers copy it and rewrite the URL). */
-  wasmURL?: string | URL
+  /**
+   * Where tuswasm.wasm is; defaults to next to index.js (bundlers copy it and rewrite the
+   * URL). Also the module itself: its bytes, or a WebAssembly.Module compiled already.
+   * In Node.js (tuswasm's node entry) a string that is not an http(s), file, data or
+   * blob URL is a file path, relative to the working directory.
+   */
+  wasmURL?: string | URL | ArrayBuffer | ArrayBufferView | WebAssembly.Module
   /**
    * Run the Go module in a dedicated Worker: the API on the page is the same, and uploads
    * keep going while the page's main thread is busy. Callbacks, storage and AbortSignals
-   * stay on the page.
+   * stay on the page. INVALID_OPTION where there is no Web Worker (Node.js).
    */
   worker?: boolean
 }

@@ -6,7 +6,7 @@
 // drives.
 import { connect } from './channel.js'
 import { TusError, aborted, codes, convert } from './errors.js'
-import { check, keysOf, trusted } from './options.js'
+import { check, describe, keysOf, trusted } from './options.js'
 
 export { TusError, codes }
 
@@ -18,20 +18,24 @@ let ready = null
 let readyWith = null // the options init() started with
 let backend = null // channel.js's connection
 
-const initKeys = { wasmURL: 'a URL or string', worker: 'a boolean' }
+const initKeys = { wasmURL: 'a URL, a string, the bytes (ArrayBuffer or Uint8Array) or a WebAssembly.Module', worker: 'a boolean' }
+
+// A module given in hand rather than by URL: its bytes, or compiled already.
+const isModuleSource = (v) => v instanceof ArrayBuffer || ArrayBuffer.isView(v) || v instanceof WebAssembly.Module
 
 /**
  * Loads the WebAssembly module once; later calls with the same options return the same
- * Promise. With {worker: true} the module runs in a dedicated Worker and the API on the
- * page is unchanged.
- * @param {{wasmURL?: string|URL, worker?: boolean}} [options]
+ * Promise. wasmURL may also be the module's bytes or a WebAssembly.Module. With
+ * {worker: true} the module runs in a dedicated Worker and the API on the page is
+ * unchanged.
+ * @param {{wasmURL?: string|URL|ArrayBuffer|ArrayBufferView|WebAssembly.Module, worker?: boolean}} [options]
  */
 export function init (options = {}) {
   const checked = checkInit(options)
   if (checked instanceof TusError) return Promise.reject(checked)
   if (ready) {
     if (checked.worker === readyWith.worker && checked.wasmURL === readyWith.wasmURL) return ready
-    return Promise.reject(new TusError('INVALID_OPTION', `tuswasm: init() already ran with ${JSON.stringify(readyWith)}; it cannot switch to ${JSON.stringify(checked)}`))
+    return Promise.reject(new TusError('INVALID_OPTION', `tuswasm: init() already ran with ${describeInit(readyWith)}; it cannot switch to ${describeInit(checked)}`))
   }
   readyWith = checked
   ready = load(checked).catch((err) => {
@@ -53,16 +57,30 @@ function checkInit (options) {
   }
   for (const [k, v] of Object.entries(options)) {
     if (!(k in initKeys)) return new TusError('INVALID_OPTION', `tuswasm: unknown init option "${k}"`)
-    const ok = v === undefined || (k === 'worker' ? typeof v === 'boolean' : typeof v === 'string' || v instanceof URL)
-    if (!ok) return new TusError('INVALID_OPTION', `tuswasm: init option ${k} must be ${initKeys[k]}`)
+    const ok = v === undefined || (k === 'worker' ? typeof v === 'boolean' : typeof v === 'string' || v instanceof URL || isModuleSource(v))
+    if (!ok) return new TusError('INVALID_OPTION', `tuswasm: init option ${k} must be ${initKeys[k]}, not ${describe(v)}`)
+  }
+  const worker = options.worker === true
+  if (worker && typeof Worker !== 'function') {
+    return new TusError('INVALID_OPTION', 'tuswasm: init option worker: true needs Web Workers, which this runtime lacks (in Node.js, start a worker_threads Worker that imports tuswasm)')
+  }
+  if (isModuleSource(options.wasmURL)) {
+    if (options.wasmURL.byteLength === 0) return new TusError('INVALID_OPTION', 'tuswasm: init option wasmURL holds no bytes')
+    return { wasmURL: options.wasmURL, worker }
   }
   let wasmURL
   try {
     wasmURL = new URL(options.wasmURL ?? defaultWasmURL, pageURL()).href
   } catch {
-    return new TusError('INVALID_OPTION', `tuswasm: init option wasmURL ${options.wasmURL} is not a URL`)
+    return new TusError('INVALID_OPTION', `tuswasm: init option wasmURL ${options.wasmURL} is not a URL${pageURL() ? '' : ' (there is no page to resolve a relative one against)'}`)
   }
-  return { wasmURL, worker: options.worker === true }
+  return { wasmURL, worker }
+}
+
+// describeInit names checked init options for a message: bytes by their length.
+function describeInit ({ wasmURL, worker }) {
+  const w = typeof wasmURL === 'string' ? JSON.stringify(wasmURL) : wasmURL instanceof WebAssembly.Module ? 'a WebAssembly.Module' : `${wasmURL.byteLength} bytes`
+  return `{wasmURL: ${w}, worker: ${worker}}`
 }
 
 async function load ({ wasmURL, worker }) {
@@ -87,7 +105,7 @@ function resolve (key, value) {
   try {
     return new URL(String(value), pageURL()).href
   } catch {
-    throw new TusError('INVALID_OPTION', `tuswasm: ${key} ${value} is not a URL`)
+    throw new TusError('INVALID_OPTION', `tuswasm: ${key} ${value} is not a URL${pageURL() ? '' : ' (there is no page to resolve a relative one against: give an absolute one)'}`)
   }
 }
 

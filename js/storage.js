@@ -110,6 +110,13 @@ export const memoryStore = {
 }
 
 /**
+ * What 'default' means where a runtime decides it: node.js (the Node entry) sets
+ * memoryStore, so that a Node process resumes within its life as a page does, whatever
+ * web storage that Node version may have. Browsers leave it null.
+ */
+export const runtimeDefault = { store: null }
+
+/**
  * The adapter for a storage kind: 'default' is localStorage where there is one,
  * otherwise IndexedDB where there is one (workers), otherwise none (null).
  */
@@ -118,6 +125,7 @@ export function storageFor (kind) {
     case 'memory': return memoryStore
     case 'indexeddb': return globalThis.indexedDB ? indexedDBStore : null
     case 'default':
+      if (runtimeDefault.store) return runtimeDefault.store
       if (webStorage()) return localStore
       return globalThis.indexedDB ? indexedDBStore : null
   }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/hack-pad/safejs"
 	"github.com/tuswasm/tuswasm/engine"
 )
 
@@ -20,13 +19,6 @@ type webLock struct {
 }
 
 func (l *webLock) acquire(ctx context.Context) (func(), error) {
-	locks, err := safejs.Global().Get("navigator")
-	if err == nil {
-		locks, err = locks.Get("locks")
-	}
-	if err != nil || isNullish(locks) {
-		return nil, fmt.Errorf("%w: useFileLock needs the Web Locks API (navigator.locks), which this context lacks", engine.ErrInvalidOption)
-	}
 	ac, _ := jsAbortController.New()
 	signal, _ := ac.Get("signal")
 	p, err := jsLock.Invoke(l.name, l.wait, signal)
@@ -45,6 +37,11 @@ func (l *webLock) acquire(ctx context.Context) (func(), error) {
 		return nil, ctx.Err()
 	}
 	if err != nil {
+		// core.js's lock decides whether this context has locks (navigator.locks, or the
+		// in-process fallback Node's entry installs) and says NotSupportedError if not.
+		if jsErrName(err) == "NotSupportedError" {
+			return nil, fmt.Errorf("%w: useFileLock needs the Web Locks API (navigator.locks), which this context lacks", engine.ErrInvalidOption)
+		}
 		return nil, fmt.Errorf("navigator.locks.request: %w", err)
 	}
 	if !isFunction(release) { // held elsewhere

@@ -63,6 +63,11 @@ window.kill = () => {
   go._resolveExitPromise()
 }
 
-// /test.html?worker runs tuswasm in worker mode (init({worker: true})).
-window.tusWorker = new URLSearchParams(location.search).has('worker')
-window.tusReady = tus.init({ worker: window.tusWorker }).then(() => true)
+// /test.html?worker runs tuswasm in worker mode (init({worker: true})); ?wasm=bytes or
+// ?wasm=module gives init() the module in hand (its ArrayBuffer, or compiled) instead of
+// its URL.
+const params = new URLSearchParams(location.search)
+window.tusWorker = params.has('worker')
+const inHand = params.get('wasm')
+const wasm = inHand ? fetch('/js/tuswasm.wasm').then((r) => r.arrayBuffer()).then((b) => inHand === 'module' ? WebAssembly.compile(b) : b) : null
+window.tusReady = (wasm ? wasm.then((wasmURL) => tus.init({ worker: window.tusWorker, wasmURL })) : tus.init({ worker: window.tusWorker })).then(() => true)
