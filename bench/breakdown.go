@@ -26,6 +26,10 @@ type fileBreakdown struct {
 	AfterMs   float64 `json:"reply_to_settled_ms"`
 	TotalMs   float64 `json:"total_ms"`
 	Requests  float64 `json:"requests"`
+	// The spread of the files' totals: what a median hides (files/s follows the mean).
+	TotalMeanMs float64 `json:"total_mean_ms"`
+	TotalP90Ms  float64 `json:"total_p90_ms"`
+	TotalMaxMs  float64 `json:"total_max_ms"`
 }
 
 // breakdown matches each file's requests (by X-Bench-File) with its times; nil when
@@ -61,5 +65,11 @@ func breakdown(times []fileTime, spans []span, rtt time.Duration) *fileBreakdown
 		return nil
 	}
 	med := func(v []float64) float64 { return round(median(slices.Clone(v)), 2) }
-	return &fileBreakdown{BeforeMs: med(before), ServerMs: med(server), BetweenMs: med(between), AfterMs: med(after), TotalMs: med(total), Requests: med(requests)}
+	sorted := slices.Sorted(slices.Values(total))
+	sum := 0.0
+	for _, v := range total {
+		sum += v
+	}
+	return &fileBreakdown{BeforeMs: med(before), ServerMs: med(server), BetweenMs: med(between), AfterMs: med(after), TotalMs: med(total), Requests: med(requests),
+		TotalMeanMs: round(sum/float64(len(total)), 2), TotalP90Ms: round(sorted[len(sorted)*9/10], 2), TotalMaxMs: round(sorted[len(sorted)-1], 2)}
 }

@@ -129,7 +129,7 @@ func (r *runner) manySmall(cs []contender, runs int) (*smallResult, error) {
 		rows[i].MedianFilesPerS = round(median(rows[i].FilesPerS), 2)
 		log.Printf("%d × %d KiB, +%v RTT  %-36s %6.1f files/s  (runs %v)  %.2f requests/file %v", smallFiles, smallFileKiB, smallRTT, rows[i].Contender, rows[i].MedianFilesPerS, rows[i].FilesPerS, rows[i].RequestsPerFile, rows[i].Methods)
 		if b := rows[i].Breakdown; b != nil {
-			log.Printf("    per file (median ms): call→request %.1f, server %.1f, between requests %.1f, reply→settled %.1f; total %.1f = RTT %v × %.0f + those", b.BeforeMs, b.ServerMs, b.BetweenMs, b.AfterMs, b.TotalMs, smallRTT, b.Requests)
+			log.Printf("    per file (median ms): call→request %.1f, server %.1f, between requests %.1f, reply→settled %.1f; total %.1f = RTT %v × %.0f + those (mean %.1f, p90 %.1f, max %.1f)", b.BeforeMs, b.ServerMs, b.BetweenMs, b.AfterMs, b.TotalMs, smallRTT, b.Requests, b.TotalMeanMs, b.TotalP90Ms, b.TotalMaxMs)
 		}
 	}
 	res.Rows = rows
