@@ -185,6 +185,6 @@ func logExtras(res *results) {
 	if st := res.Stream; st != nil && st.Error != "" {
 		log.Printf("1 GiB stream: FAILED in run %d: %s", st.FailedRun, st.Error)
 	} else if st != nil {
-		log.Printf("1 GiB stream: peak memory %.1f MiB (goal ≤ 64), %.0f MiB/s", res.StreamPeakMem1G, res.StreamMiBs)
+		log.Printf("1 GiB stream: peak memory %.1f MiB (goal ≤ 64), %.0f MiB/s, %.2f of the file's (goal ≥ 0.8)", res.StreamPeakMem1G, res.StreamMiBs, res.StreamVsFile)
 	}
 }

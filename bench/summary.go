@@ -56,6 +56,8 @@ type results struct {
 	SmallFilesVsLimit float64 `json:"small_files_vs_limit,omitempty"`
 	StreamPeakMem1G   float64 `json:"stream_peak_mem_1g_mib,omitempty"`
 	StreamMiBs        float64 `json:"stream_mib_per_s,omitempty"`
+	// The stream's MiB/s over the same bytes as a file (tuswasm's defaults, 1 GiB).
+	StreamVsFile float64 `json:"stream_vs_file,omitempty"`
 	// Worker mode (the worker extra, at 256 MiB): its throughput over main-thread
 	// mode's (medians), the page's main-thread time per GiB uploaded in each mode (V8 CPU
 	// profile of the page, non-idle samples) and init() with the bytes cached. The wasm
@@ -178,6 +180,9 @@ func summarise(res *results) {
 	}
 	if st := res.Stream; st != nil && st.Error == "" {
 		res.StreamPeakMem1G, res.StreamMiBs = st.PeakMemMiB, st.MedianMiBs
+		if f := find(tuswasmDefault, st.SizeMiB); f.MedianMiBs > 0 && st.MedianMiBs > 0 {
+			res.StreamVsFile = round(st.MedianMiBs/f.MedianMiBs, 3)
+		}
 	}
 	if w := res.Worker; w != nil {
 		if m := w.Rows[0].MedianMiBs; m > 0 {
