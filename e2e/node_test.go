@@ -755,3 +755,115 @@ out({case: 'again', ...await run(() => tus.createAndUpload(file, o))})
 		t.Errorf("%+v after %d POSTs: the new module did not resume the upload", r, srv.Count(http.MethodPost))
 	}
 }
+
+// What a Node caller may pass by mistake or see change under it: Node's own
+// stream.Readable and a Buffer (not taken: INVALID_OPTION, with a word on what to
+// pass), a file from fs.openAsBlob that grows during the upload (FILE_CHANGED, not
+// retried until the budget ends), and a fileStorage whose directory cannot be made (a
+// regular file is in the way): storage never fails an upload.
+func TestNodeInputs(t *testing.T) {
+	srv, endpoint := nodeTusd(t)
+	dir := t.TempDir()
+	path := writePattern(t, dir, 3<<20, 850)
+	changing := writePattern(t, dir, 4<<20, 851)
+	p := startNodeScript(t, `import { appendFileSync } from 'node:fs'
+const f = process.env.FILE
+out({case: 'Readable', ...await run(() => tus.createAndUpload(createReadStream(f), {endpoint, storage: false}))})
+out({case: 'Buffer', ...await run(() => tus.createAndUpload(readFileSync(f), {endpoint, storage: false}))})
+let changed = false
+const blob = await openAsBlob(process.env.CHANGING)
+out({case: 'changed', ...await run(() => tus.createAndUpload(blob, {endpoint, chunkSize: 1 << 20, adaptiveChunkSize: false, storage: false,
+  retry: {initialDelayMs: 50}, onProgress: (sent) => {
+    if (changed || sent < 1 << 20) return
+    changed = true
+    appendFileSync(process.env.CHANGING, 'more')
+  }}))})
+out({case: 'storage in the way', ...await run(async () => tus.createAndUpload(await openAsBlob(f),
+  {endpoint, chunkSize: 1 << 20, storage: tus.fileStorage(f + '/state/uploads.json')}))})
+`, "ENDPOINT="+endpoint, "FILE="+path, "CHANGING="+changing)
+	got := p.outcomes(30 * time.Second)
+	for _, name := range []string{"Readable", "Buffer"} {
+		if o := got[name]; o.OK || o.Code != "INVALID_OPTION" {
+			t.Errorf("%s passed as the file: %+v, want INVALID_OPTION", name, o)
+		}
+	}
+	if o := got["changed"]; o.OK || o.Code != "FILE_CHANGED" {
+		t.Errorf("a file that grew during its upload: %+v, want FILE_CHANGED", o)
+	}
+	checkStored(t, srv, nodeResult(t, "storage in the way", got["storage in the way"]).URL, path)
+}
+
+// A fileStorage entry whose URL was changed to another origin (the file is not
+// trusted input): the next process does not send a single request there, not even a
+// HEAD without headers, and creates the upload anew on the endpoint, byte-exact.
+func TestNodeFileStorageOtherOrigin(t *testing.T) {
+	const size = 4 << 20
+	srv, endpoint := nodeTusd(t)
+	_, other, otherOrigin := serveTusd(t, nil)
+	dir := t.TempDir()
+	path := writePattern(t, dir, size, 860)
+	store := filepath.Join(dir, "uploads.json")
+	env := []string{"ENDPOINT=" + endpoint, "FILE=" + path, "STORE=" + store}
+	script := `const ctl = new AbortController()
+const file = new File([await openAsBlob(process.env.FILE)], 'moved.bin', {lastModified: 1700000000000})
+out({case: 'upload', ...await run(() => tus.createAndUpload(file, {endpoint, storage: tus.fileStorage(process.env.STORE),
+  headers: {Authorization: 'Bearer s3cret'}, chunkSize: 1 << 20, adaptiveChunkSize: false, signal: ctl.signal,
+  onProgress: (sent) => process.env.PAUSE && sent >= 2 << 20 && ctl.abort()}))})
+`
+	if o := startNodeScript(t, script, append(env, "PAUSE=1")...).outcomes(30 * time.Second)["upload"]; o.OK || o.Name != "AbortError" {
+		t.Fatalf("paused: %+v", o)
+	}
+	b, err := os.ReadFile(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin := strings.TrimSuffix(endpoint, "/files/")
+	if !bytes.Contains(b, []byte(origin)) {
+		t.Fatalf("the storage file does not hold the upload's URL: %s", b)
+	}
+	if err := os.WriteFile(store, bytes.ReplaceAll(b, []byte(origin), []byte(otherOrigin)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := nodeResult(t, "after the move", startNodeScript(t, script, env...).outcomes(30 * time.Second)["upload"])
+	checkStored(t, srv, r.URL, path)
+	if n := len(other.Requests()); n != 0 {
+		t.Errorf("the other origin got %d requests: %v", n, other.Requests())
+	}
+	if r.Resumed || srv.Count(http.MethodPost) != 2 {
+		t.Errorf("%+v after %d POSTs: want a new upload", r, srv.Count(http.MethodPost))
+	}
+}
+
+// An Upload paused and resumed twenty times, mostly mid-body, from a stream (whose
+// sections are views of the one buffer node:http sends) and from a file: each pause
+// destroys its request, and the upload ends byte-exact.
+func TestNodePauseResumeMany(t *testing.T) {
+	const size = 6<<20 + 11
+	path := writePattern(t, t.TempDir(), size, 870)
+	for _, src := range []string{"await openAsBlob(process.env.FILE)", "Readable.toWeb(createReadStream(process.env.FILE))"} {
+		srv, endpoint := nodeTusd(t)
+		srv.Inject(tusdtest.Slow(func(r *http.Request) bool { return r.Method == http.MethodPatch }, 8<<20))
+		p := startNodeScript(t, fmt.Sprintf(`let pauses = 0
+const up = new tus.Upload(%s, {endpoint, chunkSize: 1 << 20, adaptiveChunkSize: false, uploadDataDuringCreation: false, uploadSize: %d,
+  retry: {initialDelayMs: 20}})
+// Pauses 40-110 ms after each resume: a PATCH takes about 125 ms here, so most land
+// in the middle of a body.
+const cycle = () => setTimeout(() => up.pause().then(() => {
+  pauses++
+  up.resume()
+  if (pauses < 20) cycle()
+}), 40 + (pauses * 37) %% 70)
+cycle()
+up.start()
+out({case: 'many', ...await run(() => up.done)})
+out({case: 'pauses', ok: true, value: pauses})
+`, src, size), "ENDPOINT="+endpoint, "FILE="+path)
+		got := p.outcomes(60 * time.Second)
+		r := nodeResult(t, src, got["many"])
+		checkStored(t, srv, r.URL, path)
+		t.Logf("%s: %s pauses, %d PATCHes, %d POSTs", src, got["pauses"].Value, srv.Count(http.MethodPatch), srv.Count(http.MethodPost))
+		if srv.Count(http.MethodPost) != 1 {
+			t.Errorf("%s: %d POSTs", src, srv.Count(http.MethodPost))
+		}
+	}
+}
