@@ -129,3 +129,18 @@ func TestNodeReplyBeforeBodySent(t *testing.T) {
 		t.Logf("%s: %d PATCHes", src, srv.Count(http.MethodPatch))
 	}
 }
+
+// An error reply (500) to the first PATCH whose body drips a byte a second: the engine
+// reads a snippet for a bounded time and cancels the rest, which ends the connection;
+// the upload is retried and ends byte-exact, and the program ends by itself.
+func TestNodeErrorBodyNeverEnds(t *testing.T) {
+	const size = 3<<20 + 9
+	srv, endpoint := nodeTusd(t)
+	srv.Inject(tusdtest.Drip(tusdtest.Nth(http.MethodPatch, 1), http.StatusInternalServerError, nil, time.Second))
+	path := writePattern(t, t.TempDir(), size, 880)
+	p := startNodeScript(t, `out({case: 'drip', ...await run(async () => tus.createAndUpload(await openAsBlob(process.env.FILE),
+  {endpoint, chunkSize: 1 << 20, adaptiveChunkSize: false, uploadDataDuringCreation: false, storage: false, retry: {initialDelayMs: 50}}))})
+`, "ENDPOINT="+endpoint, "FILE="+path)
+	r := nodeResult(t, "dripping error reply", p.outcomes(30 * time.Second)["drip"])
+	checkStored(t, srv, r.URL, path)
+}
