@@ -757,8 +757,8 @@ out({case: 'again', ...await run(() => tus.createAndUpload(file, o))})
 }
 
 // What a Node caller may pass by mistake or see change under it: Node's own
-// stream.Readable and a Buffer (not taken: INVALID_OPTION, with a word on what to
-// pass), a file from fs.openAsBlob that grows during the upload (FILE_CHANGED, not
+// stream.Readable and a Buffer (what tus-js-client takes in Node; not taken here:
+// INVALID_OPTION, naming the wrapper to use), a file from fs.openAsBlob that grows during the upload (FILE_CHANGED, not
 // retried until the budget ends), and a fileStorage whose directory cannot be made (a
 // regular file is in the way): storage never fails an upload.
 func TestNodeInputs(t *testing.T) {
@@ -782,9 +782,9 @@ out({case: 'storage in the way', ...await run(async () => tus.createAndUpload(aw
   {endpoint, chunkSize: 1 << 20, storage: tus.fileStorage(f + '/state/uploads.json')}))})
 `, "ENDPOINT="+endpoint, "FILE="+path, "CHANGING="+changing)
 	got := p.outcomes(30 * time.Second)
-	for _, name := range []string{"Readable", "Buffer"} {
-		if o := got[name]; o.OK || o.Code != "INVALID_OPTION" {
-			t.Errorf("%s passed as the file: %+v, want INVALID_OPTION", name, o)
+	for name, hint := range map[string]string{"Readable": "Readable.toWeb(", "Buffer": "new Blob(["} {
+		if o := got[name]; o.OK || o.Code != "INVALID_OPTION" || !strings.Contains(o.Message, hint) {
+			t.Errorf("%s passed as the file: %+v, want INVALID_OPTION saying %s", name, o, hint)
 		}
 	}
 	if o := got["changed"]; o.OK || o.Code != "FILE_CHANGED" {
