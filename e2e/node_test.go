@@ -350,7 +350,7 @@ out({case: 'listed', ...await run(() => tus.listUploads())})
 }
 
 // A 1 GiB file from disk uploads byte-exact with bounded memory, as a Blob
-// (fs.openAsBlob: its slices go to undici's fetch as they are, streamed from the file)
+// (fs.openAsBlob: its slices go to node:http as they are, streamed from the file)
 // and as a web ReadableStream of the file (Readable.toWeb: its sections are sent as
 // views of the one buffer that holds them). Chunks of 16 MiB; the peak RSS (getrusage)
 // is logged and bounded.
@@ -516,7 +516,7 @@ out({case: 'get unknown', ok: true, value: [await one.get('constructor'), await 
 // Without CORS to stop anything, the engine's own rules keep the caller's headers to
 // the origins it configured: an upload the endpoint creates on another origin
 // (Location there) is sent there without them, and a redirect is refused, not
-// followed (undici's redirect: 'manual' shows the real 3xx).
+// followed (node:http follows none and shows the real 3xx).
 func TestNodeCrossOrigin(t *testing.T) {
 	srv, endpoint := nodeTusd(t)
 	_, storage, storageOrigin := serveTusd(t, nil)
