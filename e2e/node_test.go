@@ -867,3 +867,42 @@ out({case: 'pauses', ok: true, value: pauses})
 		}
 	}
 }
+
+// A fileStorage path that is a symlink (state kept on another volume, say): each
+// change replaces the file the link names, and the link stays a link, so that the
+// next process, reading through it, resumes.
+func TestNodeFileStorageSymlink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "volume", "uploads.json")
+	if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(target, []byte(`{"tuswasm": 1, "uploads": {}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "uploads.json")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	p := startNodeScript(t, `const s = tus.fileStorage(process.env.LINK)
+out({case: 'set', ...await run(() => s.set('fp', {fingerprint: 'fp', url: 'http://127.0.0.1:1/files/a', size: 1}))})
+out({case: 'get', ...await run(() => tus.fileStorage(process.env.LINK).get('fp'))})
+`, "LINK="+link)
+	got := p.outcomes(20 * time.Second)
+	if o := got["set"]; !o.OK {
+		t.Fatalf("set: %+v", o)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the storage path is no longer a symlink (%v): the change went beside the file it named", err)
+	}
+	b, err := os.ReadFile(target)
+	if err != nil || !bytes.Contains(b, []byte(`"fp"`)) {
+		t.Errorf("the symlink's target after a change: %s (%v)", b, err)
+	}
+	if o := got["get"]; !o.OK || !bytes.Contains(o.Value, []byte(`"fp"`)) {
+		t.Errorf("get through the link: %+v", o)
+	}
+	if fi, err := os.Stat(target); err == nil && fi.Mode().Perm() != 0o600 {
+		t.Errorf("the target's mode is %v, want 0600", fi.Mode().Perm())
+	}
+}

@@ -10,7 +10,7 @@
 // - requests go through node:http(s) rather than fetch (undici), which sent a Blob
 //   body at about two thirds of the speed with twice the memory;
 // - init({worker: true}) is refused (INVALID_OPTION): Node has no Web Worker.
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
+import { mkdir, open, readFile, realpath, rename, unlink } from 'node:fs/promises'
 import http from 'node:http'
 import https from 'node:https'
 import { dirname, resolve as resolvePath } from 'node:path'
@@ -249,7 +249,9 @@ async function readEntries (file) {
   return uploads
 }
 
-async function writeEntries (file, uploads) {
+async function writeEntries (path, uploads) {
+  // A symlink is followed: the file it names is replaced, and the link stays.
+  const file = await realpath(path).catch(() => path)
   await mkdir(dirname(file), { recursive: true })
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
   const text = JSON.stringify({ tuswasm: 1, uploads })
