@@ -845,15 +845,15 @@ func TestNodePauseResumeMany(t *testing.T) {
 		srv.Inject(tusdtest.Slow(func(r *http.Request) bool { return r.Method == http.MethodPatch }, 8<<20))
 		p := startNodeScript(t, fmt.Sprintf(`let pauses = 0
 const up = new tus.Upload(%s, {endpoint, chunkSize: 1 << 20, adaptiveChunkSize: false, uploadDataDuringCreation: false, uploadSize: %d,
-  retry: {initialDelayMs: 20}})
-// Pauses 40-110 ms after each resume: a PATCH takes about 125 ms here, so most land
-// in the middle of a body.
+  retry: {initialDelayMs: 20}, onUploadUrlAvailable: () => pauses || cycle()})
+// Pauses 40-110 ms after each resume, from when the upload exists (a pause during
+// the creation POST may create it again): a PATCH takes about 125 ms here, so most
+// land in the middle of a body.
 const cycle = () => setTimeout(() => up.pause().then(() => {
   pauses++
   up.resume()
   if (pauses < 20) cycle()
 }), 40 + (pauses * 37) %% 70)
-cycle()
 up.start()
 out({case: 'many', ...await run(() => up.done)})
 out({case: 'pauses', ok: true, value: pauses})
