@@ -350,7 +350,7 @@ out({case: 'listed', ...await run(() => tus.listUploads())})
 }
 
 // A 1 GiB file from disk uploads byte-exact with bounded memory, as a Blob
-// (fs.openAsBlob: its slices go to undici's fetch as they are, streamed from the file)
+// (fs.openAsBlob: its slices go to node:http as they are, streamed from the file)
 // and as a web ReadableStream of the file (Readable.toWeb: its sections are sent as
 // views of the one buffer that holds them). Chunks of 16 MiB; the peak RSS (getrusage)
 // is logged and bounded.
@@ -516,7 +516,7 @@ out({case: 'get unknown', ok: true, value: [await one.get('constructor'), await 
 // Without CORS to stop anything, the engine's own rules keep the caller's headers to
 // the origins it configured: an upload the endpoint creates on another origin
 // (Location there) is sent there without them, and a redirect is refused, not
-// followed (undici's redirect: 'manual' shows the real 3xx).
+// followed (node:http follows none and shows the real 3xx).
 func TestNodeCrossOrigin(t *testing.T) {
 	srv, endpoint := nodeTusd(t)
 	_, storage, storageOrigin := serveTusd(t, nil)
@@ -753,5 +753,156 @@ out({case: 'again', ...await run(() => tus.createAndUpload(file, o))})
 	checkStored(t, srv, r.URL, path)
 	if !r.Resumed || srv.Count(http.MethodPost) != 1 {
 		t.Errorf("%+v after %d POSTs: the new module did not resume the upload", r, srv.Count(http.MethodPost))
+	}
+}
+
+// What a Node caller may pass by mistake or see change under it: Node's own
+// stream.Readable and a Buffer (what tus-js-client takes in Node; not taken here:
+// INVALID_OPTION, naming the wrapper to use), a file from fs.openAsBlob that grows during the upload (FILE_CHANGED, not
+// retried until the budget ends), and a fileStorage whose directory cannot be made (a
+// regular file is in the way): storage never fails an upload.
+func TestNodeInputs(t *testing.T) {
+	srv, endpoint := nodeTusd(t)
+	dir := t.TempDir()
+	path := writePattern(t, dir, 3<<20, 850)
+	changing := writePattern(t, dir, 4<<20, 851)
+	p := startNodeScript(t, `import { appendFileSync } from 'node:fs'
+const f = process.env.FILE
+out({case: 'Readable', ...await run(() => tus.createAndUpload(createReadStream(f), {endpoint, storage: false}))})
+out({case: 'Buffer', ...await run(() => tus.createAndUpload(readFileSync(f), {endpoint, storage: false}))})
+let changed = false
+const blob = await openAsBlob(process.env.CHANGING)
+out({case: 'changed', ...await run(() => tus.createAndUpload(blob, {endpoint, chunkSize: 1 << 20, adaptiveChunkSize: false, storage: false,
+  retry: {initialDelayMs: 50}, onProgress: (sent) => {
+    if (changed || sent < 1 << 20) return
+    changed = true
+    appendFileSync(process.env.CHANGING, 'more')
+  }}))})
+out({case: 'storage in the way', ...await run(async () => tus.createAndUpload(await openAsBlob(f),
+  {endpoint, chunkSize: 1 << 20, storage: tus.fileStorage(f + '/state/uploads.json')}))})
+`, "ENDPOINT="+endpoint, "FILE="+path, "CHANGING="+changing)
+	got := p.outcomes(30 * time.Second)
+	for name, hint := range map[string]string{"Readable": "Readable.toWeb(", "Buffer": "new Blob(["} {
+		if o := got[name]; o.OK || o.Code != "INVALID_OPTION" || !strings.Contains(o.Message, hint) {
+			t.Errorf("%s passed as the file: %+v, want INVALID_OPTION saying %s", name, o, hint)
+		}
+	}
+	if o := got["changed"]; o.OK || o.Code != "FILE_CHANGED" {
+		t.Errorf("a file that grew during its upload: %+v, want FILE_CHANGED", o)
+	}
+	checkStored(t, srv, nodeResult(t, "storage in the way", got["storage in the way"]).URL, path)
+}
+
+// A fileStorage entry whose URL was changed to another origin (the file is not
+// trusted input): the next process does not send a single request there, not even a
+// HEAD without headers, and creates the upload anew on the endpoint, byte-exact.
+func TestNodeFileStorageOtherOrigin(t *testing.T) {
+	const size = 4 << 20
+	srv, endpoint := nodeTusd(t)
+	_, other, otherOrigin := serveTusd(t, nil)
+	dir := t.TempDir()
+	path := writePattern(t, dir, size, 860)
+	store := filepath.Join(dir, "uploads.json")
+	env := []string{"ENDPOINT=" + endpoint, "FILE=" + path, "STORE=" + store}
+	script := `const ctl = new AbortController()
+const file = new File([await openAsBlob(process.env.FILE)], 'moved.bin', {lastModified: 1700000000000})
+out({case: 'upload', ...await run(() => tus.createAndUpload(file, {endpoint, storage: tus.fileStorage(process.env.STORE),
+  headers: {Authorization: 'Bearer s3cret'}, chunkSize: 1 << 20, adaptiveChunkSize: false, signal: ctl.signal,
+  onProgress: (sent) => process.env.PAUSE && sent >= 2 << 20 && ctl.abort()}))})
+`
+	if o := startNodeScript(t, script, append(env, "PAUSE=1")...).outcomes(30 * time.Second)["upload"]; o.OK || o.Name != "AbortError" {
+		t.Fatalf("paused: %+v", o)
+	}
+	b, err := os.ReadFile(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin := strings.TrimSuffix(endpoint, "/files/")
+	if !bytes.Contains(b, []byte(origin)) {
+		t.Fatalf("the storage file does not hold the upload's URL: %s", b)
+	}
+	if err := os.WriteFile(store, bytes.ReplaceAll(b, []byte(origin), []byte(otherOrigin)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := nodeResult(t, "after the move", startNodeScript(t, script, env...).outcomes(30 * time.Second)["upload"])
+	checkStored(t, srv, r.URL, path)
+	if n := len(other.Requests()); n != 0 {
+		t.Errorf("the other origin got %d requests: %v", n, other.Requests())
+	}
+	if r.Resumed || srv.Count(http.MethodPost) != 2 {
+		t.Errorf("%+v after %d POSTs: want a new upload", r, srv.Count(http.MethodPost))
+	}
+}
+
+// An Upload paused and resumed twenty times, mostly mid-body, from a stream (whose
+// sections are views of the one buffer node:http sends) and from a file: each pause
+// destroys its request, and the upload ends byte-exact.
+func TestNodePauseResumeMany(t *testing.T) {
+	const size = 6<<20 + 11
+	path := writePattern(t, t.TempDir(), size, 870)
+	for _, src := range []string{"await openAsBlob(process.env.FILE)", "Readable.toWeb(createReadStream(process.env.FILE))"} {
+		srv, endpoint := nodeTusd(t)
+		srv.Inject(tusdtest.Slow(func(r *http.Request) bool { return r.Method == http.MethodPatch }, 8<<20))
+		p := startNodeScript(t, fmt.Sprintf(`let pauses = 0
+const up = new tus.Upload(%s, {endpoint, chunkSize: 1 << 20, adaptiveChunkSize: false, uploadDataDuringCreation: false, uploadSize: %d,
+  retry: {initialDelayMs: 20}, onUploadUrlAvailable: () => pauses || cycle()})
+// Pauses 40-110 ms after each resume, from when the upload exists (a pause during
+// the creation POST may create it again): a PATCH takes about 125 ms here, so most
+// land in the middle of a body.
+const cycle = () => setTimeout(() => up.pause().then(() => {
+  pauses++
+  up.resume()
+  if (pauses < 20) cycle()
+}), 40 + (pauses * 37) %% 70)
+up.start()
+out({case: 'many', ...await run(() => up.done)})
+out({case: 'pauses', ok: true, value: pauses})
+`, src, size), "ENDPOINT="+endpoint, "FILE="+path)
+		got := p.outcomes(60 * time.Second)
+		r := nodeResult(t, src, got["many"])
+		checkStored(t, srv, r.URL, path)
+		t.Logf("%s: %s pauses, %d PATCHes, %d POSTs", src, got["pauses"].Value, srv.Count(http.MethodPatch), srv.Count(http.MethodPost))
+		if srv.Count(http.MethodPost) != 1 {
+			t.Errorf("%s: %d POSTs", src, srv.Count(http.MethodPost))
+		}
+	}
+}
+
+// A fileStorage path that is a symlink (state kept on another volume, say): each
+// change replaces the file the link names, and the link stays a link, so that the
+// next process, reading through it, resumes.
+func TestNodeFileStorageSymlink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "volume", "uploads.json")
+	if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(target, []byte(`{"tuswasm": 1, "uploads": {}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "uploads.json")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	p := startNodeScript(t, `const s = tus.fileStorage(process.env.LINK)
+out({case: 'set', ...await run(() => s.set('fp', {fingerprint: 'fp', url: 'http://127.0.0.1:1/files/a', size: 1}))})
+out({case: 'get', ...await run(() => tus.fileStorage(process.env.LINK).get('fp'))})
+`, "LINK="+link)
+	got := p.outcomes(20 * time.Second)
+	if o := got["set"]; !o.OK {
+		t.Fatalf("set: %+v", o)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the storage path is no longer a symlink (%v): the change went beside the file it named", err)
+	}
+	b, err := os.ReadFile(target)
+	if err != nil || !bytes.Contains(b, []byte(`"fp"`)) {
+		t.Errorf("the symlink's target after a change: %s (%v)", b, err)
+	}
+	if o := got["get"]; !o.OK || !bytes.Contains(o.Value, []byte(`"fp"`)) {
+		t.Errorf("get through the link: %+v", o)
+	}
+	if fi, err := os.Stat(target); err == nil && fi.Mode().Perm() != 0o600 {
+		t.Errorf("the target's mode is %v, want 0600", fi.Mode().Perm())
 	}
 }

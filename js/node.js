@@ -10,7 +10,7 @@
 // - requests go through node:http(s) rather than fetch (undici), which sent a Blob
 //   body at about two thirds of the speed with twice the memory;
 // - init({worker: true}) is refused (INVALID_OPTION): Node has no Web Worker.
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
+import { mkdir, open, readFile, realpath, rename, unlink } from 'node:fs/promises'
 import http from 'node:http'
 import https from 'node:https'
 import { dirname, resolve as resolvePath } from 'node:path'
@@ -55,13 +55,16 @@ fallbacks.send = send
 // into a Blob: the Go side holds every section until its next collection (at most one
 // a second), and those copies reached 400-800 MiB for a 1 GiB stream. A view is safe
 // as a body because the engine asks for a stream's sections one at a time: the buffer
-// moves or is refilled only after the request that sent the view has ended.
+// moves or is refilled only after the request that sent the view has ended (send ends
+// one whose reply came before its body was all written).
 fallbacks.streamBody = (view) => view
 
 // send is core.js's send on node:http(s), with the same answer: [status, type, header
 // list "name\nvalue\n…", the body as a web ReadableStream for an error status, else
 // null]. A Blob body is streamed from its source (a file's, for fs.openAsBlob) with
-// backpressure; nothing follows a redirect (as fetch's redirect: 'manual'), and there
+// backpressure; a request whose reply came before its body was all sent is ended, and
+// a success reply's body is drained only when it is empty (else its connection is
+// dropped, as fetch's cancel does); nothing follows a redirect (as fetch's redirect: 'manual'), and there
 // are no cookies to send (credentials has no effect in Node). Sockets come from the
 // global agents, which keep them alive between requests (Node >= 19) without keeping
 // the process alive.
@@ -86,10 +89,24 @@ function send (url, method, headers, body, credentials, signal) {
     req.on('response', (res) => {
       let list = ''
       for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) list += res.rawHeaders[i] + '\n' + res.rawHeaders[i + 1] + '\n'
+      // A reply that came while the body was still being sent ends the request once the
+      // engine has it: node:http would go on writing the rest into a socket the server
+      // may never read again (keeping the process alive), from a stream section's view
+      // that changes as soon as the engine moves on (streamBody).
+      const abandon = () => { if (!req.writableFinished) req.destroy() }
       if (res.statusCode < 400) {
-        res.resume() // success bodies are never read: drain it, and the socket is free again
+        // Success bodies are never read. An empty one is drained and its socket kept for
+        // the next request; any other goes with its connection, as fetch's cancel does,
+        // so that a server dripping a body holds neither a socket nor the process.
+        const empty = method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304 || res.headers['content-length'] === '0'
+        if (empty) res.resume()
+        else res.destroy()
+        abandon()
         return resolve([res.statusCode, 'basic', list, null])
       }
+      // The engine reads at most a snippet of an error body, then cancels it.
+      res.once('end', abandon)
+      res.once('close', abandon)
       resolve([res.statusCode, 'basic', list, Readable.toWeb(res)])
     })
     if (!isBlob) return req.end(body ?? undefined)
@@ -232,7 +249,9 @@ async function readEntries (file) {
   return uploads
 }
 
-async function writeEntries (file, uploads) {
+async function writeEntries (path, uploads) {
+  // A symlink is followed: the file it names is replaced, and the link stays.
+  const file = await realpath(path).catch(() => path)
   await mkdir(dirname(file), { recursive: true })
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
   const text = JSON.stringify({ tuswasm: 1, uploads })

@@ -16,8 +16,9 @@ import (
 )
 
 var (
-	jsUint8Array = safejs.MustGetGlobal("Uint8Array")
-	jsBlob       = safejs.MustGetGlobal("Blob")
+	jsUint8Array  = safejs.MustGetGlobal("Uint8Array")
+	jsBlob        = safejs.MustGetGlobal("Blob")
+	jsArrayBuffer = safejs.MustGetGlobal("ArrayBuffer")
 )
 
 // blobFile is an engine.File over a JS Blob or File. Its sections are Blob slices: the
@@ -33,6 +34,28 @@ type blobFile struct {
 	next *blobSlice // made ahead of need (see prefetch)
 }
 
+// wrapHint names the wrapper for what Node.js programs pass by mistake (what
+// tus-js-client takes there): bytes (a Buffer) and a stream.Readable.
+func wrapHint(v safejs.Value) string {
+	if v.Type() != safejs.TypeObject || v.IsNull() {
+		return ""
+	}
+	if view, err := jsArrayBuffer.Call("isView", v); err == nil {
+		if yes, _ := view.Bool(); yes {
+			return " (bytes: pass new Blob([bytes]))"
+		}
+	}
+	if ok, err := v.InstanceOf(jsArrayBuffer); err == nil && ok {
+		return " (bytes: pass new Blob([bytes]))"
+	}
+	pipe, _ := v.Get("pipe")
+	on, _ := v.Get("on")
+	if isFunction(pipe) && isFunction(on) {
+		return " (a Node.js stream.Readable: pass Readable.toWeb(stream))"
+	}
+	return ""
+}
+
 // blobSlice is a Blob slice made ahead of need (see prefetch).
 type blobSlice struct {
 	off, n int64
@@ -41,7 +64,7 @@ type blobSlice struct {
 
 func newBlobFile(v safejs.Value) (*blobFile, error) {
 	if ok, err := v.InstanceOf(jsBlob); err != nil || !ok {
-		return nil, badOption("the file must be a Blob or File, not %s", describe(v))
+		return nil, badOption("the file must be a Blob, File or ReadableStream, not %s%s", describe(v), wrapHint(v))
 	}
 	sizeV, err := v.Get("size")
 	if err != nil {
