@@ -198,7 +198,8 @@ const chains = new Map()
  * crash leaves the old file or the new one, never half of one. The file is created
  * with mode 0600; it holds what localStorage would (URLs and numbers, never headers,
  * credentials or metadata), and what it holds is checked where it is read. A missing
- * or unreadable file counts as empty.
+ * file counts as empty, and so does one that is not JSON (the next change rewrites it);
+ * one that cannot be read fails the call, so that no write drops what it holds.
  * @param {string|URL} path
  */
 export function fileStorage (path) {
@@ -235,11 +236,20 @@ export function fileStorage (path) {
 // dropped here, the rest is checked by the module.
 async function readEntries (file) {
   const uploads = Object.create(null)
+  let text
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    // Missing: empty. Unreadable for now (EMFILE, EACCES): an error, so that no write
+    // follows that would drop the entries it holds (storage never fails an upload).
+    if (err?.code === 'ENOENT') return uploads
+    throw err
+  }
   let data
   try {
-    data = JSON.parse(await readFile(file, 'utf8'))
+    data = JSON.parse(text)
   } catch {
-    return uploads // missing, unreadable or not JSON: empty (the next change rewrites it)
+    return uploads // not JSON: empty (the next change rewrites it)
   }
   const given = data?.uploads
   if (given === null || typeof given !== 'object' || Array.isArray(given)) return uploads
