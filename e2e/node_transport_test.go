@@ -33,17 +33,7 @@ func dripBody(match func(*http.Request) bool) tusdtest.Fault {
 		}
 		w.Header().Del("Content-Length") // chunked: no end in sight
 		w.WriteHeader(rec.Code)
-		for range 600 {
-			if _, err := w.Write([]byte("x")); err != nil {
-				return true
-			}
-			_ = http.NewResponseController(w).Flush()
-			select {
-			case <-r.Context().Done():
-				return true
-			case <-time.After(time.Second):
-			}
-		}
+		tusdtest.DripBody(w, r, time.Second)
 		return true
 	}
 }

@@ -427,18 +427,24 @@ func Drip(match func(*http.Request) bool, status int, header http.Header, every 
 			return false
 		}
 		writeHead(w, r, status, header)
-		for range 600 {
-			if _, err := w.Write([]byte("x")); err != nil {
-				return true
-			}
-			_ = http.NewResponseController(w).Flush()
-			select {
-			case <-r.Context().Done():
-				return true
-			case <-time.After(every):
-			}
-		}
+		DripBody(w, r, every)
 		return true
+	}
+}
+
+// DripBody writes a body of one byte per every after the head was written, for as long
+// as the client listens (at most 600 bytes).
+func DripBody(w http.ResponseWriter, r *http.Request, every time.Duration) {
+	for range 600 {
+		if _, err := w.Write([]byte("x")); err != nil {
+			return
+		}
+		_ = http.NewResponseController(w).Flush()
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(every):
+		}
 	}
 }
 
