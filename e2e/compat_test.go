@@ -253,21 +253,7 @@ func TestCompatResponseHeaderAnyCase(t *testing.T) {
 func TestCompatStartFromOnError(t *testing.T) {
 	e := newEnv(t)
 	e.tusd.Inject(tusdtest.Respond(tusdtest.Nth(http.MethodPost, 1), http.StatusForbidden, nil, "no"))
-	o := compatRun(e, `
-		let errors = 0
-		const up = new compat.Upload(makeFile(3000, 37), {endpoint: '/files/', retryDelays: null,
-			onError: () => { if (++errors === 1) up.start() }})
-		const w = await within(new Promise((resolve) => { up.options.onSuccess = resolve; up.start() }), 10000)
-		return {url: up.url, errors, ok: w.ok}`)
-	var got struct {
-		URL    string
-		Errors int
-		OK     bool
-	}
-	if mustJSON(t, o.Value, &got); !o.OK || !got.OK || got.Errors != 1 {
-		t.Fatalf("start() in onError: %+v", o)
-	}
-	e.tusd.AssertStored(t, got.URL, pattern(3000, 37))
+	startFromOnError(t, e, 37)
 }
 
 // onShouldRetry is asked only while retryDelays has a delay left, as tus-js-client
@@ -338,21 +324,7 @@ func TestCompatChunkCompleteAfterResume(t *testing.T) {
 func TestCompatStartFromOnErrorSmallFile(t *testing.T) {
 	e := newEnv(t)
 	e.tusd.Inject(tusdtest.Respond(tusdtest.Nth(http.MethodPatch, 1), http.StatusInternalServerError, nil, "no"))
-	o := compatRun(e, `
-		let errors = 0
-		const up = new compat.Upload(makeFile(3000, 164), {endpoint: '/files/', retryDelays: null,
-			onError: () => { if (++errors === 1) up.start() }})
-		const w = await within(new Promise((resolve) => { up.options.onSuccess = resolve; up.start() }), 10000)
-		return {url: up.url, errors, ok: w.ok}`)
-	var got struct {
-		URL    string
-		Errors int
-		OK     bool
-	}
-	if mustJSON(t, o.Value, &got); !o.OK || !got.OK || got.Errors != 1 {
-		t.Fatalf("start() in onError: %+v", o)
-	}
-	e.tusd.AssertStored(t, got.URL, pattern(3000, 164))
+	startFromOnError(t, e, 164)
 	if n := e.tusd.Count(http.MethodPost); n != 1 {
 		t.Fatalf("%d creations: start() after the failure left the first upload behind", n)
 	}
@@ -409,4 +381,25 @@ func TestCompatAbortThenStartSmallFile(t *testing.T) {
 	if n := eval[int](e, `tus.listUploads().then((l) => l.length)`); n != 0 {
 		t.Fatalf("%d stored entries left after completion", n)
 	}
+}
+
+// startFromOnError runs a compat upload of 3000 bytes of pattern seed whose onError
+// calls start() once, and checks it then succeeds, byte-exact.
+func startFromOnError(t *testing.T, e *env, seed uint32) {
+	t.Helper()
+	o := compatRun(e, fmt.Sprintf(`
+		let errors = 0
+		const up = new compat.Upload(makeFile(3000, %d), {endpoint: '/files/', retryDelays: null,
+			onError: () => { if (++errors === 1) up.start() }})
+		const w = await within(new Promise((resolve) => { up.options.onSuccess = resolve; up.start() }), 10000)
+		return {url: up.url, errors, ok: w.ok}`, seed))
+	var got struct {
+		URL    string
+		Errors int
+		OK     bool
+	}
+	if mustJSON(t, o.Value, &got); !o.OK || !got.OK || got.Errors != 1 {
+		t.Fatalf("start() in onError: %+v", o)
+	}
+	e.tusd.AssertStored(t, got.URL, pattern(3000, seed))
 }
