@@ -168,7 +168,11 @@ class StreamSource {
       if (this.#byob) {
         const { value, done } = await this.#reader.read(new Uint8Array(this.#buf.buffer, used, this.#buf.byteLength - used))
         if (value) {
-          this.#buf = new Uint8Array(value.buffer) // the read moved the buffer into a new ArrayBuffer
+          // The read moved the buffer into a new ArrayBuffer. V8 counts each as new
+          // memory, which prompts the collections that free the Blobs made of earlier
+          // sections: Chromium frees a Blob only when V8 collects it, and unprompted they
+          // pile up until the blob storage refuses new ones (docs/performance.md).
+          this.#buf = new Uint8Array(value.buffer)
           this.#end += value.byteLength
         }
         this.#done = done
