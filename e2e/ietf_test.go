@@ -100,3 +100,40 @@ func TestIETFDraftPauseResumeInBrowser(t *testing.T) {
 	}
 	e.tusd.AssertStored(t, r.URL, pattern(size, 24))
 }
+
+// A small File with a type goes whole, as its own Blob rather than a slice of it
+// (wasm/blobfile.go), so fetch would send its type as the Content-Type of a request
+// that names none: a draft creation without a filetype. The POST must carry no type
+// (tusd would store it as the filetype), while tus 1.0's carries its own.
+func TestWholeTypedFileContentType(t *testing.T) {
+	e := newEnv(t)
+	var mu sync.Mutex
+	types := map[string]string{}
+	e.tusd.Inject(func(_ http.ResponseWriter, r *http.Request, _ http.Handler) bool {
+		if r.Method == http.MethodPost {
+			mu.Lock()
+			types[r.Header.Get("Upload-Draft-Interop-Version")] = r.Header.Get("Content-Type")
+			mu.Unlock()
+		}
+		return false
+	})
+	for protocol, want := range map[string]string{"ietf-draft-05": "", "tus-v1": "application/offset+octet-stream"} {
+		o := eval[outcome](e, fmt.Sprintf(`run(() => tus.createAndUpload(new File([pattern(1000, 23)], 'a.png', {type: 'image/png'}),
+			{endpoint: '/files/', protocol: %q, storage: false}))`, protocol))
+		r := o.result(t)
+		e.tusd.AssertStored(t, r.URL, pattern(1000, 23))
+		if got := e.tusd.Count(http.MethodPost); got == 0 {
+			t.Fatal("no POST")
+		}
+		key := map[string]string{"ietf-draft-05": "6", "tus-v1": ""}[protocol]
+		mu.Lock()
+		got := types[key]
+		mu.Unlock()
+		if got != want {
+			t.Errorf("%s: the creation's Content-Type is %q, want %q", protocol, got, want)
+		}
+		if ft := e.tusd.Metadata(t, r.URL)["filetype"]; ft != "" {
+			t.Errorf("%s: tusd stored the filetype %q, which no option named", protocol, ft)
+		}
+	}
+}

@@ -131,6 +131,12 @@ func requestBody(req *http.Request) (safejs.Value, *blobSection, error) {
 	case nil:
 		return safejs.Null(), nil, nil
 	case *blobSection:
+		if b.typed && req.Header.Get("Content-Type") == "" {
+			// fetch would send the Blob's own type as the request's Content-Type (an IETF
+			// draft creation without a filetype); a slice has none.
+			whole, err := b.slice.Call("slice")
+			return whole, b, err
+		}
 		return b.slice, b, nil
 	}
 	defer req.Body.Close()
