@@ -113,6 +113,7 @@ export function serve (port, { inPage = false } = {}) {
   // run is one call: a Go function, or an operation of an upload handle.
   async function run (m, args) {
     if (m.name === 'handle') return operate(...args)
+    if (m.name === 'once') return finished(m.stream, args[2], await api.once(...args))
     if (m.name !== 'newUpload') return api[m.name](...args)
     const h = api.newUpload(...args)
     if (h.error) throw h.error
@@ -127,8 +128,12 @@ export function serve (port, { inPage = false } = {}) {
       handles.delete(hid)
       signals.delete(hid)
     }
-    const value = await h[op]()
-    // A stream read to its end is of no use to a later call: let its buffers go.
+    return finished(stream, op, await h[op]())
+  }
+
+  // finished passes on what op returned. A stream read to its end by a run is of no
+  // use to a later call: its buffers go.
+  function finished (stream, op, value) {
     if (op === 'run' && stream !== undefined) streams.delete(stream)
     return value
   }

@@ -145,17 +145,10 @@ async function withSignal (options, fn, run) {
   return call(fn, run)
 }
 
-// once makes an upload handle, runs op on it, and lets it go.
+// once runs op ('run' or 'create') on a new upload in one call into the module.
 function once (fn, file, options, op) {
   const o = prepare(fn, options, file)
-  return withSignal(o, fn, async (b) => {
-    const h = await b.upload(file, o)
-    try {
-      return await h[op]()
-    } finally {
-      h.dispose().catch(() => {})
-    }
-  })
+  return withSignal(o, fn, (b) => b.call('once', [file, o, op]))
 }
 
 /**

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"syscall/js"
 
@@ -49,6 +50,33 @@ func newUpload(args []safejs.Value) (any, error) {
 		"terminate": h.method(h.terminate),
 		"dispose":   h.method(func() func() (any, error) { return h.dispose }),
 	}, nil
+}
+
+// once(file, options, op) runs op ("run" or "create") on a new upload with no handle:
+// createAndUpload, create and upload cross into the module once, where a handle costs
+// two more crossings (and five functions made and released) per file.
+func once(args []safejs.Value) (any, error) {
+	op, err := stringArg(args, 2, "the operation")
+	if err != nil {
+		return nil, err
+	}
+	return withCall(arg(args, 0), arg(args, 1), func(c *call) (any, error) {
+		if c.src == nil {
+			return nil, badOption("a Blob, File or ReadableStream is required")
+		}
+		up, err := c.client.NewUpload(c.src, engine.UploadURL{URL: c.uploadURL}, c.events)
+		if err != nil {
+			return nil, err
+		}
+		switch op {
+		case "run":
+			r, err := up.Run(c.ctx)
+			return result(r), err
+		case "create":
+			return up.Create(c.ctx)
+		}
+		return nil, fmt.Errorf("tuswasm: no operation %q", op)
+	})
 }
 
 // method is a JS function returning a Promise of what prepare's function returns.

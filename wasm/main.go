@@ -22,6 +22,7 @@ func main() {
 	}
 	api := map[string]any{
 		"newUpload":           exportSync(newUpload),
+		"once":                export(once),
 		"terminate":           export(terminate),
 		"findPreviousUploads": export(findPreviousUploads),
 		"listUploads":         export(listUploads),
