@@ -159,6 +159,12 @@ func (p *chromiumPage) in(ctx context.Context) (context.Context, context.CancelF
 	return c, func() { stop(); cancel() }
 }
 
+func (p *chromiumPage) SetFiles(ctx context.Context, selector string, paths []string) error {
+	c, cancel := p.in(ctx)
+	defer cancel()
+	return chromedp.Do(c, chromedp.SetUploadFiles(chromedp.CSS(selector), paths))
+}
+
 func (p *chromiumPage) Navigate(ctx context.Context, url string) error {
 	c, cancel := p.in(ctx)
 	defer cancel()

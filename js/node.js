@@ -58,6 +58,9 @@ fallbacks.send = send
 // moves or is refilled only after the request that sent the view has ended (send ends
 // one whose reply came before its body was all written).
 fallbacks.streamBody = (view) => view
+// A Blob from fs.openAsBlob whose file changed on disk fails to read (NotReadableError),
+// whole or sliced: it can go as itself (core.js's wholeFiles).
+fallbacks.wholeFiles = true
 
 // send is core.js's send on node:http(s), with the same answer: [status, type, header
 // list "name\nvalue\n…", the body as a web ReadableStream for an error status, else

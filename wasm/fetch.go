@@ -30,6 +30,9 @@ var (
 	// jsLock is core.js's lock(name, wait, signal): a Web Lock's release function, or
 	// null when it is held elsewhere.
 	jsLock safejs.Value
+	// wholeFiles is core.js's wholeFiles: a Blob sent whole may go as itself, never
+	// read past its size (see blobFile.ReadSection).
+	wholeFiles bool
 )
 
 // takeHost picks up what core.js leaves in globalThis.__tuswasm.host before it starts
@@ -52,6 +55,10 @@ func takeHost() error {
 	}
 	if err == nil && !isFunction(jsSend) {
 		err = errors.New("no send function")
+	}
+	if err == nil {
+		whole, _ := host.Get("wholeFiles")
+		wholeFiles, _ = whole.Bool()
 	}
 	if err != nil {
 		return fmt.Errorf("tuswasm: start the module through core.js: %w", err)

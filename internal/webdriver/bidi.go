@@ -159,6 +159,30 @@ func (b *BiDi) Eval(ctx context.Context, js string) (json.RawMessage, error) {
 	return json.RawMessage(out.Result.Value), nil
 }
 
+// SetFiles finds the input (script.evaluate hands back its shared id) and sets its
+// files (input.setFiles).
+func (b *BiDi) SetFiles(ctx context.Context, selector string, paths []string) error {
+	sel, _ := json.Marshal(selector)
+	res, err := b.call(ctx, "script.evaluate", map[string]any{
+		"expression": "document.querySelector(" + string(sel) + ")", "target": map[string]any{"context": b.context},
+		"awaitPromise": false, "resultOwnership": "root",
+	})
+	if err != nil {
+		return err
+	}
+	var out struct {
+		Result struct {
+			SharedID string `json:"sharedId"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(res, &out); err != nil || out.Result.SharedID == "" {
+		return fmt.Errorf("no element %s: %s %v", selector, res, err)
+	}
+	_, err = b.call(ctx, "input.setFiles", map[string]any{"context": b.context,
+		"element": map[string]any{"sharedId": out.Result.SharedID}, "files": paths})
+	return err
+}
+
 func (b *BiDi) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -61,6 +62,20 @@ func (c *Classic) Eval(ctx context.Context, js string) (json.RawMessage, error) 
 		return nil, fmt.Errorf("script threw: %s", out.Thrown)
 	}
 	return json.RawMessage(*out.OK), nil
+}
+
+// SetFiles finds the input and sends it the paths as keys, one per line (classic
+// WebDriver's way to pick files).
+func (c *Classic) SetFiles(ctx context.Context, selector string, paths []string) error {
+	var el map[string]string
+	if err := c.call(ctx, http.MethodPost, c.session+"/element", map[string]any{"using": "css selector", "value": selector}, &el); err != nil {
+		return err
+	}
+	var id string
+	for _, v := range el {
+		id = v
+	}
+	return c.call(ctx, http.MethodPost, c.session+"/element/"+id+"/value", map[string]any{"text": strings.Join(paths, "\n")}, nil)
 }
 
 func (c *Classic) Close() error {

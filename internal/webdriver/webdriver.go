@@ -19,6 +19,9 @@ type Page interface {
 	// Eval runs the JavaScript expression js, awaits it when it is a promise, and
 	// returns its value as JSON (null for undefined). A thrown error is an error.
 	Eval(ctx context.Context, js string) (json.RawMessage, error)
+	// SetFiles gives the file input at the CSS selector the paths, as a user picking
+	// them would.
+	SetFiles(ctx context.Context, selector string, paths []string) error
 	// Close ends the session and the browser.
 	Close() error
 }
