@@ -243,3 +243,38 @@ func TestStreamGivenAgain(t *testing.T) {
 		t.Logf("the same stream again: %s %s", again.Code, again.Message)
 	})
 }
+
+// Worker mode hands a stream to the worker once; a call that never posted it (aborted
+// between its awaits of the module, or refused because the page holds a reader) must
+// not count it as handed over: the same stream given again uploads, byte-exact, rather
+// than failing as "read to its end by an earlier upload" (an outside audit found both).
+func TestStreamNotHandedOverIsGivenAgain(t *testing.T) {
+	e := newWorkerEnv(t)
+	const size = 2*chunk + 5
+	for name, js := range map[string]string{
+		"aborted before posting": `const s = new Blob([pattern(%[1]d, %[2]d)]).stream()
+			const c = new AbortController()
+			const p = tus.createAndUpload(s, {endpoint: '/files/', signal: c.signal})
+			await Promise.resolve() // the call is between its two awaits of the module
+			c.abort()
+			const first = await p.then(() => 'resolved', (e) => e.name)
+			if (first !== 'AbortError') throw new Error('first call: ' + first)`,
+		"locked, then released": `const s = new Blob([pattern(%[1]d, %[2]d)]).stream()
+			const r = s.getReader()
+			const first = await tus.createAndUpload(s, {endpoint: '/files/'}).then(() => 'resolved', (e) => e.code)
+			r.releaseLock()
+			if (first === 'resolved') throw new Error('a locked stream uploaded')`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			const seed = 4020
+			o := within(e, fmt.Sprintf(`(async () => {
+				`+js+`
+				return tus.createAndUpload(s, {endpoint: '/files/', chunkSize: %[3]d})
+			})()`, size, seed, chunk), 30000)
+			if !o.OK {
+				t.Fatalf("the same stream given again: %+v", o)
+			}
+			e.tusd.AssertStored(t, o.result(t).URL, pattern(size, seed))
+		})
+	}
+}

@@ -139,10 +139,12 @@ export function connect (wasmURL, { worker = false } = {}) {
     const fns = []
     const msg = { type: 'call', id, name, optionsAt, args: args.map((a, i) => i === optionsAt ? mark(a, fns) : a) }
     const transfer = []
+    let sent = null // a stream this call transfers: the worker has it only once the message is posted
     if (worker && (args[0] instanceof ReadableStream || streamIds.has(args[0]))) {
       let sid = streamIds.get(args[0])
       if (sid === undefined) {
-        streamIds.set(args[0], (sid = ++nextStream))
+        sid = ++nextStream
+        sent = args[0]
         transfer.push(args[0])
       } else {
         msg.args[0] = null // the worker has it
@@ -157,6 +159,7 @@ export function connect (wasmURL, { worker = false } = {}) {
       active.set(id, { resolve, reject, fns, keep, cleanup: () => signal?.removeEventListener('abort', onAbort) })
       try {
         port.postMessage(msg, transfer)
+        if (sent) streamIds.set(sent, msg.stream)
       } catch (err) {
         active.delete(id)
         signal?.removeEventListener('abort', onAbort)

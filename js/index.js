@@ -1,9 +1,9 @@
 // tuswasm: a tus resumable-upload client compiled from Go to WebAssembly.
 // This module is the public API. It checks options (options.js), resolves URLs
 // against the page, and talks to the module over one channel (channel.js), which runs
-// it in a dedicated worker or on the page; every upload is one object in the module
-// (an upload handle), which createAndUpload starts and awaits and the Upload class
-// drives.
+// it in a dedicated worker or on the page. createAndUpload, create and upload are one
+// call into the module each; the Upload class drives one object there (an upload
+// handle) from its first start to its end.
 import { connect } from './channel.js'
 import { TusError, aborted, codes, convert } from './errors.js'
 import { check, describe, keysOf, trusted } from './options.js'
@@ -125,8 +125,8 @@ function prepare (fn, options, file) {
   return o
 }
 
-// call runs one function of the module, or op on a new upload handle, once the
-// options passed and the module is there; an abort before that sends nothing.
+// call runs one function of the module once the options passed and the module is
+// there; an abort before that sends nothing.
 async function call (fn, run) {
   await loaded()
   try {

@@ -60,6 +60,9 @@ func once(args []safejs.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if op != "run" && op != "create" {
+		return nil, fmt.Errorf("tuswasm: no operation %q", op)
+	}
 	return withCall(arg(args, 0), arg(args, 1), func(c *call) (any, error) {
 		if c.src == nil {
 			return nil, badOption("a Blob, File or ReadableStream is required")
@@ -68,14 +71,11 @@ func once(args []safejs.Value) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		switch op {
-		case "run":
-			r, err := up.Run(c.ctx)
-			return result(r), err
-		case "create":
+		if op == "create" {
 			return up.Create(c.ctx)
 		}
-		return nil, fmt.Errorf("tuswasm: no operation %q", op)
+		r, err := up.Run(c.ctx)
+		return result(r), err
 	})
 }
 
