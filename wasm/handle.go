@@ -33,11 +33,7 @@ func newUpload(args []safejs.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.src == nil {
-		c.close()
-		return nil, badOption("a Blob, File or ReadableStream is required")
-	}
-	up, err := c.client.NewUpload(c.src, engine.UploadURL{URL: c.uploadURL}, c.events)
+	up, err := c.upload()
 	if err != nil {
 		c.close()
 		return nil, err
@@ -64,10 +60,7 @@ func once(args []safejs.Value) (any, error) {
 		return nil, fmt.Errorf("tuswasm: no operation %q", op)
 	}
 	return withCall(arg(args, 0), arg(args, 1), func(c *call) (any, error) {
-		if c.src == nil {
-			return nil, badOption("a Blob, File or ReadableStream is required")
-		}
-		up, err := c.client.NewUpload(c.src, engine.UploadURL{URL: c.uploadURL}, c.events)
+		up, err := c.upload()
 		if err != nil {
 			return nil, err
 		}
@@ -77,6 +70,14 @@ func once(args []safejs.Value) (any, error) {
 		r, err := up.Run(c.ctx)
 		return result(r), err
 	})
+}
+
+// upload makes the call's engine upload: of its file, at its uploadUrl if it has one.
+func (c *call) upload() (*engine.Upload, error) {
+	if c.src == nil {
+		return nil, badOption("a Blob, File or ReadableStream is required")
+	}
+	return c.client.NewUpload(c.src, engine.UploadURL{URL: c.uploadURL}, c.events)
 }
 
 // method is a JS function returning a Promise of what prepare's function returns.
