@@ -278,3 +278,42 @@ func TestStreamNotHandedOverIsGivenAgain(t *testing.T) {
 		})
 	}
 }
+
+// One stream given to a second upload while the first reads it: the second is refused
+// at once (INVALID_OPTION, no request sent), and the first goes on, byte-exact. Before,
+// both read one reader: one completed, the other failed part-way with FILE_CHANGED and
+// left a partial upload on the server (an outside audit found it).
+func TestStreamGivenToTwoAtOnce(t *testing.T) {
+	const piece, pieces, seed = 64 << 10, 6, 310
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		eval[any](e, gatedStreamJS)
+		startIn(e, e.tab, fmt.Sprintf(`bg('first', () => {
+			window.st = gated('bytes', %d, %d, %d)
+			const p = tus.createAndUpload(st, {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false})
+			feed(3) // the creation's chunk, and a byte past it
+			return p
+		})`, pieces, piece, seed, 2*piece))
+		waitFor(t, "the first upload's creation", 30e9, func() bool { return e.tusd.Count(http.MethodPost) == 1 })
+		second := within(e, `tus.createAndUpload(st, {endpoint: '/files/'})`, 30000)
+		if second.OK || second.Hang || second.Code != "INVALID_OPTION" {
+			t.Fatalf("the stream given to a second upload while the first reads it: %+v, want INVALID_OPTION", second)
+		}
+		up := within(e, `(async () => {
+			const up = new tus.Upload(st, {endpoint: '/files/'})
+			up.start()
+			return up.done
+		})()`, 30000)
+		if up.OK || up.Hang || up.Code != "INVALID_OPTION" {
+			t.Fatalf("the stream given to an Upload while another reads it: %+v, want INVALID_OPTION", up)
+		}
+		if n := e.tusd.Count(http.MethodPost); n != 1 {
+			t.Fatalf("%d POSTs: the refused uploads sent requests", n)
+		}
+		eval[any](e, fmt.Sprintf(`feed(%d)`, pieces))
+		o := e.waitDone("first")
+		if !o.OK {
+			t.Fatalf("the first upload: %+v", o)
+		}
+		e.tusd.AssertStored(t, o.result(t).URL, pattern(pieces*piece, seed))
+	})
+}

@@ -150,6 +150,10 @@ class StreamSource {
   // next call's section runs only once that read has landed in the buffer, and a
   // release never moves bytes (or touches a buffer a BYOB read has detached) under it.
   #turn = Promise.resolve()
+  // The upload reading the stream now, and how many of its runs are under way: a
+  // stream feeds one upload at a time (a second would take bytes the first needs).
+  #holder = null
+  #runs = 0
 
   constructor (stream) {
     try {
@@ -164,6 +168,19 @@ class StreamSource {
     const run = this.#turn.then(fn)
     this.#turn = run.catch(() => {})
     return run
+  }
+
+  // hold makes holder the stream's reader for a run, until letGo: false while another
+  // upload's run holds it.
+  hold (holder) {
+    if (this.#runs > 0 && this.#holder !== holder) return false
+    this.#holder = holder
+    this.#runs++
+    return true
+  }
+
+  letGo (holder) {
+    if (this.#holder === holder && this.#runs > 0) this.#runs--
   }
 
   // reserve makes room for cap bytes (rounded up to a MiB, never shrinking).

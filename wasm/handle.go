@@ -64,6 +64,11 @@ func once(args []safejs.Value) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		release, err := c.hold()
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 		if op == "create" {
 			return up.Create(c.ctx)
 		}
@@ -117,6 +122,11 @@ func (h *handle) run() func() (any, error) {
 	ctx, done := h.started()
 	return func() (any, error) {
 		defer done()
+		release, err := h.c.hold()
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 		r, err := h.up.Run(ctx)
 		return result(r), err
 	}
@@ -126,6 +136,11 @@ func (h *handle) create() func() (any, error) {
 	ctx, done := h.started()
 	return func() (any, error) {
 		defer done()
+		release, err := h.c.hold()
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 		return h.up.Create(ctx)
 	}
 }

@@ -22,8 +22,9 @@ var (
 // each section is a Blob made of the stream's own chunks, which the fetch transport
 // sends as it is, like a File's slice.
 type jsStream struct {
-	src  safejs.Value
-	size int64 // uploadSize, or -1
+	src    safejs.Value
+	holder safejs.Value // this upload, as the StreamSource tells its reader from others
+	size   int64        // uploadSize, or -1
 }
 
 func isReadableStream(v safejs.Value) bool {
@@ -36,7 +37,33 @@ func newJSStream(v safejs.Value, size int64) (*jsStream, error) {
 	if err != nil {
 		return nil, badOption("the stream cannot be read (another reader holds it?): %v", thrown(err))
 	}
-	return &jsStream{src: src, size: size}, nil
+	holder, err := jsArray.New() // any new object is a token no other upload holds
+	if err != nil {
+		return nil, err
+	}
+	return &jsStream{src: src, holder: holder, size: size}, nil
+}
+
+// hold makes this upload the stream's one reader until release is called: a second
+// upload given the same stream while the first runs would take bytes the first still
+// needs (the first then failed part-way, with a partial upload left on the server).
+func (s *jsStream) hold() (release func(), err error) {
+	ok, err := s.src.Call("hold", s.holder)
+	if err != nil {
+		return nil, err
+	}
+	if held, _ := ok.Bool(); !held {
+		return nil, badOption("this ReadableStream is being read by another upload: a stream feeds one upload at a time")
+	}
+	return func() { _, _ = s.src.Call("letGo", s.holder) }, nil
+}
+
+// hold holds the call's source for one run (or creation) when it is a stream.
+func (c *call) hold() (release func(), err error) {
+	if s, ok := c.src.(*jsStream); ok {
+		return s.hold()
+	}
+	return func() {}, nil
 }
 
 func (s *jsStream) Name() string { return "stream" }
