@@ -317,3 +317,107 @@ func TestStreamGivenToTwoAtOnce(t *testing.T) {
 		e.tusd.AssertStored(t, o.result(t).URL, pattern(pieces*piece, seed))
 	})
 }
+
+// An Upload paused while it waits for the stream is alive and resumable, so it keeps
+// the stream: another upload given it meanwhile is refused at once (before, it was
+// accepted, took the stream's bytes, and the paused Upload could never resume).
+func TestStreamOfPausedUploadGivenToAnother(t *testing.T) {
+	const piece, pieces, seed = 64 << 10, 6, 4412
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		eval[any](e, gatedStreamJS)
+		startIn(e, e.tab, fmt.Sprintf(`bg('a', () => {
+			window.st = gated('bytes', %d, %d, %d)
+			window.up = new tus.Upload(st, {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false})
+			up.start()
+			feed(1)
+			return up.done
+		})`, pieces, piece, seed, 2*piece))
+		waitFor(t, "the engine to wait for piece 2", 30e9, func() bool { return eval[int](e, `pulls`) >= 2 })
+		eval[any](e, `up.pause()`)
+		other := within(e, `tus.createAndUpload(st, {endpoint: '/files/'})`, 30000)
+		if other.OK || other.Hang || other.Code != "INVALID_OPTION" {
+			t.Fatalf("the stream of a paused Upload given to another upload: %+v, want INVALID_OPTION", other)
+		}
+		eval[any](e, fmt.Sprintf(`feed(%d)`, pieces))
+		o := within(e, `(up.resume(), up.done)`, 30000)
+		if !o.OK {
+			t.Fatalf("the paused Upload, resumed: %+v", o)
+		}
+		e.tusd.AssertStored(t, o.result(t).URL, pattern(pieces*piece, seed))
+		if n := e.tusd.Count(http.MethodPost); n != 1 {
+			t.Fatalf("%d POSTs, want the paused Upload's alone", n)
+		}
+	})
+}
+
+// A stream upload whose module dies is continued at its URL with the same stream by a
+// new Upload (page mode: the stream outlives the Go program): the dead program's hold
+// on it goes with the program. Before, the new upload was refused as if another read it.
+func TestStreamContinuedAfterModuleDeath(t *testing.T) {
+	const piece, pieces, seed = 64 << 10, 8, 4410
+	e := newEnv(t)
+	startDyingStream(t, e, fmt.Sprintf(`bg('dies', () => {
+		window.up = new tus.Upload(st, {endpoint: '/files/', chunkSize: %d, adaptiveChunkSize: false})
+		up.start()
+		feed(4)
+		return up.done
+	})`, 2*piece), pieces, piece, seed)
+	if o := e.waitDone("dies"); o.OK || o.Code != "INTERNAL" {
+		t.Fatalf("the stream upload when the module died: %+v, want INTERNAL", o)
+	}
+	takeProblems(e)
+	o := within(e, fmt.Sprintf(`(async () => {
+		const again = new tus.Upload(st, {endpoint: '/files/', uploadUrl: up.url, chunkSize: %d, adaptiveChunkSize: false})
+		again.start()
+		feed(%d)
+		return again.done
+	})()`, 2*piece, pieces), 30000)
+	if !o.OK {
+		t.Fatalf("the same stream continued at its URL after the module died: %+v", o)
+	}
+	e.tusd.AssertStored(t, o.result(t).URL, pattern(pieces*piece, seed))
+	takeProblems(e)
+}
+
+// The same through tuswasm/compat, as tus-js-client programs retry: onError calls
+// start() again, which continues at upload.url with the same stream.
+func TestStreamCompatRetryAfterModuleDeath(t *testing.T) {
+	const piece, pieces, seed = 64 << 10, 8, 4411
+	e := newEnv(t)
+	startDyingStream(t, e, fmt.Sprintf(`bg('compat', async () => {
+		const compat = await import('/js/compat.js')
+		window.errors = []
+		return new Promise((resolve, reject) => {
+			const up = new compat.Upload(st, {endpoint: '/files/', chunkSize: %d, retryDelays: [],
+				onSuccess: () => resolve({url: up.url}),
+				onError: (err) => {
+					errors.push(err.code + ': ' + err.message)
+					if (errors.length > 1) return reject(err)
+					feed(%d)
+					up.start() // tus-js-client's retry from onError
+				}})
+			up.start()
+			feed(4)
+		})
+	})`, 2*piece, pieces), pieces, piece, seed)
+	o := e.waitDone("compat")
+	if !o.OK {
+		t.Fatalf("compat Upload retried from onError after the module died: %+v (onError saw %v)", o, eval[[]string](e, `errors`))
+	}
+	e.tusd.AssertStored(t, o.result(t).URL, pattern(pieces*piece, seed))
+	takeProblems(e)
+}
+
+// startDyingStream starts js (a bg() upload of window.st, a gated stream of pieces),
+// waits until its creation is sent and the engine waits for piece 5, and kills the
+// module.
+func startDyingStream(t *testing.T, e *env, js string, pieces, piece int, seed uint32) {
+	t.Helper()
+	eval[any](e, gatedStreamJS)
+	eval[any](e, fmt.Sprintf(`window.st = gated('default', %d, %d, %d)`, pieces, piece, seed))
+	startIn(e, e.tab, js)
+	waitFor(t, "the engine to wait for piece 5", 30e9, func() bool {
+		return e.tusd.Count(http.MethodPost) == 1 && eval[int](e, `pulls`) >= 5
+	})
+	eval[any](e, `kill()`)
+}

@@ -42,6 +42,7 @@ var smokeScenarios = []smokeScenario{
 	{name: "parallel", run: smokeParallel},
 	{name: "uppy", run: smokeUppy},
 	{name: "file-grows", run: smokeFileGrows},
+	{name: "file-grows-ua-shim", run: smokeFileGrowsUAShim},
 }
 
 // A file with metadata in chunks: progress per chunk, metadata byte-exact on tusd.
@@ -320,10 +321,27 @@ func smokeUppy(s *smoke) {
 // never more than its size. Firefox reads a whole File to the file's new end, past
 // the Content-Length, so its extra bytes (here, a request's text) reached the server
 // as a request of their own (an outside audit found it); a slice is bounded.
-func smokeFileGrows(s *smoke) {
+func smokeFileGrows(s *smoke) { fileGrows(s, 205, "tus") }
+
+// The same on a page that defines navigator.userAgentData before tuswasm starts, as
+// Firefox's webcompat interventions (bug 1898952) and UA-CH polyfills do: the shim
+// must not pass for Chromium's own (an outside audit had the bytes reach the server).
+func smokeFileGrowsUAShim(s *smoke) {
+	smokeEval[any](s, `(async () => {
+		if (!navigator.userAgentData) navigator.userAgentData = {brands: [{brand: 'Chromium', version: '1'}], mobile: false, platform: 'Linux'}
+		window.shimmed = await import('/js/index.js?shim') // a module instance started after the shim
+		await shimmed.init()
+		return null
+	})()`)
+	fileGrows(s, 206, "shimmed")
+}
+
+// fileGrows uploads a picked file that grew on disk with module (the page's name for
+// a tuswasm module instance).
+func fileGrows(s *smoke, seed uint32, module string) {
 	const size = 1000
 	path := filepath.Join(s.t.TempDir(), "grows.zzz9") // no known type: the draft's creation too would show it
-	if err := writeFile(path, pattern(size, 205)); err != nil {
+	if err := writeFile(path, pattern(size, seed)); err != nil {
 		s.t.Fatal(err)
 	}
 	s.start(`document.body.insertAdjacentHTML('beforeend', '<input type=file id=grows>')`)
@@ -348,9 +366,9 @@ func smokeFileGrows(s *smoke) {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	o := smokeEval[outcome](s, `run(() => tus.createAndUpload(window.grows, {endpoint: '/files/', storage: false, retry: {maxRetries: 0}}))`)
+	o := smokeEval[outcome](s, `run(() => `+module+`.createAndUpload(window.grows, {endpoint: '/files/', storage: false, retry: {maxRetries: 0}}))`)
 	if o.OK {
-		s.tusd.AssertStored(s.t, o.result(s.t).URL, pattern(size, 205))
+		s.tusd.AssertStored(s.t, o.result(s.t).URL, pattern(size, seed))
 	} else if o.Code != "FILE_CHANGED" {
 		s.t.Fatalf("upload of a file that grew: %+v, want success or FILE_CHANGED", o)
 	}

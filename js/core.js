@@ -21,9 +21,16 @@ export const fallbacks = { load: null, locks: null, prepare: null, busy: null, s
 // a File is known to be read no further than the size it had when picked: Firefox
 // reads one that grew on disk to its new end, past the Content-Length, and the extra
 // bytes reach the server as a request of their own; a slice is bounded. Chromium
-// (navigator.userAgentData is Blink's) refuses a changed file, and so does Node.
+// refuses a changed file, and so does Node. Chromium is told by its own
+// navigator.userAgentData, a native getter giving a NavigatorUAData: a page's shim or
+// polyfill of it (Firefox's webcompat interventions define one) must not pass.
 function wholeFiles () {
-  return fallbacks.wholeFiles || globalThis.navigator?.userAgentData !== undefined
+  if (fallbacks.wholeFiles) return true
+  const nav = globalThis.navigator
+  if (!nav || typeof NavigatorUAData !== 'function' || Object.getOwnPropertyDescriptor(nav, 'userAgentData')) return false
+  const get = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(nav), 'userAgentData')?.get
+  return typeof get === 'function' && /^function [\w ]*\(\) \{\s*\[native code\]\s*\}$/.test(Function.prototype.toString.call(get)) &&
+    get.call(nav) instanceof NavigatorUAData
 }
 
 /**
@@ -42,6 +49,8 @@ export async function start (wasm, { makeError, storage }) {
   // its Web Locks released, since the program that would have done so is gone.
   let died
   const exited = new Promise((resolve) => { died = resolve })
+  // What this program holds in a StreamSource (see hold): let go when it ends.
+  const program = { dead: false }
   const dying = new AbortController()
   const host = {
     send: (url, method, headers, body, credentials, signal) =>
@@ -49,12 +58,14 @@ export async function start (wasm, { makeError, storage }) {
     lock: (name, wait, signal) => lock(name, wait, signal, exited),
     error: makeError,
     stream: streamSource,
+    holder: () => ({ program }),
     digest,
     storage,
     wholeFiles: wholeFiles(),
   }
   globalThis.__tuswasm = { host }
   go.run(instance).then(() => 'the Go program exited', (err) => `the Go program failed: ${err?.message ?? err}`).then((why) => {
+    program.dead = true
     dying.abort()
     died(why)
   })
@@ -150,10 +161,9 @@ class StreamSource {
   // next call's section runs only once that read has landed in the buffer, and a
   // release never moves bytes (or touches a buffer a BYOB read has detached) under it.
   #turn = Promise.resolve()
-  // The upload reading the stream now, and how many of its runs are under way: a
-  // stream feeds one upload at a time (a second would take bytes the first needs).
+  // The upload that reads the stream (a holder from host.holder): a stream feeds one
+  // upload at a time, since a second would take bytes the first still needs.
   #holder = null
-  #runs = 0
 
   constructor (stream) {
     try {
@@ -170,17 +180,16 @@ class StreamSource {
     return run
   }
 
-  // hold makes holder the stream's reader for a run, until letGo: false while another
-  // upload's run holds it.
+  // hold makes holder the stream's reader until letGo(holder): false while another
+  // holds it, unless the program that took it has ended (it can no longer let go).
   hold (holder) {
-    if (this.#runs > 0 && this.#holder !== holder) return false
+    if (this.#holder && this.#holder !== holder && !this.#holder.program.dead) return false
     this.#holder = holder
-    this.#runs++
     return true
   }
 
   letGo (holder) {
-    if (this.#holder === holder && this.#runs > 0) this.#runs--
+    if (this.#holder === holder) this.#holder = null
   }
 
   // reserve makes room for cap bytes (rounded up to a MiB, never shrinking).

@@ -92,7 +92,7 @@ export function serve (port, { inPage = false } = {}) {
     const args = m.args.map((a, i) => i === m.optionsAt ? revive(m.id, a) : a)
     if (m.stream !== undefined && !(args[0] = source(m))) {
       signals.delete(m.id)
-      return finish(m.id, false, { code: 'FILE_CHANGED', message: 'tus: file changed: this ReadableStream was read to its end by an earlier upload' })
+      return finish(m.id, false, { code: 'FILE_CHANGED', message: 'tus: file changed: this ReadableStream went to the worker before and is gone (read to its end by an earlier upload, or lost with a worker that stopped)' })
     }
     let kept = false
     const idle = fallbacks.busy?.()

@@ -180,8 +180,8 @@ export interface CommonOptions extends StorageOptions {
  * What an upload sends: a Blob or File (resumable after a reload, remembered in
  * storage), or a ReadableStream of Uint8Array chunks (read once: pause and resume work
  * in the same page, nothing is stored, and it cannot be read again after completion;
- * it feeds one upload at a time, and another upload given it meanwhile fails
- * INVALID_OPTION).
+ * it feeds one upload at a time: another upload given it while one has it, running
+ * or paused, fails INVALID_OPTION).
  */
 export type UploadSource = Blob | ReadableStream<Uint8Array>
 

@@ -45,7 +45,7 @@ func takeHost() error {
 	if err == nil {
 		jsSend, err = host.Get("send")
 	}
-	for name, to := range map[string]*safejs.Value{"error": &jsMakeError, "stream": &jsStreamSource, "digest": &jsDigest, "storage": &jsHostStorage, "lock": &jsLock} {
+	for name, to := range map[string]*safejs.Value{"error": &jsMakeError, "stream": &jsStreamSource, "holder": &jsHolder, "digest": &jsDigest, "storage": &jsHostStorage, "lock": &jsLock} {
 		if err == nil {
 			*to, err = host.Get(name)
 		}

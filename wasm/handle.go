@@ -20,10 +20,11 @@ type handle struct {
 	c  *call
 	up *engine.Upload
 
-	mu    sync.Mutex
-	stop  context.CancelFunc // ends the run in progress (a pause)
-	ended chan struct{}      // closed when that run has returned
-	funcs []safejs.Func
+	mu      sync.Mutex
+	stop    context.CancelFunc // ends the run in progress (a pause)
+	ended   chan struct{}      // closed when that run has returned
+	release func()             // lets go of the stream the upload holds (see holdSource)
+	funcs   []safejs.Func
 }
 
 // newUpload(file, options) makes a handle; options as createAndUpload's, plus
@@ -39,6 +40,10 @@ func newUpload(args []safejs.Value) (any, error) {
 		return nil, err
 	}
 	h := &handle{c: c, up: up}
+	if err := h.holdSource(); err != nil {
+		c.close()
+		return nil, err
+	}
 	return map[string]any{
 		"run":       h.method(h.run),
 		"create":    h.method(h.create),
@@ -122,12 +127,13 @@ func (h *handle) run() func() (any, error) {
 	ctx, done := h.started()
 	return func() (any, error) {
 		defer done()
-		release, err := h.c.hold()
-		if err != nil {
+		if err := h.holdSource(); err != nil {
 			return nil, err
 		}
-		defer release()
 		r, err := h.up.Run(ctx)
+		if paused := ctx.Err() != nil && h.c.ctx.Err() == nil; !paused {
+			h.letGo() // the upload has ended: before its Promise settles, so a retry from onError finds the stream free
+		}
 		return result(r), err
 	}
 }
@@ -136,12 +142,37 @@ func (h *handle) create() func() (any, error) {
 	ctx, done := h.started()
 	return func() (any, error) {
 		defer done()
-		release, err := h.c.hold()
-		if err != nil {
+		if err := h.holdSource(); err != nil {
 			return nil, err
 		}
-		defer release()
 		return h.up.Create(ctx)
+	}
+}
+
+// holdSource makes the upload its stream's one reader (nothing for a Blob) from the
+// handle's making, so that another upload given the stream is refused at once while
+// this one lives, paused too; it lets go when the upload ends or the handle is
+// disposed of, and a run after that holds it again if it is free.
+func (h *handle) holdSource() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.release != nil {
+		return nil
+	}
+	release, err := h.c.hold()
+	if err == nil {
+		h.release = release
+	}
+	return err
+}
+
+func (h *handle) letGo() {
+	h.mu.Lock()
+	release := h.release
+	h.release = nil
+	h.mu.Unlock()
+	if release != nil {
+		release()
 	}
 }
 
@@ -175,6 +206,7 @@ func (h *handle) terminate() func() (any, error) {
 // dispose releases the handle's functions and the options' listeners.
 func (h *handle) dispose() (any, error) {
 	_, _ = h.pause()()
+	h.letGo()
 	h.c.close()
 	h.mu.Lock()
 	funcs := h.funcs

@@ -16,6 +16,9 @@ var (
 	// jsStreamSource is core.js's streamSource(stream): the one StreamSource that
 	// reads stream and keeps its unconfirmed bytes as JS chunks.
 	jsStreamSource safejs.Value
+	// jsHolder is core.js's host.holder(): a new token by which a StreamSource tells
+	// an upload of this program from others.
+	jsHolder safejs.Value
 )
 
 // jsStream is an engine.Stream over a ReadableStream. The bytes stay in JavaScript:
@@ -37,7 +40,7 @@ func newJSStream(v safejs.Value, size int64) (*jsStream, error) {
 	if err != nil {
 		return nil, badOption("the stream cannot be read (another reader holds it?): %v", thrown(err))
 	}
-	holder, err := jsArray.New() // any new object is a token no other upload holds
+	holder, err := jsHolder.Invoke()
 	if err != nil {
 		return nil, err
 	}
@@ -45,8 +48,9 @@ func newJSStream(v safejs.Value, size int64) (*jsStream, error) {
 }
 
 // hold makes this upload the stream's one reader until release is called: a second
-// upload given the same stream while the first runs would take bytes the first still
-// needs (the first then failed part-way, with a partial upload left on the server).
+// upload given the same stream while the first is under way would take bytes the first
+// still needs (the first then failed part-way, with a partial upload left on the
+// server).
 func (s *jsStream) hold() (release func(), err error) {
 	ok, err := s.src.Call("hold", s.holder)
 	if err != nil {
@@ -58,7 +62,7 @@ func (s *jsStream) hold() (release func(), err error) {
 	return func() { _, _ = s.src.Call("letGo", s.holder) }, nil
 }
 
-// hold holds the call's source for one run (or creation) when it is a stream.
+// hold holds the call's source when it is a stream.
 func (c *call) hold() (release func(), err error) {
 	if s, ok := c.src.(*jsStream); ok {
 		return s.hold()
