@@ -53,8 +53,18 @@ export async function start (wasm, { makeError, storage }) {
   const program = { dead: false }
   const dying = new AbortController()
   const host = {
-    send: (url, method, headers, body, credentials, signal) =>
-      (fallbacks.send ?? send)(url, method, headers, body, credentials, AbortSignal.any([signal, dying.signal])),
+    send: (url, method, headers, body, credentials, signal) => {
+      // The signal AbortSignal.any makes is held here until its request settles: its
+      // sources keep only a weak reference to it, and WebKitGTK 2.50 can collect it
+      // while fetch still waits on it, after which an abort never reaches the request
+      // (seen with a File changed on disk, whose body WebKit never sends: the request
+      // then stayed pending for good).
+      const any = AbortSignal.any([signal, dying.signal])
+      const p = (fallbacks.send ?? send)(url, method, headers, body, credentials, any)
+      inFlight.add(any)
+      p.then(() => inFlight.delete(any), () => inFlight.delete(any))
+      return p
+    },
     lock: (name, wait, signal) => lock(name, wait, signal, exited),
     error: makeError,
     stream: streamSource,
@@ -74,6 +84,9 @@ export async function start (wasm, { makeError, storage }) {
   if (!api) throw new Error('the Go program did not start')
   return { api, memory: instance.exports.mem, exited }
 }
+
+// The abort signals of the requests in flight (see host.send in start).
+const inFlight = new Set()
 
 async function instantiate (source, imports) {
   if (source instanceof WebAssembly.Module) return { instance: await WebAssembly.instantiate(source, imports) }
