@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/hack-pad/safejs"
 	"github.com/tuswasm/tuswasm/engine"
@@ -121,14 +122,56 @@ func (t *fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fetch: %w", err)
 	}
-	reply, err := await(context.WithoutCancel(ctx), p)
+	// The fetch is awaited to its end even when ctx ends (the abort settles it), unless
+	// its Blob turns out unreadable (watchBlob).
+	wait, stopWait := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer stopWait(nil)
+	if sec != nil {
+		go watchBlob(ctx, wait, sec, func(changed error) {
+			stopWait(changed)
+			_, _ = ac.Call("abort")
+		})
+	}
+	reply, err := await(wait, p)
 	if err != nil {
+		if changed := context.Cause(wait); errors.Is(changed, engine.ErrFileChanged) {
+			return nil, fmt.Errorf("fetch %s %s: %w", req.Method, req.URL, changed)
+		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		return nil, fmt.Errorf("fetch %s %s: %w", req.Method, req.URL, err)
 	}
 	return goResponse(req, reply)
+}
+
+// blobWatchEvery is how often a request's Blob body is checked while the request is
+// pending: long enough that requests which end sooner (small files, chunks on a fast
+// link) never pay for a check.
+const blobWatchEvery = time.Second
+
+// watchBlob checks sec's Blob every blobWatchEvery until wait ends, and calls changed
+// once it can no longer be read. WebKitGTK 2.50 does not fail a fetch whose Blob body
+// is a File changed on disk: it sends the headers, never a byte of the body, and waits
+// until aborted (the request's deadline, 30 s at least), while a read of the same Blob
+// rejects at once with NotFoundError. Chromium fails such a fetch at once and Firefox
+// sends the new bytes, so neither needs this; a check costs a 1-byte read.
+func watchBlob(ctx, wait context.Context, sec *blobSection, changed func(error)) {
+	t := time.NewTicker(blobWatchEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-wait.Done():
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := sec.Readable(ctx); errors.Is(err, engine.ErrFileChanged) {
+			changed(err)
+			return
+		}
+	}
 }
 
 // requestBody is the fetch body for req: null, the Blob slice of a blobSection (also
