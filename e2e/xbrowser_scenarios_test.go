@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -43,6 +44,7 @@ var smokeScenarios = []smokeScenario{
 	{name: "uppy", run: smokeUppy},
 	{name: "file-grows", run: smokeFileGrows},
 	{name: "file-grows-ua-shim", run: smokeFileGrowsUAShim},
+	{name: "file-rewritten", run: smokeFileRewritten},
 }
 
 // A file with metadata in chunks: progress per chunk, metadata byte-exact on tusd.
@@ -380,5 +382,51 @@ func fileGrows(s *smoke, seed uint32, module string) {
 	}
 	if smuggled.Load() {
 		s.t.Fatal("the server got a request made of the bytes the file gained after it was picked")
+	}
+}
+
+// A picked file rewritten on disk before its upload: the same size, other bytes, a
+// newer mtime. The upload must settle soon, as FILE_CHANGED or with the bytes of one
+// version. WebKitGTK sends the headers of a request whose Blob body changed and then
+// never its bytes, and an outside audit saw the upload pending for over 120 s.
+func smokeFileRewritten(s *smoke) {
+	const size = 1000
+	path := filepath.Join(s.t.TempDir(), "rewritten.zzz9")
+	if err := writeFile(path, pattern(size, 213)); err != nil {
+		s.t.Fatal(err)
+	}
+	s.start(`document.body.insertAdjacentHTML('beforeend', '<input type=file id=rewritten>')`)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.page.SetFiles(ctx, "#rewritten", []string{path}); err != nil {
+		s.t.Fatalf("picking the file: %v", err)
+	}
+	if n := smokeEval[int](s, `(window.rewritten = document.querySelector('#rewritten').files[0]).size`); n != size {
+		s.t.Fatalf("picked %d bytes, want %d", n, size)
+	}
+	if err := writeFile(path, pattern(size, 214)); err != nil {
+		s.t.Fatal(err)
+	}
+	later := time.Now().Add(2 * time.Second) // newer than the pick, whatever the mtime's grain
+	if err := os.Chtimes(path, later, later); err != nil {
+		s.t.Fatal(err)
+	}
+	// Well under the request's own deadline (30 s), which would otherwise end it.
+	o := smokeEval[settled](s, `within(tus.createAndUpload(window.rewritten, {endpoint: '/files/', storage: false, retry: {maxRetries: 0}}), 10000)`)
+	switch {
+	case o.OK:
+		got := s.tusd.Stored(s.t, o.result(s.t).URL)
+		switch {
+		case bytes.Equal(got, pattern(size, 213)):
+			s.t.Logf("%s: uploaded the bytes the file had when picked", s.engine)
+		case bytes.Equal(got, pattern(size, 214)):
+			s.t.Logf("%s: uploaded the bytes the file was rewritten with", s.engine)
+		default:
+			s.t.Fatalf("the server holds %d bytes that are neither version of the file", len(got))
+		}
+	case !o.Hang && o.Code == "FILE_CHANGED":
+		s.t.Logf("%s: %s", s.engine, o.Message) // which way each engine goes
+	default:
+		s.t.Fatalf("upload of a file rewritten on disk: %+v, want FILE_CHANGED or one version's bytes", o)
 	}
 }
