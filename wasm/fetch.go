@@ -31,8 +31,9 @@ var (
 	// jsLock is core.js's lock(name, wait, signal): a Web Lock's release function, or
 	// null when it is held elsewhere.
 	jsLock safejs.Value
-	// wholeFiles is core.js's wholeFiles: a Blob sent whole may go as itself, never
-	// read past its size (see blobFile.ReadSection).
+	// wholeFiles is core.js's wholeFiles: the host reads a File no further than the size
+	// it had when picked and fails a fetch of one changed on disk, so a Blob sent whole
+	// may go as itself (see blobFile.ReadSection) and needs no watch (watchBlob).
 	wholeFiles bool
 )
 
@@ -126,7 +127,7 @@ func (t *fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// its Blob turns out unreadable (watchBlob).
 	wait, stopWait := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer stopWait(nil)
-	if sec != nil {
+	if sec != nil && !wholeFiles { // where the host vouches (Chromium, Node), such a fetch fails by itself
 		go watchBlob(ctx, wait, sec, func(changed error) {
 			stopWait(changed)
 			_, _ = ac.Call("abort")
@@ -154,8 +155,8 @@ const blobWatchEvery = time.Second
 // once it can no longer be read. WebKitGTK 2.50 does not fail a fetch whose Blob body
 // is a File changed on disk: it sends the headers, never a byte of the body, and waits
 // until aborted (the request's deadline, 30 s at least), while a read of the same Blob
-// rejects at once with NotFoundError. Chromium fails such a fetch at once and Firefox
-// sends the new bytes, so neither needs this; a check costs a 1-byte read.
+// rejects at once with NotFoundError. Chromium fails such a fetch at once (and is not
+// watched: see wholeFiles) and Firefox sends the new bytes; a check costs a 1-byte read.
 func watchBlob(ctx, wait context.Context, sec *blobSection, changed func(error)) {
 	t := time.NewTicker(blobWatchEvery)
 	defer t.Stop()
