@@ -32,7 +32,10 @@ var (
 	smallTusjs = contender{Label: "tus-js-client (creation with upload)", Name: "tus-js-client", Opts: map[string]any{"uploadDataDuringCreation": true, "storeFingerprintForResuming": false}}
 	// tus-js-client as it comes: an empty POST, then a PATCH; URLs stored.
 	smallTusjsDefault = contender{Label: "tus-js-client (defaults)", Name: "tus-js-client", Opts: map[string]any{}}
-	smallContenders   = []contender{smallTuswasm, smallTuswasmNoStore, smallTusjs, smallTusjsDefault}
+	// No client: one fetch per file, a POST with the bytes (what the browser and the
+	// server reach on this machine).
+	smallFetch      = contender{Label: "fetch (one POST with the bytes)", Name: "fetch"}
+	smallContenders = []contender{smallTuswasm, smallTuswasmNoStore, smallTusjs, smallTusjsDefault, smallFetch}
 )
 
 // smallRow is one contender of the small-files run.

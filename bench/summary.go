@@ -54,8 +54,12 @@ type results struct {
 	// tuswasm's files/s over the round-trip limit: the connections (6) over one round
 	// trip per file (creation with upload makes a small file one request).
 	SmallFilesVsLimit float64 `json:"small_files_vs_limit,omitempty"`
-	StreamPeakMem1G   float64 `json:"stream_peak_mem_1g_mib,omitempty"`
-	StreamMiBs        float64 `json:"stream_mib_per_s,omitempty"`
+	// The same for one fetch per file (no client): what this machine's browser and
+	// server reach; and tuswasm's files/s over that.
+	SmallFilesFetchVsLimit float64 `json:"small_files_fetch_vs_limit,omitempty"`
+	SmallFilesVsFetch      float64 `json:"small_files_vs_fetch,omitempty"`
+	StreamPeakMem1G        float64 `json:"stream_peak_mem_1g_mib,omitempty"`
+	StreamMiBs             float64 `json:"stream_mib_per_s,omitempty"`
 	// The stream's MiB/s over the same bytes as a file (tuswasm's defaults, 1 GiB).
 	StreamVsFile float64 `json:"stream_vs_file,omitempty"`
 	// Worker mode (the worker extra, at 256 MiB): its throughput over main-thread
@@ -152,7 +156,12 @@ func summarise(res *results) {
 		if w, t := perS[smallTuswasm.Label], perS[smallTusjsDefault.Label]; t > 0 {
 			res.SmallFilesVsTusjsDefault = round(w/t, 3)
 		}
-		res.SmallFilesVsLimit = round(perS[smallTuswasm.Label]/(smallConcurrency/smallRTT.Seconds()), 3)
+		limit := smallConcurrency / smallRTT.Seconds()
+		res.SmallFilesVsLimit = round(perS[smallTuswasm.Label]/limit, 3)
+		if f := perS[smallFetch.Label]; f > 0 {
+			res.SmallFilesFetchVsLimit = round(f/limit, 3)
+			res.SmallFilesVsFetch = round(perS[smallTuswasm.Label]/f, 3)
+		}
 	}
 	for _, f := range res.Fingerprint {
 		switch f.SizeMiB {
