@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,6 +47,7 @@ var smokeScenarios = []smokeScenario{
 	{name: "file-grows", run: smokeFileGrows},
 	{name: "file-grows-ua-shim", run: smokeFileGrowsUAShim},
 	{name: "file-rewritten", run: smokeFileRewritten},
+	{name: "file-rewritten-between-chunks", run: smokeFileRewrittenBetweenChunks},
 }
 
 // A file with metadata in chunks: progress per chunk, metadata byte-exact on tusd.
@@ -325,17 +328,25 @@ func smokeUppy(s *smoke) {
 // as a request of their own (an outside audit found it); a slice is bounded.
 func smokeFileGrows(s *smoke) { fileGrows(s, 205, "tus") }
 
-// The same on a page that defines navigator.userAgentData before tuswasm starts, as
-// Firefox's webcompat interventions (bug 1898952) and UA-CH polyfills do: the shim
-// must not pass for Chromium's own (an outside audit had the bytes reach the server).
+// The same, and a file rewritten in place, on a page that defines
+// navigator.userAgentData before tuswasm starts, as Firefox's webcompat interventions
+// (bug 1898952) and UA-CH polyfills do (here a NavigatorUAData class and a bound getter,
+// which prints as native code): the shim must not pass for Chromium's own. Outside
+// audits had the grown file's bytes reach the server (Firefox) and the rewritten file's
+// upload hang (WebKit) with shims.
 func smokeFileGrowsUAShim(s *smoke) {
 	smokeEval[any](s, `(async () => {
-		if (!navigator.userAgentData) navigator.userAgentData = {brands: [{brand: 'Chromium', version: '1'}], mobile: false, platform: 'Linux'}
+		if (typeof NavigatorUAData !== 'function') {
+			window.NavigatorUAData = class NavigatorUAData {}
+			const data = Object.assign(new NavigatorUAData(), {brands: [{brand: 'Chromium', version: '1'}], mobile: false, platform: 'Linux'})
+			Object.defineProperty(Navigator.prototype, 'userAgentData', {configurable: true, get: function () { return data }.bind(null)})
+		}
 		window.shimmed = await import('/js/index.js?shim') // a module instance started after the shim
 		await shimmed.init()
 		return null
 	})()`)
 	fileGrows(s, 206, "shimmed")
+	fileRewritten(s, 215, "shimmed")
 }
 
 // fileGrows uploads a picked file that grew on disk with module (the page's name for
@@ -389,10 +400,14 @@ func fileGrows(s *smoke, seed uint32, module string) {
 // newer mtime. The upload must settle soon, as FILE_CHANGED or with the bytes of one
 // version. WebKitGTK sends the headers of a request whose Blob body changed and then
 // never its bytes, and an outside audit saw the upload pending for over 120 s.
-func smokeFileRewritten(s *smoke) {
+func smokeFileRewritten(s *smoke) { fileRewritten(s, 213, "tus") }
+
+// fileRewritten uploads with module (the page's name for a tuswasm module instance) a
+// picked file rewritten before its upload.
+func fileRewritten(s *smoke, seed uint32, module string) {
 	const size = 1000
 	path := filepath.Join(s.t.TempDir(), "rewritten.zzz9")
-	if err := writeFile(path, pattern(size, 213)); err != nil {
+	if err := writeFile(path, pattern(size, seed)); err != nil {
 		s.t.Fatal(err)
 	}
 	s.start(`document.body.insertAdjacentHTML('beforeend', '<input type=file id=rewritten>')`)
@@ -404,7 +419,7 @@ func smokeFileRewritten(s *smoke) {
 	if n := smokeEval[int](s, `(window.rewritten = document.querySelector('#rewritten').files[0]).size`); n != size {
 		s.t.Fatalf("picked %d bytes, want %d", n, size)
 	}
-	if err := writeFile(path, pattern(size, 214)); err != nil {
+	if err := writeFile(path, pattern(size, seed+1)); err != nil {
 		s.t.Fatal(err)
 	}
 	later := time.Now().Add(2 * time.Second) // newer than the pick, whatever the mtime's grain
@@ -412,14 +427,14 @@ func smokeFileRewritten(s *smoke) {
 		s.t.Fatal(err)
 	}
 	// Well under the request's own deadline (30 s), which would otherwise end it.
-	o := smokeEval[settled](s, `within(tus.createAndUpload(window.rewritten, {endpoint: '/files/', storage: false, retry: {maxRetries: 0}}), 10000)`)
+	o := smokeEval[settled](s, `within(`+module+`.createAndUpload(window.rewritten, {endpoint: '/files/', storage: false, retry: {maxRetries: 0}}), 10000)`)
 	switch {
 	case o.OK:
 		got := s.tusd.Stored(s.t, o.result(s.t).URL)
 		switch {
-		case bytes.Equal(got, pattern(size, 213)):
+		case bytes.Equal(got, pattern(size, seed)):
 			s.t.Logf("%s: uploaded the bytes the file had when picked", s.engine)
-		case bytes.Equal(got, pattern(size, 214)):
+		case bytes.Equal(got, pattern(size, seed+1)):
 			s.t.Logf("%s: uploaded the bytes the file was rewritten with", s.engine)
 		default:
 			s.t.Fatalf("the server holds %d bytes that are neither version of the file", len(got))
@@ -428,5 +443,68 @@ func smokeFileRewritten(s *smoke) {
 		s.t.Logf("%s: %s", s.engine, o.Message) // which way each engine goes
 	default:
 		s.t.Fatalf("upload of a file rewritten on disk: %+v, want FILE_CHANGED or one version's bytes", o)
+	}
+}
+
+// A picked file of four chunks rewritten on disk (same size, other bytes, newer mtime)
+// while its first chunk's request is at the server: the upload must end FILE_CHANGED or
+// with one version's bytes, never a mix. Firefox reads the new bytes without an error,
+// and an outside audit saw the upload succeed with chunks "old new new new".
+func smokeFileRewrittenBetweenChunks(s *smoke) {
+	const piece = 64 << 10
+	const size = 4 * piece
+	const oldSeed, newSeed = 5201, 5202
+	path := filepath.Join(s.t.TempDir(), "between.zzz9")
+	if err := writeFile(path, pattern(size, oldSeed)); err != nil {
+		s.t.Fatal(err)
+	}
+	s.start(`document.body.insertAdjacentHTML('beforeend', '<input type=file id=between>')`)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.page.SetFiles(ctx, "#between", []string{path}); err != nil {
+		s.t.Fatalf("picking the file: %v", err)
+	}
+	if n := smokeEval[int](s, `(window.between = document.querySelector('#between').files[0]).size`); n != size {
+		s.t.Fatalf("picked %d bytes, want %d", n, size)
+	}
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var first atomic.Bool
+	s.tusd.Inject(func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+		if r.ContentLength <= 0 || !first.CompareAndSwap(false, true) {
+			return false
+		}
+		body, _ := io.ReadAll(r.Body) // the first chunk's bytes, as the browser sent them
+		close(arrived)
+		<-release
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		return false // tusd takes it from here
+	})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	defer free()
+	s.start(fmt.Sprintf(`bg('between', () => tus.createAndUpload(window.between, {endpoint: '/files/', storage: false, chunkSize: %d, adaptiveChunkSize: false, retry: {maxRetries: 0}}))`, piece))
+	waitChan(s.t, "the first chunk at the server", arrived)
+	if err := writeFile(path, pattern(size, newSeed)); err != nil {
+		s.t.Fatal(err)
+	}
+	later := time.Now().Add(2 * time.Second)
+	if err := os.Chtimes(path, later, later); err != nil {
+		s.t.Fatal(err)
+	}
+	free()
+	got := smokeEval[settled](s, `within(new Promise((resolve) => {
+		const tick = () => state.between.done ? resolve(state.between.outcome) : setTimeout(tick, 20)
+		tick()
+	}).then((o) => o.ok ? o.value : Promise.reject(Object.assign(new Error(o.message), {code: o.code}))), 20000)`)
+	switch {
+	case got.OK:
+		stored := s.tusd.Stored(s.t, got.result(s.t).URL)
+		if !bytes.Equal(stored, pattern(size, oldSeed)) && !bytes.Equal(stored, pattern(size, newSeed)) {
+			s.t.Fatalf("%s: the upload succeeded with %d bytes that are neither version of the file", s.engine, len(stored))
+		}
+	case !got.Hang && got.Code == "FILE_CHANGED":
+		s.t.Logf("%s: %s", s.engine, got.Message)
+	default:
+		s.t.Fatalf("upload of a file rewritten between chunks: %+v, want FILE_CHANGED or one version's bytes", got)
 	}
 }

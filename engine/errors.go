@@ -36,7 +36,7 @@ var (
 	ErrRedirect = newError("REDIRECT", "tus: server redirected the request",
 		"the server answered with a redirect; tuswasm never follows one (it would carry your headers somewhere you did not configure): use the final URL as the endpoint")
 	ErrFileChanged = newError("FILE_CHANGED", "tus: file changed",
-		"the file can no longer be read, or its size differs from the server's upload")
+		"the file can no longer be read, its bytes changed during the upload, or its size differs from the server's upload")
 	ErrLocked = newError("LOCKED", "tus: file is locked by another upload",
 		"another tab or upload holds the file's lock (`useFileLock`)")
 	ErrUnsupportedServer = newError("CAPABILITY", "tus: server does not support the request",

@@ -23,13 +23,14 @@ export const fallbacks = { load: null, locks: null, prepare: null, busy: null, s
 // bytes reach the server as a request of their own; a slice is bounded. Chromium
 // refuses a changed file, and so does Node. Chromium is told by its own
 // navigator.userAgentData, a native getter giving a NavigatorUAData: a page's shim or
-// polyfill of it (Firefox's webcompat interventions define one) must not pass.
+// polyfill of it (Firefox's webcompat interventions define one; a bound getter also
+// prints as native code, but not with the getter's name) must not pass.
 function wholeFiles () {
   if (fallbacks.wholeFiles) return true
   const nav = globalThis.navigator
   if (!nav || typeof NavigatorUAData !== 'function' || Object.getOwnPropertyDescriptor(nav, 'userAgentData')) return false
   const get = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(nav), 'userAgentData')?.get
-  return typeof get === 'function' && /^function [\w ]*\(\) \{\s*\[native code\]\s*\}$/.test(Function.prototype.toString.call(get)) &&
+  return typeof get === 'function' && /^function get userAgentData\(\) \{\s*\[native code\]\s*\}$/.test(Function.prototype.toString.call(get)) &&
     get.call(nav) instanceof NavigatorUAData
 }
 

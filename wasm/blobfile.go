@@ -18,6 +18,7 @@ import (
 var (
 	jsUint8Array  = safejs.MustGetGlobal("Uint8Array")
 	jsBlob        = safejs.MustGetGlobal("Blob")
+	jsFile        = safejs.MustGetGlobal("File")
 	jsArrayBuffer = safejs.MustGetGlobal("ArrayBuffer")
 )
 
@@ -29,7 +30,8 @@ type blobFile struct {
 	name    string
 	size    int64
 	modTime time.Time
-	typed   bool // the Blob has a type, which fetch would send as the Content-Type
+	typed   bool        // the Blob has a type, which fetch would send as the Content-Type
+	sample  *fileSample // where a changed File is not refused by the host (see filesample.go)
 
 	mu   sync.Mutex
 	next *blobSlice // made ahead of need (see prefetch)
@@ -75,7 +77,7 @@ func newBlobFile(v safejs.Value) (*blobFile, error) {
 	if err != nil || size < 0 || size > math.MaxInt64/2 {
 		return nil, badOption("the Blob's size %v is unusable", size)
 	}
-	f := &blobFile{blob: v, size: int64(size), name: "blob"}
+	f := &blobFile{blob: v, size: int64(size), name: "blob", sample: sampleFor(v)}
 	if n, _ := getString(v, "name"); n != "" {
 		f.name = n
 	}
@@ -103,6 +105,11 @@ func (f *blobFile) ReadSection(ctx context.Context, off, n int64) (io.ReadCloser
 		// reads a File that grew on disk to its new end.
 		return &blobSection{slice: f.blob, n: n, ctx: ctx, typed: f.typed}, nil
 	}
+	if f.sample != nil {
+		if err := f.sample.take(ctx, f); err != nil {
+			return nil, err
+		}
+	}
 	f.mu.Lock()
 	next := f.next
 	f.next = nil
@@ -117,7 +124,7 @@ func (f *blobFile) ReadSection(ctx context.Context, off, n int64) (io.ReadCloser
 		}
 	}
 	go f.prefetch(off+n, n)
-	return &blobSection{slice: slice, off: off, n: n, ctx: ctx}, nil
+	return &blobSection{slice: slice, off: off, n: n, ctx: ctx, file: f}, nil
 }
 
 // prefetch makes the slice the engine will most likely ask for next, the same length
@@ -144,7 +151,8 @@ type blobSection struct {
 	slice safejs.Value
 	off   int64
 	n     int64
-	typed bool // slice is a whole Blob with a type (see requestBody)
+	typed bool      // slice is a whole Blob with a type (see requestBody)
+	file  *blobFile // the File it is a slice of, when its sample is to be checked
 	ctx   context.Context
 	data  []byte // loaded on first Read
 	pos   int
@@ -222,8 +230,9 @@ func readError(err error) error {
 	return err
 }
 
-// Readable checks that the blob can still be read: the engine asks after a request
-// with this body failed (fetch says only "Failed to fetch").
+// Readable checks that the blob can still be read, and that its file's sample (if it
+// has one) is unchanged: the engine asks after a request with this body failed (fetch
+// says only "Failed to fetch").
 func (s *blobSection) Readable(ctx context.Context) error {
 	probe, err := s.slice.Call("slice", 0, min(s.n, 1))
 	if err != nil {
@@ -235,6 +244,9 @@ func (s *blobSection) Readable(ctx context.Context) error {
 	}
 	if err != nil {
 		return readError(err)
+	}
+	if s.file != nil && s.file.sample != nil {
+		return s.file.sample.unchanged(ctx, s.file)
 	}
 	return nil
 }

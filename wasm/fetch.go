@@ -143,7 +143,16 @@ func (t *fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, fmt.Errorf("fetch %s %s: %w", req.Method, req.URL, err)
 	}
-	return goResponse(req, reply)
+	resp, err := goResponse(req, reply)
+	if err == nil && resp.StatusCode < 400 && sec != nil && sec.file != nil && sec.file.sample != nil {
+		// The bytes just sent may be of another version of the file than those before
+		// (the engine's Readable check then names the failure FILE_CHANGED).
+		if err := sec.file.sample.unchanged(ctx, sec.file); errors.Is(err, engine.ErrFileChanged) {
+			resp.Body.Close()
+			return nil, err
+		}
+	}
+	return resp, err
 }
 
 // blobWatchEvery is how often a request's Blob body is checked while the request is
