@@ -421,3 +421,54 @@ func startDyingStream(t *testing.T, e *env, js string, pieces, piece int, seed u
 	})
 	eval[any](e, `kill()`)
 }
+
+// tus-js-client's abort() (compat), then a new compat Upload given the same stream at
+// the URL the first made, as tus-js-client programs go on: the aborted one lets go of
+// the stream (an outside audit found it refused INVALID_OPTION). And abort() then
+// start() on the same object, not awaited, continues the stream byte-exact.
+func TestStreamCompatAbortThenAgain(t *testing.T) {
+	const piece, pieces = 64 << 10, 6
+	for name, js := range map[string]string{
+		"a new Upload": `await c1.abort()
+			return new Promise((resolve, reject) => {
+				const c2 = new compat.Upload(st, {endpoint: '/files/', uploadUrl: c1.url, chunkSize: %[1]d, retryDelays: [],
+					onSuccess: () => resolve({url: c2.url}), onError: reject})
+				c2.start()
+				feed(100)
+			})`,
+		"the same Upload": `void %[1]d // the chunk size the first start() was given
+			return new Promise((resolve, reject) => {
+				Object.assign(c1.options, {onSuccess: () => resolve({url: c1.url}), onError: reject})
+				c1.abort()
+				c1.start()
+				feed(100)
+			})`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			inBothModes(t, func(t *testing.T, e *env, mode string) {
+				seed := uint32(5102 + len(name))
+				eval[any](e, gatedStreamJS)
+				eval[any](e, fmt.Sprintf(`window.st = gated('default', %d, %d, %d)`, pieces, piece, seed))
+				startIn(e, e.tab, fmt.Sprintf(`(async () => {
+					window.compat = await import('/js/compat.js')
+					window.c1 = new compat.Upload(st, {endpoint: '/files/', chunkSize: %d, retryDelays: []})
+					c1.start()
+					feed(3)
+				})()`, 2*piece))
+				waitFor(t, "the first upload's creation and its wait for piece 4", 30e9, func() bool {
+					return e.tusd.Count(http.MethodPost) == 1 && eval[int](e, `pulls`) >= 4
+				})
+				o := within(e, fmt.Sprintf(`(async () => {
+					`+js+`
+				})()`, 2*piece), 30000)
+				if !o.OK {
+					t.Fatalf("compat: abort(), then %s of the same stream: %+v", name, o)
+				}
+				e.tusd.AssertStored(t, o.result(t).URL, pattern(pieces*piece, seed))
+				if n := e.tusd.Count(http.MethodPost); n != 1 {
+					t.Fatalf("%d POSTs: the stream's upload was made anew", n)
+				}
+			})
+		})
+	}
+}

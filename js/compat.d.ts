@@ -78,6 +78,7 @@ export declare class Upload {
   options: UploadOptions
   url: string | null
   start(): void
+  /** Stops sending (a stream's upload ends and lets go of the stream; start() continues it at url). */
   abort(shouldTerminate?: boolean): Promise<void>
   findPreviousUploads(): Promise<PreviousUpload[]>
   resumeFromPreviousUpload(previousUpload: PreviousUpload | { uploadUrl: string }): void

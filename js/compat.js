@@ -106,11 +106,16 @@ export class Upload {
     this._stopped = true // abort() was called: no callback runs until start()
     this._previous = null
     this._terminated = false // abort(true) deleted the upload
+    this._aborting = null // abort() of a stream's upload, until its Upload has ended
   }
 
   /** Starts or, after abort(), continues the upload. */
   start () {
     this._stopped = false
+    if (this._aborting) { // a stream's upload still ending (abort() not awaited): then continue
+      const again = () => { if (!this._stopped) this.start() }
+      return void this._aborting.then(again, again)
+    }
     if (this._core && !this._ended) return this._core.resume()
     let options
     try {
@@ -142,13 +147,24 @@ export class Upload {
   }
 
   /**
-   * Stops sending; start() continues. With shouldTerminate the upload is deleted on the
+   * Stops sending; start() continues (a stream's upload at upload.url, since its Upload
+   * lets go of the stream). With shouldTerminate the upload is deleted on the
    * server (and forgotten in storage), also after it completed, and a later start()
    * creates a new one.
    */
   async abort (shouldTerminate = false) {
     this._stopped = true
     const core = this._core
+    if (!shouldTerminate && core && typeof ReadableStream === 'function' && this.file instanceof ReadableStream) {
+      // A stream feeds one upload at a time, and a paused one keeps it: this one ends
+      // here, so that the stream can go to another Upload, and start() continues it at
+      // upload.url, as after a failure.
+      this._ended = true
+      const aborting = this._aborting = core.abort().finally(() => {
+        if (this._aborting === aborting) this._aborting = null
+      })
+      return aborting
+    }
     if (!shouldTerminate) return core?.pause()
     this._ended = true
     this._terminated = true // the next start() makes another upload

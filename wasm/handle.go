@@ -49,7 +49,7 @@ func newUpload(args []safejs.Value) (any, error) {
 		"create":    h.method(h.create),
 		"pause":     h.method(h.pause),
 		"terminate": h.method(h.terminate),
-		"dispose":   h.method(func() func() (any, error) { return h.dispose }),
+		"dispose":   h.method(h.disposing),
 	}, nil
 }
 
@@ -201,6 +201,14 @@ func (h *handle) terminate() func() (any, error) {
 		// deletes whatever stopped the upload.
 		return nil, h.up.Terminate(context.WithoutCancel(h.c.ctx))
 	}
+}
+
+// disposing lets go of the stream at once, in the call from JavaScript: an upload given
+// the stream next (after abort() resolved, or in the same tick) finds it free. The
+// Upload disposes of a handle only once its run has ended (see index.js).
+func (h *handle) disposing() func() (any, error) {
+	h.letGo()
+	return h.dispose
 }
 
 // dispose releases the handle's functions and the options' listeners.
