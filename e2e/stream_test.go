@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"testing"
 )
 
@@ -471,4 +472,41 @@ func TestStreamCompatAbortThenAgain(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A tus-js-client program whose upload fails (a 500 on a PATCH, no retries left) makes a
+// new Upload from onError with the same stream at upload.url: the failed one has ended,
+// so the stream must be free, before the rejection reaches onError.
+func TestStreamCompatNewUploadFromOnError(t *testing.T) {
+	const piece, pieces, seed = 64 << 10, 6, 5103
+	inBothModes(t, func(t *testing.T, e *env, mode string) {
+		var failed atomic.Bool
+		e.tusd.Inject(func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+			if r.Method == http.MethodPatch && failed.CompareAndSwap(false, true) {
+				w.WriteHeader(http.StatusInternalServerError)
+				return true
+			}
+			return false
+		})
+		eval[any](e, gatedStreamJS)
+		eval[any](e, fmt.Sprintf(`window.st = gated('default', %d, %d, %d); feed(100)`, pieces, piece, seed))
+		o := within(e, fmt.Sprintf(`(async () => {
+			const compat = await import('/js/compat.js')
+			window.errors = []
+			return new Promise((resolve, reject) => {
+				const first = new compat.Upload(st, {endpoint: '/files/', chunkSize: %d, retryDelays: [],
+					onError: (err) => {
+						errors.push(err.message)
+						const again = new compat.Upload(st, {endpoint: '/files/', uploadUrl: first.url, chunkSize: %d, retryDelays: [],
+							onSuccess: () => resolve({url: again.url}), onError: reject})
+						again.start()
+					}})
+				first.start()
+			})
+		})()`, 2*piece, 2*piece), 30000)
+		if !o.OK {
+			t.Fatalf("a new compat Upload of the stream from onError: %+v", o)
+		}
+		e.tusd.AssertStored(t, o.result(t).URL, pattern(pieces*piece, seed))
+	})
 }
