@@ -24,7 +24,8 @@ export const fallbacks = { load: null, locks: null, prepare: null, busy: null, s
 // refuses a changed file, and so does Node. Chromium is told by its own
 // navigator.userAgentData, a native getter giving a NavigatorUAData: a page's shim or
 // polyfill of it (Firefox's webcompat interventions define one; a bound getter also
-// prints as native code, but not with the getter's name) must not pass.
+// prints as native code, but not with the getter's name) must not pass. A page that also
+// replaces Function.prototype.toString still can: no check from inside it rules that out.
 function wholeFiles () {
   if (fallbacks.wholeFiles) return true
   const nav = globalThis.navigator

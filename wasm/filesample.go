@@ -18,11 +18,13 @@ import (
 // Where the host does not vouch that a changed File fails its reads (see wholeFiles),
 // an upload of a File keeps a sample of its bytes, taken before its first request, and
 // compares it after each request with a body: a difference fails the upload
-// FILE_CHANGED rather than completing it. A change the sample misses goes unseen.
+// FILE_CHANGED rather than completing it. It sees a rewrite of the file and any
+// contiguous change longer than a 31st of it; a smaller edit between its ranges goes
+// unseen (an outside audit showed one).
 
 const (
-	sampleRanges = 8  // spread evenly, the first at the start, the last at the end
-	sampleBytes  = 64 // per range
+	sampleRanges = 32 // spread evenly, the first at the start, the last at the end
+	sampleBytes  = 32 // per range: 1 KiB read per check
 )
 
 // fileSample is the sample of one upload's File.
