@@ -357,15 +357,7 @@ func fileGrows(s *smoke, seed uint32, module string) {
 	if err := writeFile(path, pattern(size, seed)); err != nil {
 		s.t.Fatal(err)
 	}
-	s.start(`document.body.insertAdjacentHTML('beforeend', '<input type=file id=grows>')`)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := s.page.SetFiles(ctx, "#grows", []string{path}); err != nil {
-		s.t.Fatalf("picking the file: %v", err)
-	}
-	if n := smokeEval[int](s, `(window.grows = document.querySelector('#grows').files[0]).size`); n != size {
-		s.t.Fatalf("picked %d bytes, want %d", n, size)
-	}
+	s.pick("grows", path, size)
 	var smuggled atomic.Bool
 	s.tusd.Inject(func(_ http.ResponseWriter, r *http.Request, _ http.Handler) bool {
 		smuggled.Store(smuggled.Load() || strings.Contains(r.URL.Path, "smuggled"))
@@ -410,15 +402,7 @@ func fileRewritten(s *smoke, seed uint32, module string) {
 	if err := writeFile(path, pattern(size, seed)); err != nil {
 		s.t.Fatal(err)
 	}
-	s.start(`document.body.insertAdjacentHTML('beforeend', '<input type=file id=rewritten>')`)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := s.page.SetFiles(ctx, "#rewritten", []string{path}); err != nil {
-		s.t.Fatalf("picking the file: %v", err)
-	}
-	if n := smokeEval[int](s, `(window.rewritten = document.querySelector('#rewritten').files[0]).size`); n != size {
-		s.t.Fatalf("picked %d bytes, want %d", n, size)
-	}
+	s.pick("rewritten", path, size)
 	if err := writeFile(path, pattern(size, seed+1)); err != nil {
 		s.t.Fatal(err)
 	}
@@ -458,15 +442,7 @@ func smokeFileRewrittenBetweenChunks(s *smoke) {
 	if err := writeFile(path, pattern(size, oldSeed)); err != nil {
 		s.t.Fatal(err)
 	}
-	s.start(`document.body.insertAdjacentHTML('beforeend', '<input type=file id=between>')`)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := s.page.SetFiles(ctx, "#between", []string{path}); err != nil {
-		s.t.Fatalf("picking the file: %v", err)
-	}
-	if n := smokeEval[int](s, `(window.between = document.querySelector('#between').files[0]).size`); n != size {
-		s.t.Fatalf("picked %d bytes, want %d", n, size)
-	}
+	s.pick("between", path, size)
 	arrived, release := make(chan struct{}), make(chan struct{})
 	var first atomic.Bool
 	s.tusd.Inject(func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
@@ -506,5 +482,20 @@ func smokeFileRewrittenBetweenChunks(s *smoke) {
 		s.t.Logf("%s: %s", s.engine, got.Message)
 	default:
 		s.t.Fatalf("upload of a file rewritten between chunks: %+v, want FILE_CHANGED or one version's bytes", got)
+	}
+}
+
+// pick picks the file at path, of size bytes, in a new file input of the page, as
+// window[name].
+func (s *smoke) pick(name, path string, size int) {
+	s.t.Helper()
+	s.start(`document.body.insertAdjacentHTML('beforeend', '<input type=file id=` + name + `>')`)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.page.SetFiles(ctx, "#"+name, []string{path}); err != nil {
+		s.t.Fatalf("picking the file: %v", err)
+	}
+	if n := smokeEval[int](s, `(window.`+name+` = document.querySelector('#`+name+`').files[0]).size`); n != size {
+		s.t.Fatalf("picked %d bytes, want %d", n, size)
 	}
 }
