@@ -245,8 +245,14 @@ func (s *blobSection) Readable(ctx context.Context) error {
 	if err != nil {
 		return readError(err)
 	}
-	if s.file != nil && s.file.sample != nil {
-		return s.file.sample.unchanged(ctx, s.file)
+	return s.unchanged(ctx)
+}
+
+// unchanged compares the sample of the file the section is a slice of, if it has one
+// (see filesample.go).
+func (s *blobSection) unchanged(ctx context.Context) error {
+	if s.file == nil || s.file.sample == nil {
+		return nil
 	}
-	return nil
+	return s.file.sample.unchanged(ctx, s.file)
 }

@@ -144,10 +144,10 @@ func (t *fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("fetch %s %s: %w", req.Method, req.URL, err)
 	}
 	resp, err := goResponse(req, reply)
-	if err == nil && resp.StatusCode < 400 && sec != nil && sec.file != nil && sec.file.sample != nil {
+	if err == nil && resp.StatusCode < 400 && sec != nil {
 		// The bytes just sent may be of another version of the file than those before
 		// (the engine's Readable check then names the failure FILE_CHANGED).
-		if err := sec.file.sample.unchanged(ctx, sec.file); errors.Is(err, engine.ErrFileChanged) {
+		if err := sec.unchanged(ctx); errors.Is(err, engine.ErrFileChanged) {
 			resp.Body.Close()
 			return nil, err
 		}
